@@ -1,0 +1,73 @@
+// Command aimabot runs the AIMA residence-card assistant: a terminal console
+// over the conversation, and rule tools for staff and scripts.
+//
+//	aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
+//	aimabot eligibility --expiry DATE [--today DATE] [--json]
+//	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
+//	aimabot diagram
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// usageError is a mistake in the command line or configuration: exit 2 with
+// one line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "aimabot:", err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage:
+  aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
+  aimabot eligibility --expiry DATE [--today DATE] [--json]
+  aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
+  aimabot diagram`
+
+// run is the whole program, with its environment passed in so tests can
+// drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("no command given\n%s", usage)
+	}
+	switch args[0] {
+	case "console":
+		return runConsole(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "eligibility":
+		return runEligibility(args[1:], stdout)
+	case "documents":
+		return runDocuments(args[1:], stdout)
+	case "diagram":
+		return runDiagram(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q\n%s", args[0], usage)
+}

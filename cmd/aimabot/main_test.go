@@ -1,0 +1,237 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// aimabot runs the program as a user would, with no environment but env.
+func aimabot(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errw)
+	code = exitCode(err, &errw)
+	return out.String(), errw.String(), code
+}
+
+func TestEligibility(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int    // exit code
+		want string // in stdout, or in stderr when code != 0
+	}{
+		{"the issue's eligible example", []string{"eligibility", "--expiry", "2027-02-23", "--today", "2026-11-25", "--json"}, 0,
+			`"verdict": "eligible"`},
+		{"one day later is too late", []string{"eligibility", "--expiry", "2027-02-22", "--today", "2026-11-25", "--json"}, 0,
+			`"verdict": "too_late"`},
+		{"expired", []string{"eligibility", "--expiry", "2026-11-24", "--today", "2026-11-25"}, 0, "verdict:   expired"},
+		{"dates as people type them", []string{"eligibility", "--expiry", "23/02/2027", "--today", "25 Nov 2026"}, 0, "last_day:  2026-11-25"},
+		{"impossible date", []string{"eligibility", "--expiry", "2027-02-30"}, 2, "--expiry"},
+		{"missing expiry", []string{"eligibility"}, 2, "--expiry is required"},
+		{"unknown flag", []string{"eligibility", "--expiry", "2027-01-01", "--bogus"}, 2, "bogus"},
+		{"bad today", []string{"eligibility", "--expiry", "2027-01-01", "--today", "tomorrow"}, 2, "--today"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := aimabot(t, nil, "", tt.args...)
+			if code != tt.code {
+				t.Fatalf("aimabot %v exit = %d; want %d (stderr %q)", tt.args, code, tt.code, errOut)
+			}
+			where := out
+			if code != 0 {
+				where = errOut
+				if n := strings.Count(strings.TrimRight(errOut, "\n"), "\n"); n != 0 {
+					t.Errorf("aimabot %v stderr has %d lines; want one: %q", tt.args, n+1, errOut)
+				}
+			}
+			if !strings.Contains(where, tt.want) {
+				t.Errorf("aimabot %v = %q; want it to contain %q", tt.args, where, tt.want)
+			}
+		})
+	}
+	out, _, _ := aimabot(t, nil, "", "eligibility", "--expiry", "2027-02-23", "--today", "2026-11-25", "--json")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"verdict": "eligible", "last_day": "2026-11-25", "days_left": 90.0, "caution": true}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("eligibility JSON %s = %v; want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestDocuments(t *testing.T) {
+	out, errOut, code := aimabot(t, nil, "", "documents", "--kind", "duplicate", "--reason", "lost", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var docs []struct {
+		ID        string `json:"id"`
+		Mandatory bool   `json:"mandatory"`
+		Title     string `json:"title"`
+	}
+	if err := json.Unmarshal([]byte(out), &docs); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		id        string
+		mandatory bool
+		title     string
+	}{{"passport", true, "Passport copy"}, {"residence_card", false, "Residence card copy"}, {"police_report", true, "Police report"}}
+	if len(docs) != len(want) {
+		t.Fatalf("documents = %+v; want %d documents", docs, len(want))
+	}
+	for i, w := range want {
+		if docs[i].ID != w.id || docs[i].Mandatory != w.mandatory || docs[i].Title != w.title {
+			t.Errorf("documents[%d] = %+v; want %+v", i, docs[i], w)
+		}
+	}
+	out, _, _ = aimabot(t, nil, "", "documents", "--kind", "data_change", "--reason", "address", "--lang", "pt")
+	if !strings.Contains(out, "honour_declaration") || !strings.Contains(out, "optional") {
+		t.Errorf("documents address pt = %q; want the declaration and an optional document", out)
+	}
+	for _, args := range [][]string{
+		{"documents", "--kind", "renewal", "--reason", "lost"},
+		{"documents", "--kind", "data_change", "--reason", "lost"},
+		{"documents", "--kind", "duplicate", "--reason", "lost", "--lang", "de"},
+	} {
+		if _, errOut, code := aimabot(t, nil, "", args...); code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("aimabot %v = exit %d, %q; want exit 2 with one line", args, code, errOut)
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if _, _, code := aimabot(t, nil, "", "frobnicate"); code != 2 {
+		t.Errorf("aimabot frobnicate exit = %d; want 2", code)
+	}
+	if _, _, code := aimabot(t, nil, ""); code != 2 {
+		t.Errorf("aimabot exit = %d; want 2", code)
+	}
+}
+
+// realFiles writes a real JPEG, a real PDF, a ZIP named .pdf and a 25 MB PDF.
+func realFiles(t *testing.T) (jpg, pdf, fakePDF, huge string) {
+	t.Helper()
+	dir := t.TempDir()
+	jpg = filepath.Join(dir, "passport.jpg")
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 64, 48)), nil); err != nil {
+		t.Fatal(err)
+	}
+	write(t, jpg, buf.Bytes())
+	pdf = filepath.Join(dir, "police report.pdf")
+	write(t, pdf, []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"))
+	fakePDF = filepath.Join(dir, "report.pdf")
+	buf.Reset()
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("x.txt")
+	w.Write([]byte("not a pdf"))
+	zw.Close()
+	write(t, fakePDF, buf.Bytes())
+	huge = filepath.Join(dir, "scan.pdf")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("%PDF-1.7\n"))
+	if err := f.Truncate(25 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return jpg, pdf, fakePDF, huge
+}
+
+func write(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The console, driven by a script: a lost card from greeting to next steps,
+// with real files checked by content.
+func TestConsoleScript(t *testing.T) {
+	jpg, pdf, fakePDF, huge := realFiles(t)
+	data := t.TempDir()
+	script := strings.Join([]string{
+		"1",          // English
+		"1",          // lost, stolen or damaged
+		"I lost it",  // a label typed instead of its number
+		"26/07/2028", // expiry
+		"Continue",
+		"/file " + fakePDF, // a ZIP named .pdf
+		"/file " + huge,    // 25 MB
+		"/file /nonexistent/passport.pdf",
+		"/file " + jpg, // passport
+		"1",            // skip the card copy
+		"/file " + pdf, // police report
+		"1",            // everything is correct
+	}, "\n")
+	out, errOut, code := aimabot(t, nil, script, "console", "--today", "2026-11-25", "--data", data)
+	if code != 0 {
+		t.Fatalf("console exit = %d; stderr %q\n%s", code, errOut, out)
+	}
+	for _, want := range []string{
+		"[1] English",
+		"> 26/07/2028",
+		"I read your card's expiry date as Wednesday, 26 July 2028.",
+		"your last day to submit is Thursday, 27 April 2028",
+		"I can only take photos (JPEG or PNG) and PDF files.",
+		"That file is 25.0 MB, and the limit is 20 MB.",
+		"I can't open that file.",
+		"Received: Passport copy ✅",
+		"Received: Police report ✅",
+		"https://contactenos.aima.gov.pt/contact-form",
+		"a second copy does not change your card's expiry date",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+errOut, jpg) {
+		t.Errorf("console output shows the file's path; it should not")
+	}
+
+	// The conversation is stored: a second run resumes at the next steps.
+	out, _, code = aimabot(t, nil, "/status\n", "console", "--today", "2026-11-25", "--data", data)
+	if code != 0 || !strings.Contains(out, "You are at: the next steps.") {
+		t.Errorf("resumed console = exit %d:\n%s\nwant the status at the next steps", code, out)
+	}
+}
+
+func TestConsolePortuguese(t *testing.T) {
+	out, errOut, code := aimabot(t, nil, "2\n2\n1\n26 de julho de 2027\n", "console", "--lang", "pt", "--today", "2026-11-25", "--data", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "26 de julho de 2027") || !strings.Contains(out, "Português") {
+		t.Errorf("Portuguese console output:\n%s", out)
+	}
+}
+
+func TestConsoleFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"console", "--lang", "de"},
+		{"console", "--today", "25/11/2026"},
+		{"console", "extra"},
+	} {
+		if _, errOut, code := aimabot(t, nil, "", append(args, "--data", t.TempDir())...); code != 2 {
+			t.Errorf("aimabot %v = exit %d, %q; want 2", args, code, errOut)
+		}
+	}
+	if _, errOut, code := aimabot(t, map[string]string{"SESSION_TTL": "soon"}, "", "console", "--data", t.TempDir()); code != 2 || !strings.Contains(errOut, "SESSION_TTL") {
+		t.Errorf("bad SESSION_TTL = exit %d, %q; want 2 naming the variable", code, errOut)
+	}
+}

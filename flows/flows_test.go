@@ -1,0 +1,235 @@
+package flows
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aimabot/aimabot/rules"
+)
+
+func newFlow(t *testing.T) *Flow {
+	t.Helper()
+	f, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// Every message exists in every language, and every id the conversation
+// builds from rules (documents, reasons, kinds, states, verdicts) exists.
+func TestCatalogComplete(t *testing.T) {
+	f := newFlow(t)
+	c := f.Catalog()
+	want := c.IDs("en")
+	for _, r := range []rules.Reason{rules.Address, rules.Name, rules.CivilStatus, rules.Nationality, rules.OtherChange, rules.Lost, rules.Stolen, rules.Damaged} {
+		want = append(want, "btn_reason_"+string(r), "reason_"+string(r))
+	}
+	for _, k := range rules.Kinds() {
+		want = append(want, "kind_"+string(k), "reason_prompt_"+string(k), "done_request_"+string(k),
+			"done_proof_"+string(k), "done_expiry_"+string(k))
+	}
+	for _, id := range rules.AllDocIDs() {
+		want = append(want, "doc_"+string(id), "doc_"+string(id)+"_what")
+	}
+	for _, s := range allStates() {
+		want = append(want, "step_"+s)
+	}
+	for _, v := range []rules.Verdict{rules.Eligible, rules.TooLate, rules.Expired} {
+		want = append(want, "verdict_name_"+string(v))
+	}
+	for _, l := range Languages() {
+		want = append(want, "lang_name_"+l)
+		for _, id := range want {
+			if err := c.Check(l, id); err != nil {
+				t.Errorf("catalog %s: message %q missing: %v", l, id, err)
+			}
+		}
+		if got, en := len(c.IDs(l)), len(c.IDs("en")); got != en {
+			t.Errorf("catalog %s has %d messages; en has %d", l, got, en)
+		}
+	}
+}
+
+// The plural rules come from the i18n library: one/other in English,
+// Portuguese and French treat 0 and 1 alike.
+func TestDaysPlural(t *testing.T) {
+	c := newFlow(t).Catalog()
+	tests := []struct {
+		lang string
+		n    int
+		want string
+	}{
+		{"en", 1, "1 day"},
+		{"en", 0, "0 days"},
+		{"en", 90, "90 days"},
+		{"pt", 1, "1 dia"},
+		{"pt", 0, "0 dia"},
+		{"pt", 2, "2 dias"},
+		{"fr", 1, "1 jour"},
+		{"fr", 0, "0 jour"},
+		{"fr", 120, "120 jours"},
+	}
+	for _, tt := range tests {
+		if got := c.Days(tt.lang, tt.n); got != tt.want {
+			t.Errorf("Days(%s, %d) = %q; want %q", tt.lang, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestDateWords(t *testing.T) {
+	c := newFlow(t).Catalog()
+	d := rules.Date{Year: 2025, Month: time.July, Day: 26}
+	for lang, want := range map[string]string{
+		"en": "Saturday, 26 July 2025",
+		"pt": "sábado, 26 de julho de 2025",
+		"fr": "samedi 26 juillet 2025",
+	} {
+		if got := c.DateWords(lang, d); got != want {
+			t.Errorf("DateWords(%s, %s) = %q; want %q", lang, d, got, want)
+		}
+	}
+}
+
+// The README's diagram is the state machine's; regenerate it with
+// `go run ./cmd/aimabot diagram` when the flow changes.
+func TestDiagramInReadme(t *testing.T) {
+	d, err := Diagram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "```mermaid\n" + d + "```"
+	if !strings.Contains(string(readme), want) {
+		t.Errorf("README.md's diagram differs from the flow's; replace it with the output of `go run ./cmd/aimabot diagram`:\n%s", want)
+	}
+	for _, s := range allStates() {
+		if !strings.Contains(d, s) {
+			t.Errorf("Diagram() lacks state %q", s)
+		}
+	}
+}
+
+func TestParseText(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Input
+	}{
+		{"plain text", "hello", Input{Kind: Text, Text: "hello"}},
+		{"command", "/start", Input{Kind: Command, Command: "start"}},
+		{"command to the bot by name", "/start@aimabot", Input{Kind: Command, Command: "start"}},
+		{"deep link payload", "/start@aimabot ref-flyer", Input{Kind: Command, Command: "start", Text: "ref-flyer"}},
+		{"upper case", "/HELP", Input{Kind: Command, Command: "help"}},
+		{"a slash alone is text", "/", Input{Kind: Text, Text: "/"}},
+		{"a date with slashes is text", "/07/2025", Input{Kind: Text, Text: "/07/2025"}},
+		{"a path is text", "/home/me", Input{Kind: Text, Text: "/home/me"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ParseText(tt.in, ""); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseText(%q) = %+v; want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatchLanguage(t *testing.T) {
+	for in, want := range map[string]string{"pt-BR": "pt", "pt": "pt", "fr_CA": "fr", "FR": "fr", "de": "en", "": "en", "en-GB": "en"} {
+		if got := MatchLanguage(in); got != want {
+			t.Errorf("MatchLanguage(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// A session survives its JSON, and one from a newer program is refused
+// rather than misread.
+func TestSessionJSON(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s := Session{}
+	for _, in := range []Input{ParseText("/start", "pt"), {Kind: Button, Data: "0:lang:pt"}} {
+		var err error
+		if s, _, err = f.Step(s, in, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, s) {
+		t.Errorf("Unmarshal(Marshal(s)) = %+v; want %+v", back, s)
+	}
+	if back.Lang != "pt" || back.State != StateSituation {
+		t.Errorf("session = lang %q state %q; want pt situation", back.Lang, back.State)
+	}
+	if _, err := Unmarshal([]byte(`{"v":99,"state":"done"}`)); err == nil {
+		t.Error("Unmarshal(v99) = nil error; want a refusal")
+	}
+	if _, err := Unmarshal([]byte(`{"v":1,`)); err == nil {
+		t.Error("Unmarshal(truncated) = nil error; want an error")
+	}
+}
+
+// A button of an earlier step is answered as out of date and not acted on.
+func TestStaleButton(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s, replies, _ := f.Step(Session{}, ParseText("/start", "en"), now)
+	english := replies[len(replies)-1].Buttons[0][0].Data
+	s, _, _ = f.Step(s, Input{Kind: Button, Data: english}, now)
+	before := s
+	s, replies, err := f.Step(s, Input{Kind: Button, Data: english}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State != before.State || s.Step != before.Step {
+		t.Errorf("stale press moved the session to %s/%d; want %s/%d", s.State, s.Step, before.State, before.Step)
+	}
+	if !strings.Contains(replies[0].Text, "earlier step") {
+		t.Errorf("stale press reply = %q; want the out-of-date notice", replies[0].Text)
+	}
+	for _, bad := range []string{"", "x", "1", "-1:lang:en", "999999999999999999999:lang:en", strings.Repeat("9", 70)} {
+		s2, replies, err := f.Step(s, Input{Kind: Button, Data: bad}, now)
+		if err != nil || s2.State != s.State || len(replies) == 0 {
+			t.Errorf("Step(button %q) = state %s, %d replies, %v; want the same state and a reply", bad, s2.State, len(replies), err)
+		}
+	}
+}
+
+// Step is a function of its arguments: the same input twice gives the same
+// session and replies, and the caller's session is not modified.
+func TestStepIsPure(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s := Session{}
+	for _, in := range []Input{ParseText("/start", "en"), {Kind: Button, Data: "0:lang:en"},
+		{Kind: Button, Data: "1:sit:duplicate"}, {Kind: Button, Data: "2:reason:lost"}, ParseText("26/07/2028", "en"),
+		{Kind: Button, Data: "4:continue"}} {
+		s, _, _ = f.Step(s, in, now)
+	}
+	in := Input{Kind: Files, Files: []File{{Ref: "a", Type: rules.JPEG, Size: 10}}}
+	snapshot := s.clone()
+	s1, r1, err1 := f.Step(s, in, now)
+	s2, r2, err2 := f.Step(s, in, now)
+	if !reflect.DeepEqual(s1, s2) || !reflect.DeepEqual(r1, r2) || err1 != nil || err2 != nil {
+		t.Errorf("Step twice differs: %+v / %+v", s1, s2)
+	}
+	if !reflect.DeepEqual(s, snapshot) {
+		t.Errorf("Step modified its argument: %+v; want %+v", s, snapshot)
+	}
+	if len(s1.Docs) != 1 || s1.Docs[0].ID != rules.DocPassport {
+		t.Errorf("after a photo, docs = %+v; want the passport", s1.Docs)
+	}
+}

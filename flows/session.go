@@ -1,0 +1,162 @@
+package flows
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aimabot/aimabot/rules"
+)
+
+// SchemaVersion is the version of the session's JSON. A session written by a
+// newer version is refused rather than misread.
+const SchemaVersion = 1
+
+// Session is everything the assistant remembers about one conversation. It is
+// stored as small JSON; document contents are never in it, only Telegram's
+// (or the console's) reference to the file.
+type Session struct {
+	Version int           `json:"v"`
+	State   string        `json:"state"`
+	Step    int           `json:"step"` // bumped on every new question, so buttons of earlier steps are recognised
+	Lang    string        `json:"lang"`
+	Kind    rules.Kind    `json:"kind,omitempty"`
+	Reason  rules.Reason  `json:"reason,omitempty"`
+	Expiry  rules.Date    `json:"expiry,omitzero"`
+	Docs    []Doc         `json:"docs,omitempty"`
+	Skipped []rules.DocID `json:"skipped,omitempty"`
+	// Replacing is the document the next file replaces, when the applicant
+	// asked to replace one.
+	Replacing rules.DocID `json:"replacing,omitempty"`
+	// Confirming is a question asked on top of the current step ("cancel").
+	Confirming string `json:"confirming,omitempty"`
+	// Misses counts consecutive inputs that did not fit the step.
+	Misses   int           `json:"misses,omitempty"`
+	Human    *HumanRequest `json:"human,omitempty"`
+	Question string        `json:"question,omitempty"` // the last question typed for the support team
+	Created  time.Time     `json:"created"`
+	Updated  time.Time     `json:"updated"`
+}
+
+// Doc is a document the applicant sent.
+type Doc struct {
+	ID    rules.DocID    `json:"id"`
+	Ref   string         `json:"ref"` // Telegram file id or console path; never the contents
+	Type  rules.FileType `json:"type"`
+	Size  int64          `json:"size"`
+	Photo bool           `json:"photo,omitempty"`
+	At    time.Time      `json:"at"`
+}
+
+// HumanRequest records that the applicant asked for, or was offered and
+// accepted, help from a person.
+type HumanRequest struct {
+	At  time.Time `json:"at"`
+	Why string    `json:"why"` // asked, question, misses
+}
+
+// Marshal encodes the session as JSON.
+func (s Session) Marshal() ([]byte, error) {
+	s.Version = SchemaVersion
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("flows: encode session: %w", err)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes a stored session; nil or empty data is a new session.
+func Unmarshal(data []byte) (Session, error) {
+	var s Session
+	if len(data) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return Session{}, fmt.Errorf("flows: decode session: %w", err)
+	}
+	if s.Version > SchemaVersion {
+		return Session{}, fmt.Errorf("flows: session schema v%d is newer than this program's v%d", s.Version, SchemaVersion)
+	}
+	return s, nil
+}
+
+func (s Session) clone() Session {
+	s.Docs = slices.Clone(s.Docs)
+	s.Skipped = slices.Clone(s.Skipped)
+	if s.Human != nil {
+		h := *s.Human
+		s.Human = &h
+	}
+	return s
+}
+
+func (s Session) doc(id rules.DocID) (Doc, bool) {
+	for _, d := range s.Docs {
+		if d.ID == id {
+			return d, true
+		}
+	}
+	return Doc{}, false
+}
+
+func (s Session) skipped(id rules.DocID) bool { return slices.Contains(s.Skipped, id) }
+
+// Input is one thing the applicant did: typed text or a command, pressed a
+// button, sent files, or sent something the assistant cannot read.
+type Input struct {
+	Kind    InputKind
+	Text    string // Text: the message; Command: the arguments after the command
+	Command string // Command: the name without "/" or "@bot", lower case
+	Data    string // Button: the button's data
+	Files   []File // Files: one file, or an album in order
+	// ClientLang is the language of the user's app, used for a new session.
+	ClientLang string
+}
+
+// InputKind says what an Input carries.
+type InputKind int
+
+// The kinds of input.
+const (
+	Text InputKind = iota + 1
+	Command
+	Button
+	Files
+	Unsupported // stickers, voice, locations, contacts…
+)
+
+// File is a document or photo the transport has already checked by content.
+type File struct {
+	Ref   string
+	Type  rules.FileType // from the file's first bytes; "" when not one the assistant accepts
+	Size  int64
+	Photo bool
+}
+
+// Reply is one message to the applicant.
+type Reply struct {
+	Text    string
+	Buttons [][]ButtonSpec // rows of buttons
+}
+
+// ButtonSpec is an inline button: the label shown and the data sent back.
+type ButtonSpec struct {
+	Label string
+	Data  string
+}
+
+// ParseText turns a typed line into a command Input when it is one
+// ("/start", "/start@aimabot payload") and into a text Input otherwise.
+func ParseText(text, clientLang string) Input {
+	in := Input{Kind: Text, Text: text, ClientLang: clientLang}
+	if len(text) < 2 || text[0] != '/' {
+		return in
+	}
+	word, args, _ := cutSpace(text[1:])
+	name, _, _ := cutAt(word)
+	if name == "" || !isCommandName(name) {
+		return in
+	}
+	return Input{Kind: Command, Command: toLowerASCII(name), Text: args, ClientLang: clientLang}
+}

@@ -1,0 +1,207 @@
+package flows
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/tools/txtar"
+
+	"github.com/aimabot/aimabot/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts from the current behaviour")
+
+// TestTranscripts replays every conversation in testdata/transcripts and
+// compares what the assistant says with the recorded transcript. A transcript
+// is a txtar archive: its comment sets the client language ("client: pt") and
+// the clock ("now: 2026-11-25T10:00:00Z"); its "transcript" file holds the
+// applicant's inputs on lines starting with "> " and the replies below them.
+//
+// Inputs: plain text; "/command args"; "[Label]" presses the button with that
+// label in the last replies; "photo SIZE", "pdf SIZE", "zip SIZE" send a
+// file of that type and size; "album N" sends N photos at once; "sticker";
+// "stale [Label]" presses a button of any earlier reply; "@2027-01-01T10:00:00Z"
+// moves the clock.
+//
+// Run with -update to rewrite the files after an intended change, then read
+// the diff.
+func TestTranscripts(t *testing.T) {
+	f, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("testdata/transcripts/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []byte
+			for _, f := range ar.Files {
+				if f.Name == "transcript" {
+					want = f.Data
+				}
+			}
+			got := replay(t, f, string(ar.Comment), string(want))
+			if *update {
+				for i := range ar.Files {
+					if ar.Files[i].Name == "transcript" {
+						ar.Files[i].Data = []byte(got)
+					}
+				}
+				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if got != string(want) {
+				t.Errorf("transcript differs (run go test ./flows -run TestTranscripts -update, then read the diff):\n%s", diffLines(string(want), got))
+			}
+		})
+	}
+}
+
+func header(comment, key string) string {
+	for _, line := range strings.Split(comment, "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// replay runs the "> " inputs of a transcript and writes a new transcript.
+func replay(t *testing.T, f *Flow, comment, transcript string) string {
+	t.Helper()
+	client := header(comment, "client")
+	now, err := time.Parse(time.RFC3339, header(comment, "now"))
+	if err != nil {
+		t.Fatalf("comment needs now: RFC3339: %v", err)
+	}
+	var s Session
+	var last, all []Reply
+	var b strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(transcript))
+	files := 0
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "> ")
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "> %s\n", line)
+		if at, ok := strings.CutPrefix(line, "@"); ok {
+			now, err = time.Parse(time.RFC3339, at)
+			if err != nil {
+				t.Fatalf("bad clock line %q: %v", line, err)
+			}
+			continue
+		}
+		from := last
+		if stale, ok := strings.CutPrefix(line, "stale "); ok {
+			line, from = stale, all
+		}
+		in, ok := parseInput(t, line, client, from, &files)
+		if !ok {
+			t.Errorf("no button %s in the last replies; the transcript goes on without it", line)
+			b.WriteString("! no such button\n\n")
+			continue
+		}
+		var replies []Reply
+		s, replies, err = f.Step(s, in, now)
+		if err != nil {
+			t.Fatalf("Step(%q) error: %v", line, err)
+		}
+		for _, r := range replies {
+			for _, l := range strings.Split(r.Text, "\n") {
+				fmt.Fprintf(&b, "< %s\n", l)
+			}
+			for _, row := range r.Buttons {
+				var labels []string
+				for _, bt := range row {
+					labels = append(labels, "["+bt.Label+"]")
+					if len(bt.Data) > maxButtonData {
+						t.Errorf("button %q data %q is over %d bytes", bt.Label, bt.Data, maxButtonData)
+					}
+				}
+				fmt.Fprintf(&b, "  %s\n", strings.Join(labels, " "))
+			}
+		}
+		b.WriteString("\n")
+		last = replies
+		all = append(all, replies...)
+	}
+	return b.String()
+}
+
+func parseInput(t *testing.T, line, client string, last []Reply, files *int) (Input, bool) {
+	t.Helper()
+	fields := strings.Fields(line)
+	file := func(typ rules.FileType, photo bool, size string) File {
+		n, err := strconv.ParseInt(size, 10, 64)
+		if err != nil {
+			t.Fatalf("bad size in %q", line)
+		}
+		*files++
+		return File{Ref: fmt.Sprintf("file-%d", *files), Type: typ, Size: n, Photo: photo}
+	}
+	switch {
+	case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+		label := line[1 : len(line)-1]
+		for _, r := range last {
+			for _, row := range r.Buttons {
+				for _, b := range row {
+					if b.Label == label {
+						return Input{Kind: Button, Data: b.Data, ClientLang: client}, true
+					}
+				}
+			}
+		}
+		return Input{}, false
+	case len(fields) == 2 && fields[0] == "photo":
+		return Input{Kind: Files, Files: []File{file(rules.JPEG, true, fields[1])}, ClientLang: client}, true
+	case len(fields) == 2 && fields[0] == "pdf":
+		return Input{Kind: Files, Files: []File{file(rules.PDF, false, fields[1])}, ClientLang: client}, true
+	case len(fields) == 2 && fields[0] == "zip":
+		return Input{Kind: Files, Files: []File{file("", false, fields[1])}, ClientLang: client}, true
+	case len(fields) == 2 && fields[0] == "album":
+		n, _ := strconv.Atoi(fields[1])
+		in := Input{Kind: Files, ClientLang: client}
+		for range n {
+			in.Files = append(in.Files, file(rules.JPEG, true, "150000"))
+		}
+		return in, true
+	case line == "sticker":
+		return Input{Kind: Unsupported, ClientLang: client}, true
+	}
+	return ParseText(line, client), true
+}
+
+// diffLines shows the first lines where two transcripts part.
+func diffLines(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			end := min(i+8, len(g))
+			return fmt.Sprintf("line %d:\n got: %q\nwant: %q\ngot from there:\n%s", i+1, gl, wl, strings.Join(g[i:end], "\n"))
+		}
+	}
+	return ""
+}
