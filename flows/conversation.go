@@ -723,15 +723,22 @@ func (t *turn) explain(e rules.Eligibility) {
 		} else {
 			t.say("verdict_too_late", d)
 		}
-		t.say("verdict_renew", d)
+		t.say(t.renewAdvice(), d)
 	case rules.Expired:
 		t.say("verdict_expired", d)
-		t.say("verdict_renew", d)
+		t.say(t.renewAdvice(), d)
 		t.say("verdict_after_expiry", d)
 	}
 	if e.Verdict != rules.Eligible && (t.s.Reason == rules.Lost || t.s.Reason == rules.Stolen) {
 		t.say("verdict_police_anyway", d)
 	}
+}
+
+func (t *turn) renewAdvice() string {
+	if t.s.Kind == rules.Duplicate {
+		return "verdict_renew_duplicate"
+	}
+	return "verdict_renew_data_change"
 }
 
 func (t *turn) onVerdict(action, arg string) error {
@@ -921,7 +928,11 @@ func (t *turn) fileProblem(err error, f File) string {
 	if errors.As(err, &fe) {
 		switch fe.Code {
 		case rules.FileTooLarge:
-			return t.tr("file_too_large", map[string]any{"MB": fmt.Sprintf("%.1f", float64(f.Size)/(1<<20))})
+			mb := fmt.Sprintf("%.1f", float64(f.Size)/(1<<20))
+			if t.lang(t.s) != "en" {
+				mb = strings.Replace(mb, ".", ",", 1) // decimal comma
+			}
+			return t.tr("file_too_large", map[string]any{"MB": mb})
 		case rules.FileEmpty:
 			return t.tr("file_empty", nil)
 		}

@@ -89,7 +89,7 @@ func (c *console) run(ctx context.Context, stdin io.Reader) error {
 	c.print(c.flow.Catalog().Text(c.lang, "console_hint", nil))
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
+	for c.promptLine(); sc.Scan(); c.promptLine() {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -194,6 +194,9 @@ func (c *console) show(replies []flows.Reply) {
 	c.buttons = c.buttons[:0]
 	for _, r := range replies {
 		c.print(r.Text)
+		if len(r.Buttons) > 0 {
+			defer fmt.Fprintln(c.out)
+		}
 		for _, row := range r.Buttons {
 			var cells []string
 			for _, b := range row {
@@ -202,6 +205,13 @@ func (c *console) show(replies []flows.Reply) {
 			}
 			fmt.Fprintf(c.out, "    %s\n", strings.Join(cells, "   "))
 		}
+	}
+}
+
+// promptLine shows where to type, when a person is typing.
+func (c *console) promptLine() {
+	if !c.echo {
+		fmt.Fprint(c.out, "> ")
 	}
 }
 

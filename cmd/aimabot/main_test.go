@@ -200,8 +200,10 @@ func TestConsoleScript(t *testing.T) {
 			t.Errorf("console output lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out+errOut, jpg) {
-		t.Errorf("console output shows the file's path; it should not")
+	for _, line := range strings.Split(out+errOut, "\n") {
+		if strings.Contains(line, jpg) && !strings.HasPrefix(line, "> ") {
+			t.Errorf("console output shows the file's path outside the echoed input: %q", line)
+		}
 	}
 
 	// The conversation is stored: a second run resumes at the next steps.
