@@ -194,9 +194,6 @@ func (c *console) show(replies []flows.Reply) {
 	c.buttons = c.buttons[:0]
 	for _, r := range replies {
 		c.print(r.Text)
-		if len(r.Buttons) > 0 {
-			defer fmt.Fprintln(c.out)
-		}
 		for _, row := range r.Buttons {
 			var cells []string
 			for _, b := range row {
@@ -205,6 +202,9 @@ func (c *console) show(replies []flows.Reply) {
 			}
 			fmt.Fprintf(c.out, "    %s\n", strings.Join(cells, "   "))
 		}
+	}
+	if len(c.buttons) > 0 {
+		fmt.Fprintln(c.out)
 	}
 }
 
