@@ -649,7 +649,7 @@ func (t *turn) onExpiry(action string) error {
 		t.miss("hint_expiry")
 		return nil
 	}
-	d, err := rules.ParseDate(t.in.Text)
+	d, err := rules.FindDate(t.in.Text)
 	if err != nil {
 		var de *rules.DateError
 		if errors.As(err, &de) && de.Code == rules.DateImpossible && de.Month >= 1 && de.Month <= 12 && de.Year > 0 {

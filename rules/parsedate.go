@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -270,4 +272,43 @@ func monthByName(s string) time.Month {
 		found = mn.month
 	}
 	return found
+}
+
+// maxSentence bounds the text FindDate looks through.
+const maxSentence = 400
+
+// FindDate reads a date that stands inside a sentence, as in "my card
+// expires on 26/07/2027". It tries the whole text first, then every run of up
+// to five words, and accepts the date only when all the runs that read as a
+// date agree; two different dates are unrecognised rather than a guess. An
+// impossible date in the text is reported as such.
+func FindDate(s string) (Date, error) {
+	d, err := ParseDate(s)
+	if err == nil || len(s) > maxSentence {
+		return d, err
+	}
+	words := strings.Fields(s)
+	var found []Date
+	var impossible error
+	for n := min(5, len(words)); n >= 1; n-- {
+		for i := 0; i+n <= len(words); i++ {
+			d, err := ParseDate(strings.Join(words[i:i+n], " "))
+			var de *DateError
+			switch {
+			case err == nil:
+				if !slices.Contains(found, d) {
+					found = append(found, d)
+				}
+			case errors.As(err, &de) && de.Code == DateImpossible && impossible == nil:
+				impossible = err
+			}
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0 && impossible != nil:
+		return Date{}, impossible
+	}
+	return Date{}, &DateError{Code: DateUnrecognised, Input: s}
 }
