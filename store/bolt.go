@@ -1,0 +1,346 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// BoltOptions tunes [OpenBolt]. The zero value is ready to use.
+type BoltOptions struct {
+	// TTL is the idle expiry; default DefaultTTL.
+	TTL time.Duration
+	// Now is the clock deciding expiry; default time.Now.
+	Now func() time.Time
+	// SweepInterval is how often the background goroutine removes expired
+	// values; default TTL/10, between a second and an hour. A negative
+	// interval disables the goroutine (Sweep still runs at open).
+	SweepInterval time.Duration
+}
+
+const (
+	boltFile        = "aimabot.db"
+	boltBucket      = "sessions"
+	boltLockTimeout = time.Second
+	// Keys a sweep looks at per write transaction, so that a large sweep
+	// never holds the write lock for long.
+	boltSweepBatch = 10000
+)
+
+// Bolt is a [Store] in an embedded bbolt file, for a single process. It is
+// safe for concurrent use.
+//
+// Records are keyed by the chat id as 8 big-endian bytes with the sign bit
+// flipped (so keys sort like the ids, negative ones first); the value is the
+// expiry time (unix nanoseconds, 8 big-endian bytes) followed by the data.
+type Bolt struct {
+	logger *slog.Logger
+	db     *bbolt.DB
+	path   string
+	ttl    time.Duration
+	now    func() time.Time
+	// keys a sweep transaction looks at; boltSweepBatch but in tests
+	sweepBatch int
+
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// OpenBolt opens (creating if needed) dir/aimabot.db, removes expired values
+// and starts the background sweeper. Only one process may have the file open:
+// another OpenBolt fails after about a second instead of waiting.
+func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ttl := opts.TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if ttl < 0 {
+		return nil, fmt.Errorf("store: bolt TTL %v is negative", ttl)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	interval := opts.SweepInterval
+	if interval == 0 {
+		interval = min(max(ttl/10, time.Second), time.Hour)
+	}
+
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: bolt dir: %w", err)
+	}
+	path := filepath.Join(dir, boltFile)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: boltLockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s is in use by another aimabot process: %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: bolt open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists([]byte(boltBucket))
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: bolt open %s: create bucket: %w", path, err)
+	}
+
+	b := &Bolt{
+		logger: logger,
+		db:     db,
+		path:   path,
+		ttl:    ttl,
+		now:    now,
+
+		sweepBatch: boltSweepBatch,
+	}
+	removed, err := b.Sweep(context.Background())
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	logger.Info("store: using bolt", "path", path, "ttl", ttl, "expired_removed", removed)
+
+	if interval > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		b.stop = cancel
+		b.done = make(chan struct{})
+		go b.sweepLoop(ctx, interval)
+	}
+	return b, nil
+}
+
+func (b *Bolt) sweepLoop(ctx context.Context, interval time.Duration) {
+	defer close(b.done)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		removed, err := b.Sweep(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			b.logger.Warn("store: bolt sweep failed", "err", err)
+		case removed > 0:
+			b.logger.Debug("store: bolt sweep", "expired_removed", removed)
+		}
+	}
+}
+
+// chatKey encodes chat so that keys sort like the ids.
+func chatKey(chat int64) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(chat)^(1<<63))
+}
+
+// encodeRecord lays out a stored value: expiry, then data.
+func encodeRecord(expiry time.Time, data []byte) []byte {
+	rec := make([]byte, 8, 8+len(data))
+	binary.BigEndian.PutUint64(rec, uint64(expiry.UnixNano()))
+	return append(rec, data...)
+}
+
+// liveData returns the data of rec when it has not expired at now (unix
+// nanoseconds). A record too short to hold an expiry counts as expired.
+func liveData(rec []byte, now int64) ([]byte, bool) {
+	if len(rec) < 8 {
+		return nil, false
+	}
+	if now >= int64(binary.BigEndian.Uint64(rec[:8])) {
+		return nil, false
+	}
+	return rec[8:], true
+}
+
+// Get implements [Store].
+func (b *Bolt) Get(ctx context.Context, chat int64) ([]byte, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("store: bolt get: %w", err)
+	}
+	var value []byte
+	var ok bool
+	err := b.db.View(func(tx *bbolt.Tx) error {
+		bucket := tx.Bucket([]byte(boltBucket))
+		if bucket == nil {
+			return errors.New("sessions bucket missing")
+		}
+		if data, live := liveData(bucket.Get(chatKey(chat)), b.now().UnixNano()); live {
+			// bbolt's memory is only valid inside the transaction.
+			value, ok = bytes.Clone(data), true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("store: bolt get: %w", err)
+	}
+	return value, ok, nil
+}
+
+// Update implements [Store]. fn runs inside a bbolt write transaction, so it
+// is called exactly once and no other write happens meanwhile; it should be
+// quick.
+func (b *Bolt) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: bolt update: %w", err)
+	}
+	var fnErr error
+	err := b.db.Update(func(tx *bbolt.Tx) error {
+		bucket := tx.Bucket([]byte(boltBucket))
+		if bucket == nil {
+			return errors.New("sessions bucket missing")
+		}
+		key := chatKey(chat)
+		now := b.now()
+		var cur []byte
+		if data, live := liveData(bucket.Get(key), now.UnixNano()); live {
+			cur = bytes.Clone(data)
+		}
+		next, err := fn(cur)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if next == nil {
+			return bucket.Delete(key)
+		}
+		return bucket.Put(key, encodeRecord(now.Add(b.ttl), next))
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("store: bolt update: %w", err)
+	}
+	return nil
+}
+
+// Delete implements [Store].
+func (b *Bolt) Delete(ctx context.Context, chat int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: bolt delete: %w", err)
+	}
+	err := b.db.Update(func(tx *bbolt.Tx) error {
+		bucket := tx.Bucket([]byte(boltBucket))
+		if bucket == nil {
+			return errors.New("sessions bucket missing")
+		}
+		return bucket.Delete(chatKey(chat))
+	})
+	if err != nil {
+		return fmt.Errorf("store: bolt delete: %w", err)
+	}
+	return nil
+}
+
+// Sweep removes the values that have expired by the store's clock and
+// returns how many it removed. It works in batches, one write transaction
+// each, and stops between batches when ctx is done.
+func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
+	now := b.now().UnixNano()
+	var from []byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return removed, fmt.Errorf("store: bolt sweep: %w", err)
+		}
+		n, next, err := b.sweepOne(now, from)
+		if err != nil {
+			return removed, fmt.Errorf("store: bolt sweep: %w", err)
+		}
+		removed += n
+		if next == nil {
+			return removed, nil
+		}
+		from = next
+	}
+}
+
+// sweepOne removes the expired records among up to b.sweepBatch keys
+// starting at from (nil: the first key). next is the key to resume at, nil
+// when the bucket is done.
+func (b *Bolt) sweepOne(now int64, from []byte) (removed int, next []byte, err error) {
+	err = b.db.Update(func(tx *bbolt.Tx) error {
+		bucket := tx.Bucket([]byte(boltBucket))
+		if bucket == nil {
+			return errors.New("sessions bucket missing")
+		}
+		var expired [][]byte
+		next = nil
+		c := bucket.Cursor()
+		k, v := c.First()
+		if from != nil {
+			k, v = c.Seek(from)
+		}
+		for scanned := 0; k != nil; k, v = c.Next() {
+			if scanned == b.sweepBatch {
+				next = bytes.Clone(k)
+				break
+			}
+			scanned++
+			if _, live := liveData(v, now); !live {
+				// Deleting through the cursor while iterating can skip
+				// keys; delete after the scan instead.
+				expired = append(expired, bytes.Clone(k))
+			}
+		}
+		for _, k := range expired {
+			if err := bucket.Delete(k); err != nil {
+				return err
+			}
+		}
+		removed = len(expired)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return removed, next, nil
+}
+
+// Ping implements [Store]: it checks that the database is open.
+func (b *Bolt) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: bolt ping: %w", err)
+	}
+	if err := b.db.View(func(*bbolt.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("store: bolt ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the background sweeper, waits for it and closes the file.
+// Calling it again returns the first result.
+func (b *Bolt) Close() error {
+	b.closeOnce.Do(func() {
+		if b.stop != nil {
+			b.stop()
+			<-b.done
+		}
+		if err := b.db.Close(); err != nil {
+			b.closeErr = fmt.Errorf("store: bolt close: %w", err)
+		}
+	})
+	return b.closeErr
+}

@@ -1,0 +1,295 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// RedisOptions tunes [OpenRedis]. The zero value is ready to use.
+type RedisOptions struct {
+	// Prefix starts every key; default "aimabot:". It must not contain
+	// "{" or "}", which would change the keys' Redis Cluster hash tag.
+	Prefix string
+	// TTL is the idle expiry; default DefaultTTL, at least a millisecond.
+	TTL time.Duration
+}
+
+const (
+	defaultRedisPrefix = "aimabot:"
+
+	// Applied when the URL does not set them (dial_timeout=..., etc.).
+	redisDialTimeout  = 3 * time.Second
+	redisReadTimeout  = 3 * time.Second
+	redisWriteTimeout = 3 * time.Second
+	// How long OpenRedis waits for the first PING.
+	redisOpenTimeout = 5 * time.Second
+
+	// How many times Update reads and tries to compare-and-set before giving
+	// up with ErrContention, and the cap of the random pause between tries.
+	redisMaxAttempts = 100
+	redisMaxBackoff  = 16 * time.Millisecond
+)
+
+// casScript writes one chat's session if its revision is still the one the
+// caller read.
+//
+//	KEYS[1]  the chat's session hash
+//	ARGV[1]  revision the caller read ("" when the key was absent)
+//	ARGV[2]  fresh, unique revision for this write
+//	ARGV[3]  "1" to store ARGV[4], "0" to delete the key
+//	ARGV[4]  the data
+//	ARGV[5]  idle TTL in milliseconds
+//
+// It returns 1 when the write is in place and 0 when another writer got there
+// first. Revisions are random tokens rather than counters, so a key deleted
+// (or expired) and written again can never look unchanged; and a client-side
+// retry of a write that already landed finds its own token and reports
+// success instead of a lost race.
+const casScript = `
+local rev = redis.call('HGET', KEYS[1], 'rev') or ''
+if rev == ARGV[2] then
+  return 1
+end
+if rev ~= ARGV[1] then
+  return 0
+end
+if ARGV[3] == '0' then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'data', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`
+
+// Redis is a [Store] on a Redis server. It is safe for concurrent use.
+type Redis struct {
+	logger *slog.Logger
+	client redis.UniversalClient
+	cas    *redis.Script
+	prefix string
+	ttl    time.Duration
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// OpenRedis connects to the Redis server at rawURL and checks that it
+// answers. The URL is redis://[user:password@]host[:port][/db] (rediss:// for
+// TLS; go-redis's query options such as dial_timeout=2s are accepted). Errors
+// name the server's address but never the password.
+func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = defaultRedisPrefix
+	}
+	if strings.ContainsAny(prefix, "{}") {
+		return nil, fmt.Errorf("store: redis key prefix %q must not contain '{' or '}'", prefix)
+	}
+	ttl := opts.TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if ttl < time.Millisecond {
+		return nil, fmt.Errorf("store: redis TTL %v is shorter than a millisecond", ttl)
+	}
+
+	if rawURL == "" {
+		return nil, errors.New("store: no redis URL given (want redis://[user:password@]host:port/db)")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Error repeats the whole URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = &url.Error{Op: ue.Op, URL: "(redacted)", Err: ue.Err}
+		}
+		return nil, fmt.Errorf("store: invalid redis URL: %w", err)
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: invalid redis URL %s: %w", u.Redacted(), err)
+	}
+	if opt.DialTimeout == 0 {
+		opt.DialTimeout = redisDialTimeout
+	}
+	if opt.ReadTimeout == 0 {
+		opt.ReadTimeout = redisReadTimeout
+	}
+	if opt.WriteTimeout == 0 {
+		opt.WriteTimeout = redisWriteTimeout
+	}
+	// Let the caller's context deadline bound each call, not only the
+	// socket timeouts.
+	opt.ContextTimeoutEnabled = true
+	// Plain Redis sends no maintenance notifications; probing for them
+	// costs a command on every new connection.
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+
+	client, err := newRedisClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("store: redis client for %s: %w", opt.Addr, err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), redisOpenTimeout)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("store: connecting to redis at %s://%s: %w", u.Scheme, opt.Addr, err)
+	}
+
+	r := &Redis{
+		logger: logger,
+		client: client,
+		cas:    redis.NewScript(casScript),
+		prefix: prefix,
+		ttl:    ttl,
+	}
+	// Load the script now so that the first Update needs no EVAL fallback.
+	// Not fatal: Update falls back to EVAL when the script is missing.
+	if err := r.cas.Load(ctx, client).Err(); err != nil {
+		logger.Warn("store: could not preload the redis script", "addr", opt.Addr, "err", err)
+	}
+	logger.Info("store: using redis", "addr", opt.Addr, "db", opt.DB, "tls", opt.TLSConfig != nil, "ttl", ttl)
+	return r, nil
+}
+
+// newRedisClient builds the client, turning the panics go-redis reserves
+// for impossible option values into an error.
+func newRedisClient(opt *redis.Options) (client redis.UniversalClient, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			client, err = nil, fmt.Errorf("invalid options: %v", p)
+		}
+	}()
+	return redis.NewClient(opt), nil
+}
+
+// key is the chat's session key. Everything of one chat shares the
+// "{chat:<id>}" hash tag.
+func (r *Redis) key(chat int64) string {
+	return r.prefix + "{chat:" + strconv.FormatInt(chat, 10) + "}:session"
+}
+
+// Get implements [Store].
+func (r *Redis) Get(ctx context.Context, chat int64) ([]byte, bool, error) {
+	s, err := r.client.HGet(ctx, r.key(chat), "data").Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: redis get: %w", err)
+	}
+	return []byte(s), true, nil
+}
+
+// Update implements [Store]. Uncontended, it makes two round trips: HMGET,
+// then EVALSHA of the compare-and-set script (one when there was nothing to
+// delete). After a lost race it pauses briefly and starts over, at most
+// redisMaxAttempts times.
+func (r *Redis) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error {
+	key := r.key(chat)
+	ttlMillis := strconv.FormatInt(r.ttl.Milliseconds(), 10)
+	for attempt := range redisMaxAttempts {
+		if attempt > 0 {
+			if err := pause(ctx, attempt); err != nil {
+				return fmt.Errorf("store: redis update: %w", err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("store: redis update: %w", err)
+		}
+
+		vals, err := r.client.HMGet(ctx, key, "rev", "data").Result()
+		if err != nil {
+			return fmt.Errorf("store: redis read: %w", err)
+		}
+		var rev string
+		var cur []byte
+		if len(vals) == 2 {
+			rev, _ = vals[0].(string)
+			if s, ok := vals[1].(string); ok {
+				cur = []byte(s)
+			}
+		}
+
+		next, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		if next == nil && cur == nil && rev == "" {
+			return nil // nothing there, nothing to delete
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("store: redis update: %w", err)
+		}
+
+		op := "1"
+		if next == nil {
+			op = "0"
+		}
+		res, err := r.cas.Run(ctx, r.client, []string{key}, rev, rand.Text(), op, next, ttlMillis).Int64()
+		if err != nil {
+			return fmt.Errorf("store: redis compare-and-set: %w", err)
+		}
+		if res == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("store: redis update: gave up after %d attempts: %w", redisMaxAttempts, ErrContention)
+}
+
+// pause waits a random time that grows with the attempt number, so that
+// writers racing on one chat spread out; it returns early with ctx's error.
+func pause(ctx context.Context, attempt int) error {
+	ceiling := min(redisMaxBackoff, 500*time.Microsecond<<min(attempt-1, 10))
+	t := time.NewTimer(mrand.N(ceiling) + 1)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Delete implements [Store].
+func (r *Redis) Delete(ctx context.Context, chat int64) error {
+	if err := r.client.Del(ctx, r.key(chat)).Err(); err != nil {
+		return fmt.Errorf("store: redis delete: %w", err)
+	}
+	return nil
+}
+
+// Ping implements [Store].
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("store: redis ping: %w", err)
+	}
+	return nil
+}
+
+// Close implements [Store]. Calling it again returns the first result.
+func (r *Redis) Close() error {
+	r.closeOnce.Do(func() {
+		if err := r.client.Close(); err != nil {
+			r.closeErr = fmt.Errorf("store: redis close: %w", err)
+		}
+	})
+	return r.closeErr
+}
