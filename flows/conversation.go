@@ -148,10 +148,41 @@ func (f *Flow) Catalog() *Catalog { return f.cat }
 // apology, so nothing the applicant gave is lost.
 func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error) {
 	t := &turn{f: f, cat: f.cat, s: s.clone(), in: in, now: now, today: rules.Today(now)}
-	if err := t.run(); err != nil {
+	t.s.Blocked = nil
+	if err := t.step(); err != nil {
 		return s, f.Apology(s), err
 	}
 	return t.s, t.out, nil
+}
+
+// step gathers album photos and answers a whole album at once, before the
+// input that follows it.
+func (t *turn) step() error {
+	in := t.in
+	inAlbum := in.Kind == Files && in.Album != ""
+	if a := t.s.Album; a != nil && !(inAlbum && in.Album == a.ID) {
+		t.s.Album = nil
+		t.in = Input{Kind: Files, Files: a.Files, ClientLang: in.ClientLang}
+		if err := t.run(); err != nil {
+			return err
+		}
+		t.in = in
+	}
+	switch {
+	case in.Kind == AlbumEnd:
+		return nil
+	case inAlbum:
+		if t.s.State == "" {
+			break // a new session is greeted first
+		}
+		if t.s.Album == nil {
+			t.s.Album = &Album{ID: in.Album}
+		}
+		t.s.Album.Files = append(t.s.Album.Files, in.Files...)
+		t.s.Updated = t.now
+		return nil
+	}
+	return t.run()
 }
 
 // Apology is the reply when something fails on the assistant's side.

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -296,4 +297,55 @@ func needsReason(state string) bool {
 		return true
 	}
 	return false
+}
+
+// The photos of an album fill the next documents in order and get one
+// answer, when the album ends or when the applicant does something else.
+func TestAlbum(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s := Session{}
+	for _, in := range []Input{ParseText("/start", "en"), {Kind: Button, Data: "0:lang:en"},
+		{Kind: Button, Data: "1:sit:data_change"}, {Kind: Button, Data: "2:reason:address"}, ParseText("26/07/2028", "en"),
+		{Kind: Button, Data: "4:continue"}} {
+		s, _, _ = f.Step(s, in, now)
+	}
+	photo := func(ref string) Input {
+		return Input{Kind: Files, Album: "g1", Files: []File{{Ref: ref, Type: rules.JPEG, Size: 100, Photo: true}}}
+	}
+	for _, end := range []Input{{Kind: AlbumEnd}, ParseText("/status", "en")} {
+		t.Run(fmt.Sprint(end.Kind), func(t *testing.T) {
+			a := s
+			for _, ref := range []string{"p1", "p2", "p3"} {
+				var replies []Reply
+				a, replies, _ = f.Step(a, photo(ref), now)
+				if len(replies) != 0 {
+					t.Fatalf("album photo %s got %d replies; want none until the album ends", ref, len(replies))
+				}
+			}
+			if len(a.Docs) != 0 {
+				t.Fatalf("docs before the album ends = %+v; want none", a.Docs)
+			}
+			a, replies, err := f.Step(a, end, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []rules.DocID{rules.DocPassport, rules.DocResidenceCard, rules.DocHonourDeclaration}
+			if len(a.Docs) != len(want) {
+				t.Fatalf("docs = %+v; want %v", a.Docs, want)
+			}
+			for i, d := range a.Docs {
+				if d.ID != want[i] || d.Ref != fmt.Sprintf("p%d", i+1) {
+					t.Errorf("docs[%d] = %s from %s; want %s from p%d", i, d.ID, d.Ref, want[i], i+1)
+				}
+			}
+			if a.Album != nil || len(replies) == 0 || !strings.Contains(replies[0].Text, "Received: Passport copy ✅\nReceived: Residence card copy ✅") {
+				t.Errorf("album answer = %+v; want one answer listing the documents", replies)
+			}
+			again, replies, _ := f.Step(a, Input{Kind: AlbumEnd}, now)
+			if len(replies) != 0 || !reflect.DeepEqual(again, a) {
+				t.Errorf("a second AlbumEnd changed something: %d replies", len(replies))
+			}
+		})
+	}
 }

@@ -35,6 +35,12 @@ type Session struct {
 	Misses   int           `json:"misses,omitempty"`
 	Human    *HumanRequest `json:"human,omitempty"`
 	Question string        `json:"question,omitempty"` // the last question typed for the support team
+	// Album holds the photos of an album (a Telegram media group) until the
+	// album is complete, so that it fills documents in order with one reply.
+	Album *Album `json:"album,omitempty"`
+	// Blocked is when sending to this chat last failed because the applicant
+	// blocked the bot; any new input from them clears it.
+	Blocked *time.Time `json:"blocked,omitempty"`
 	Created  time.Time     `json:"created"`
 	Updated  time.Time     `json:"updated"`
 }
@@ -47,6 +53,12 @@ type Doc struct {
 	Size  int64          `json:"size"`
 	Photo bool           `json:"photo,omitempty"`
 	At    time.Time      `json:"at"`
+}
+
+// Album is an album being received.
+type Album struct {
+	ID    string `json:"id"`
+	Files []File `json:"files"`
 }
 
 // HumanRequest records that the applicant asked for, or was offered and
@@ -88,6 +100,10 @@ func (s Session) clone() Session {
 		h := *s.Human
 		s.Human = &h
 	}
+	if s.Album != nil {
+		a := Album{ID: s.Album.ID, Files: slices.Clone(s.Album.Files)}
+		s.Album = &a
+	}
 	return s
 }
 
@@ -110,6 +126,10 @@ type Input struct {
 	Command string // Command: the name without "/" or "@bot", lower case
 	Data    string // Button: the button's data
 	Files   []File // Files: one file, or an album in order
+	// Album is the album (media group) a file belongs to; its files are
+	// gathered and answered together when an input of another kind, or
+	// AlbumEnd, arrives.
+	Album string
 	// ClientLang is the language of the user's app, used for a new session.
 	ClientLang string
 }
@@ -124,14 +144,15 @@ const (
 	Button
 	Files
 	Unsupported // stickers, voice, locations, contacts…
+	AlbumEnd    // the transport saw no more photos of the album: answer it
 )
 
 // File is a document or photo the transport has already checked by content.
 type File struct {
-	Ref   string
-	Type  rules.FileType // from the file's first bytes; "" when not one the assistant accepts
-	Size  int64
-	Photo bool
+	Ref   string         `json:"ref"`
+	Type  rules.FileType `json:"type"` // from the file's first bytes; "" when not one the assistant accepts
+	Size  int64          `json:"size"`
+	Photo bool           `json:"photo,omitempty"`
 }
 
 // Reply is one message to the applicant.
