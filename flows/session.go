@@ -41,8 +41,8 @@ type Session struct {
 	// Blocked is when sending to this chat last failed because the applicant
 	// blocked the bot; any new input from them clears it.
 	Blocked *time.Time `json:"blocked,omitempty"`
-	Created  time.Time     `json:"created"`
-	Updated  time.Time     `json:"updated"`
+	Created time.Time  `json:"created"`
+	Updated time.Time  `json:"updated"`
 }
 
 // Doc is a document the applicant sent.
