@@ -1106,3 +1106,10 @@ func (t *turn) status() {
 }
 
 func (t *turn) words(d rules.Date) string { return t.cat.DateWords(t.lang(t.s), d) }
+
+// IsStale reports whether button data belongs to an earlier step of the
+// session (or is malformed), so a transport can say so on the button itself.
+func IsStale(s Session, data string) bool {
+	step, _, _, ok := parseButton(data)
+	return !ok || step != s.Step
+}

@@ -1,6 +1,8 @@
-// Command aimabot runs the AIMA residence-card assistant: a terminal console
-// over the conversation, and rule tools for staff and scripts.
+// Command aimabot runs the AIMA residence-card assistant: the Telegram bot,
+// a terminal console over the same conversation, and rule tools for staff
+// and scripts.
 //
+//	aimabot serve
 //	aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
 //	aimabot eligibility --expiry DATE [--today DATE] [--json]
 //	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
@@ -45,6 +47,7 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 const usage = `usage:
+  aimabot serve [--token T] [--api-url URL] [--redis-url URL] [--data DIR] [--webhook-url URL --webhook-secret S] [--listen ADDR]
   aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
@@ -59,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[0] {
 	case "console":
 		return runConsole(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stderr)
 	case "eligibility":
 		return runEligibility(args[1:], stdout)
 	case "documents":

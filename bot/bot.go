@@ -1,0 +1,218 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/store"
+)
+
+// Config is what the bot needs to run; cmd/aimabot fills it from flags and
+// the environment.
+type Config struct {
+	Token         string
+	APIURL        string // Bot API server; default Telegram's
+	WebhookURL    string // webhook mode when set, else long polling
+	WebhookSecret string
+	ListenAddr    string // HTTP listener for the webhook
+	// Owner names this replica in leases; default random.
+	Owner string
+	// Unlimited lifts Telegram's send limits, for load tests against a fake
+	// server only.
+	Unlimited bool
+	// PollTimeout is the long-poll wait; default 25 s.
+	PollTimeout time.Duration
+	// AlbumWait is how long after an album's last photo the album is
+	// answered; default 800 ms.
+	AlbumWait time.Duration
+	// ShutdownTimeout bounds a graceful stop; default 10 s.
+	ShutdownTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+const (
+	defaultAPIURL   = "https://api.telegram.org"
+	leaseTTL        = 30 * time.Second
+	apiTimeout      = 15 * time.Second
+	downloadTimeout = 20 * time.Second
+)
+
+// Bot serves applicants on Telegram.
+type Bot struct {
+	logger *slog.Logger
+	cfg    Config
+	st     store.Store
+	flow   *flows.Flow
+	api    *tg.Bot
+	http   *http.Client
+	send   *sender
+	chats  chatLocks
+	albums *albums
+	// procCtx outlives the intake's context, so an update being applied
+	// when a stop is asked for is finished; it ends after ShutdownTimeout.
+	procCtx    context.Context
+	procCancel context.CancelFunc
+}
+
+// New builds the bot. It makes no network call.
+func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bot, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("bot: no token")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = defaultAPIURL
+	}
+	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.Owner == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		cfg.Owner = hex.EncodeToString(b[:])
+	}
+	if cfg.PollTimeout == 0 {
+		cfg.PollTimeout = 25 * time.Second
+	}
+	if cfg.AlbumWait == 0 {
+		cfg.AlbumWait = 800 * time.Millisecond
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	hc := &http.Client{Timeout: cfg.PollTimeout + 15*time.Second}
+	api, err := tg.New(cfg.Token,
+		tg.WithServerURL(cfg.APIURL),
+		tg.WithSkipGetMe(),
+		tg.WithHTTPClient(cfg.PollTimeout, hc),
+		tg.WithErrorsHandler(func(err error) { logger.Warn("bot: telegram client", "err", redact(err, cfg.Token)) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("bot: telegram client: %w", redact(err, cfg.Token))
+	}
+	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, api: api, http: hc}
+	b.procCtx, b.procCancel = context.WithCancel(context.Background())
+	b.send = newSender(b)
+	b.albums = newAlbums(b)
+	return b, nil
+}
+
+// Run serves until ctx ends, then stops intake, finishes the updates in
+// flight, and returns within ShutdownTimeout. Undelivered replies stay in
+// the outbox for the next start (or another replica).
+func (b *Bot) Run(ctx context.Context) error {
+	b.setCommands(ctx)
+	b.send.start(ctx)
+	var err error
+	if b.cfg.WebhookURL != "" {
+		err = b.serveWebhook(ctx)
+	} else {
+		err = b.poll(ctx)
+	}
+	b.stop()
+	return err
+}
+
+// stop finishes in-flight work within the shutdown timeout.
+func (b *Bot) stop() {
+	done := make(chan struct{})
+	go func() {
+		b.albums.stop()
+		b.send.stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(b.cfg.ShutdownTimeout):
+		b.logger.Warn("bot: shutdown timed out; undelivered replies stay in the outbox")
+	}
+	b.procCancel()
+}
+
+// setCommands publishes the command menu in each language. A failure is
+// logged, not fatal: the commands work without the menu.
+func (b *Bot) setCommands(ctx context.Context) {
+	cat := b.flow.Catalog()
+	for _, lang := range flows.Languages() {
+		var cmds []models.BotCommand
+		for _, c := range []string{"start", "back", "status", "language", "cancel", "human", "help"} {
+			cmds = append(cmds, models.BotCommand{Command: c, Description: cat.Text(lang, "cmd_"+c, nil)})
+		}
+		code := lang
+		if lang == "en" {
+			code = "" // the default for every other language
+		}
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := b.api.SetMyCommands(cctx, &tg.SetMyCommandsParams{Commands: cmds, LanguageCode: code})
+		cancel()
+		if err != nil {
+			b.logger.Warn("bot: setMyCommands failed", "lang", lang, "err", redact(err, b.cfg.Token))
+		}
+	}
+}
+
+// redact removes the token from an error's text: the library's file links
+// and URLs contain it.
+func redact(err error, token string) error {
+	if err == nil || token == "" || !strings.Contains(err.Error(), token) {
+		return err
+	}
+	return redacted{err: err, token: token}
+}
+
+type redacted struct {
+	err   error
+	token string
+}
+
+func (r redacted) Error() string { return strings.ReplaceAll(r.err.Error(), r.token, "<token>") }
+func (r redacted) Unwrap() error { return r.err }
+
+// chatLocks serialises one chat's updates within this process, so they are
+// applied in order and do not race each other in the store.
+type chatLocks struct {
+	mu    sync.Mutex
+	locks map[int64]*chatLock
+}
+
+type chatLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (c *chatLocks) lock(chat int64) func() {
+	c.mu.Lock()
+	if c.locks == nil {
+		c.locks = map[int64]*chatLock{}
+	}
+	l := c.locks[chat]
+	if l == nil {
+		l = &chatLock{}
+		c.locks[chat] = l
+	}
+	l.refs++
+	c.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		c.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(c.locks, chat)
+		}
+		c.mu.Unlock()
+	}
+}

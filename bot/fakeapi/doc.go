@@ -1,0 +1,42 @@
+// Package fakeapi is a fake Telegram Bot API server for end-to-end tests and
+// benchmarks. It speaks Telegram's wire format, so the real go-telegram/bot
+// client and the project's own getUpdates and webhook intake talk to it
+// exactly as they would talk to api.telegram.org.
+//
+// A short tour:
+//
+//	srv := fakeapi.New(fakeapi.Options{})
+//	defer srv.Close()
+//	b, _ := tgbot.New(srv.Token(), tgbot.WithServerURL(srv.URL()), tgbot.WithSkipGetMe())
+//
+//	srv.SetUserLang(42, "pt-BR")
+//	srv.UserText(42, "/start")            // queue an update, as user 42 would
+//	msgs, err := srv.WaitMessages(ctx, 42, 1) // what the user now sees
+//	_, err = srv.UserPressLabel(42, "Yes") // press a button of the bot's last keyboard
+//
+// Simulated users (UserText, UserPress, UserPhoto, GroupText, RawUpdate, ...)
+// queue updates with increasing update_id and per-chat message_id, dated by a
+// fake clock (SetNow, Advance). Updates are served by getUpdates with
+// Telegram's offset semantics and long polling, or, once setWebhook was
+// called, POSTed to the webhook one at a time per chat with retries.
+//
+// Every request is recorded (Calls) and the bot's messages are kept as the
+// user would see them after edits (Messages). The server validates what
+// Telegram validates and a bot could plausibly get wrong: empty or too long
+// texts and captions, malformed parse_mode markup, invalid inline keyboards
+// (including the empty copy_text that go-telegram/bot's
+// models.InlineKeyboardButton always sends), edits of missing or unchanged
+// messages, stale callback queries, big files, blocked chats and deleted or
+// closed forum topics, answering with Telegram's own error descriptions.
+//
+// Failures can be provoked: Inject queues faults (429 with retry_after, 5xx,
+// slow answers, dropped connections) for matching requests, BlockChat makes a
+// chat answer 403, and Options.Limits emulates Telegram's flood limits with
+// token buckets.
+//
+// Tests wait with WaitFor or WaitMessages, which re-check their condition
+// whenever the server's state changes; nothing here needs sleeping.
+//
+// The server never logs message texts; Options.Logf only receives method
+// names, ids and errors.
+package fakeapi

@@ -1,0 +1,378 @@
+package fakeapi
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+
+	"github.com/go-telegram/bot/models"
+)
+
+// Simulated users. In private chats the chat id is the user id (positive).
+// Each method queues one update and returns its update_id.
+
+// SetUserLang sets the language_code the user's updates carry ("" for none;
+// "en" by default).
+func (s *Server) SetUserLang(userID int64, lang string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userLocked(userID).lang = lang
+	s.notifyLocked()
+}
+
+// SetUserName sets the user's first name ("User<id>" by default).
+func (s *Server) SetUserName(userID int64, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userLocked(userID).name = name
+	s.notifyLocked()
+}
+
+// BlockChat makes every send to the chat answer 403, as when the user blocked
+// the bot (or the bot was removed from the group).
+func (s *Server) BlockChat(chatID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chatLocked(chatID).blocked = true
+	s.notifyLocked()
+}
+
+// UnblockChat undoes BlockChat.
+func (s *Server) UnblockChat(chatID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chatLocked(chatID).blocked = false
+	s.notifyLocked()
+}
+
+// privateLocked is the private chat of a user and the user.
+func (s *Server) privateLocked(chatID int64) (*chat, *user) {
+	c := s.chatLocked(chatID)
+	uid := chatID
+	if c.typ != chatPrivate {
+		uid = c.lastUser
+		if uid == 0 {
+			uid = 1
+		}
+	}
+	return c, s.userLocked(uid)
+}
+
+func (s *Server) queueMessageLocked(kind string, m *message) int64 {
+	return s.enqueueLocked(kind, m.w.Chat.ID, m.json(), true)
+}
+
+// UserText queues a text message from the user. Bot commands ("/start",
+// "/start@aimabot payload") get bot_command entities as Telegram sets them.
+func (s *Server) UserText(chatID int64, text string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, u := s.privateLocked(chatID)
+	m := s.newUserMessageLocked(c, u, 0)
+	m.w.Text, m.w.Entities = text, commandEntities(text)
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// UserPress queues a callback_query: the user pressed a button with this
+// callback data on the message messageID. The query carries the message as
+// the fake stores it now (text and reply_markup as last set), or an
+// inaccessible message when there is none.
+func (s *Server) UserPress(chatID int64, messageID int, data string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pressLocked(chatID, messageID, data)
+}
+
+type callbackQuery struct {
+	ID           string          `json:"id"`
+	From         models.User     `json:"from"`
+	Message      json.RawMessage `json:"message,omitempty"`
+	ChatInstance string          `json:"chat_instance"`
+	Data         string          `json:"data,omitempty"`
+}
+
+func (s *Server) pressLocked(chatID int64, messageID int, data string) int64 {
+	c, u := s.privateLocked(chatID)
+	s.querySeq++
+	qid := strconv.FormatInt(4_000_000_000_000_000_000+s.botID%1000*1_000_000_000+s.querySeq, 10)
+	s.queries[qid] = &query{chat: chatID, msgID: messageID}
+	q := callbackQuery{
+		ID:           qid,
+		From:         s.userObj(u),
+		ChatInstance: strconv.FormatUint(uint64(chatID)^0x5deece66d, 10),
+		Data:         data,
+	}
+	if m := c.msgs[messageID]; m != nil && !m.deleted {
+		q.Message = m.json()
+	} else {
+		q.Message, _ = json.Marshal(models.InaccessibleMessage{Chat: s.chatObj(c), MessageID: messageID})
+	}
+	payload, _ := json.Marshal(q)
+	return s.enqueueLocked(models.AllowedUpdateCallbackQuery, chatID, payload, true)
+}
+
+// UserPressLabel presses the inline button with this label on the most
+// recent bot message in the chat that has one.
+func (s *Server) UserPressLabel(chatID int64, label string) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[chatID]
+	if c == nil {
+		return 0, errorf("chat %d has no messages", chatID)
+	}
+	for i := len(c.order) - 1; i >= 0; i-- {
+		m := c.order[i]
+		if m.deleted {
+			continue
+		}
+		for _, row := range m.buttons {
+			for _, b := range row {
+				if b.Label != label {
+					continue
+				}
+				if b.Data == "" {
+					return 0, errorf("button %q of message %d in chat %d has no callback data", label, m.w.ID, chatID)
+				}
+				return s.pressLocked(chatID, m.w.ID, b.Data), nil
+			}
+		}
+	}
+	return 0, errorf("no bot message in chat %d has a button %q", chatID, label)
+}
+
+// UserPhoto queues a photo message: the bytes are stored as a file and the
+// message has three sizes, the largest pointing to the bytes.
+func (s *Server) UserPhoto(chatID int64, jpeg []byte, caption string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.userPhotoLocked(chatID, jpeg, caption)
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+func (s *Server) userPhotoLocked(chatID int64, data []byte, caption string) *message {
+	c, u := s.privateLocked(chatID)
+	m := s.newUserMessageLocked(c, u, 0)
+	attachMedia(m, s.addPhotoLocked(data))
+	m.w.Caption = caption
+	return m
+}
+
+// UserAlbum queues several photo messages sharing one media_group_id, one
+// update each, with consecutive ids.
+func (s *Server) UserAlbum(chatID int64, images [][]byte) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groupSeq++
+	group := strconv.FormatInt(13000000000000000+s.groupSeq, 10)
+	ids := make([]int64, 0, len(images))
+	for _, img := range images {
+		m := s.userPhotoLocked(chatID, img, "")
+		m.w.MediaGroupID = group
+		ids = append(ids, s.queueMessageLocked(models.AllowedUpdateMessage, m))
+	}
+	return ids
+}
+
+// UserDocument queues a document message whose bytes getFile serves.
+func (s *Server) UserDocument(chatID int64, name, mime string, data []byte) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.addFileLocked(fileKindDocument, name, data, int64(len(data)))
+	f.mime = mime
+	return s.userFileLocked(chatID, f)
+}
+
+// UserBigDocument queues a document of the given size without bytes; with a
+// size over 20 MB getFile answers "file is too big", as for real.
+func (s *Server) UserBigDocument(chatID int64, name, mime string, size int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.addFileLocked(fileKindDocument, name, nil, size)
+	f.mime = mime
+	return s.userFileLocked(chatID, f)
+}
+
+// UserSticker queues a sticker message.
+func (s *Server) UserSticker(chatID int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data := []byte("RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00fake sticker..")
+	return s.userFileLocked(chatID, s.addFileLocked(fileKindSticker, "", data, int64(len(data))))
+}
+
+// UserVoice queues a voice message.
+func (s *Server) UserVoice(chatID int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	data := []byte("OggS\x00\x02fake voice note")
+	return s.userFileLocked(chatID, s.addFileLocked(fileKindVoice, "", data, int64(len(data))))
+}
+
+func (s *Server) userFileLocked(chatID int64, f *file) int64 {
+	c, u := s.privateLocked(chatID)
+	m := s.newUserMessageLocked(c, u, 0)
+	attachMedia(m, f)
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// UserLocation queues a location message (Lisbon).
+func (s *Server) UserLocation(chatID int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, u := s.privateLocked(chatID)
+	m := s.newUserMessageLocked(c, u, 0)
+	m.w.Location = &models.Location{Latitude: 38.7223, Longitude: -9.1393}
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// UserContact queues a contact message: the user shares their own contact.
+func (s *Server) UserContact(chatID int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, u := s.privateLocked(chatID)
+	m := s.newUserMessageLocked(c, u, 0)
+	m.w.Contact = &models.Contact{PhoneNumber: "+351912345678", FirstName: u.name, UserID: u.id}
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// UserEdit queues an edited_message: the user changed the text of their
+// message messageID (one is made up if it does not exist).
+func (s *Server) UserEdit(chatID int64, messageID int, newText string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, u := s.privateLocked(chatID)
+	m := c.msgs[messageID]
+	if m == nil || m.fromBot {
+		m = &message{kind: kindUser, sent: s.clock}
+		m.w.ID, m.w.Date, m.w.Chat = messageID, int(s.clock.Unix()), s.chatObj(c)
+		from := s.userObj(u)
+		m.w.From = &from
+		if m.w.ID > c.nextMsg {
+			c.nextMsg = m.w.ID
+		}
+		c.msgs[messageID] = m
+	}
+	if m.media {
+		m.w.Caption = newText
+	} else {
+		m.w.Text, m.w.Entities = newText, commandEntities(newText)
+	}
+	m.w.EditDate = int(s.clock.Unix())
+	return s.queueMessageLocked(models.AllowedUpdateEditedMessage, m)
+}
+
+// GroupText queues a text message from userID in a group chat (negative
+// id); chatType is "group" or "supergroup" ("" keeps the chat's type).
+func (s *Server) GroupText(chatID, userID int64, text, chatType string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chatLocked(chatID)
+	if chatType == chatGroup || chatType == chatSupergroup {
+		c.typ = chatType
+	}
+	m := s.newUserMessageLocked(c, s.userLocked(userID), 0)
+	m.w.Text, m.w.Entities = text, commandEntities(text)
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// ChannelPost queues a channel_post in a channel (negative id).
+func (s *Server) ChannelPost(chatID int64, text string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chatLocked(chatID)
+	c.typ = chatChannel
+	m := s.newMessageLocked(c, 0)
+	m.kind = kindUser
+	sender := s.chatObj(c)
+	m.w.SenderChat = &sender
+	m.w.Text, m.w.Entities = text, commandEntities(text)
+	return s.queueMessageLocked(models.AllowedUpdateChannelPost, m)
+}
+
+// UserTopicText queues a message from userID in the forum topic threadID of
+// a supergroup. An unknown topic is created.
+func (s *Server) UserTopicText(chatID int64, threadID int, userID int64, text string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chatLocked(chatID)
+	c.typ, c.forum = chatSupergroup, true
+	if threadID > 0 && c.topics[threadID] == nil {
+		s.addTopicLocked(c, threadID, "Topic "+strconv.Itoa(threadID), 7322096)
+		if threadID > c.nextMsg {
+			c.nextMsg = threadID
+		}
+	}
+	m := s.newUserMessageLocked(c, s.userLocked(userID), threadID)
+	m.w.Text, m.w.Entities = text, commandEntities(text)
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// DeleteTopic deletes a forum topic as an administrator would: later sends
+// to it answer "message thread not found".
+func (s *Server) DeleteTopic(chatID int64, threadID int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chatLocked(chatID)
+	t := c.topics[threadID]
+	if t == nil {
+		t = s.addTopicLocked(c, threadID, "Topic "+strconv.Itoa(threadID), 7322096)
+	}
+	s.deleteTopicLocked(c, t)
+	s.notifyLocked()
+}
+
+// RawUpdate queues arbitrary update JSON (an object, such as an update type
+// the fake does not model); update_id is set, whatever the JSON says.
+// allowed_updates does not filter raw updates. It returns 0, queuing
+// nothing, when raw is not a JSON object.
+func (s *Server) RawUpdate(raw []byte) int64 {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		s.logf("RawUpdate: not a JSON object: %v", err)
+		return 0
+	}
+	delete(obj, "update_id")
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	kind := "unknown"
+	if len(keys) > 0 {
+		kind = keys[0]
+	}
+	var chat int64
+	for _, k := range keys {
+		var probe struct {
+			Chat    *struct{ ID int64 } `json:"chat"`
+			Message *struct {
+				Chat struct{ ID int64 } `json:"chat"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(obj[k], &probe) != nil {
+			continue
+		}
+		if probe.Chat != nil {
+			chat = probe.Chat.ID
+		} else if probe.Message != nil {
+			chat = probe.Message.Chat.ID
+		}
+		if chat != 0 {
+			kind = k
+			break
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextUpdate
+	s.nextUpdate++
+	obj["update_id"] = json.RawMessage(strconv.FormatInt(id, 10))
+	body, err := json.Marshal(obj)
+	if err != nil {
+		s.logf("RawUpdate: %v", err)
+		return 0
+	}
+	s.pending = append(s.pending, &update{id: id, kind: kind, chat: chat, body: body})
+	s.notifyLocked()
+	return id
+}

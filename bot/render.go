@@ -1,0 +1,135 @@
+package bot
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/aimabot/aimabot/flows"
+)
+
+// maxText is Telegram's limit on a message's text, in UTF-16 code units.
+const maxText = 4096
+
+// op is one call to Telegram, as kept in a chat's outbox.
+type op struct {
+	Kind      string  `json:"k"`           // send, edit, unbutton, answer
+	Text      string  `json:"t,omitempty"` // send, edit: the text; answer: the notice
+	Buttons   [][]btn `json:"b,omitempty"`
+	MessageID int     `json:"m,omitempty"` // edit, unbutton
+	QueryID   string  `json:"q,omitempty"` // answer
+}
+
+const (
+	opSend     = "send"
+	opEdit     = "edit"     // replace a message's text and remove its buttons
+	opUnbutton = "unbutton" // remove a message's buttons
+	opAnswer   = "answer"   // answer a button press
+)
+
+type btn struct {
+	Label string `json:"l"`
+	Data  string `json:"d"`
+}
+
+// keyboard is the inline keyboard as Telegram defines it. go-telegram/bot's
+// own type serialises an empty copy_text on every button, which Telegram
+// rejects, so only the two fields a callback button has are sent.
+type keyboard struct {
+	InlineKeyboard [][]keyButton `json:"inline_keyboard"`
+}
+
+type keyButton struct {
+	Text         string `json:"text"`
+	CallbackData string `json:"callback_data"`
+}
+
+func (o op) keyboard() *keyboard {
+	if len(o.Buttons) == 0 {
+		return nil
+	}
+	k := &keyboard{InlineKeyboard: make([][]keyButton, 0, len(o.Buttons))}
+	for _, row := range o.Buttons {
+		r := make([]keyButton, 0, len(row))
+		for _, b := range row {
+			r = append(r, keyButton{Text: b.Label, CallbackData: b.Data})
+		}
+		k.InlineKeyboard = append(k.InlineKeyboard, r)
+	}
+	return k
+}
+
+// render turns the flow's replies into send operations: texts over
+// Telegram's limit are split at paragraph or line ends, and the buttons go
+// with the last part.
+func render(replies []flows.Reply) []op {
+	var ops []op
+	for _, r := range replies {
+		parts := split(r.Text, maxText)
+		for i, p := range parts {
+			o := op{Kind: opSend, Text: p}
+			if i == len(parts)-1 {
+				for _, row := range r.Buttons {
+					var rr []btn
+					for _, b := range row {
+						rr = append(rr, btn{Label: b.Label, Data: b.Data})
+					}
+					o.Buttons = append(o.Buttons, rr)
+				}
+			}
+			ops = append(ops, o)
+		}
+	}
+	return ops
+}
+
+func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// split cuts text into parts of at most limit UTF-16 code units, preferring
+// paragraph breaks, then line breaks, then spaces.
+func split(text string, limit int) []string {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil
+	}
+	var parts []string
+	for utf16Len(text) > limit {
+		runes := []rune(text)
+		n, units := 0, 0
+		for n < len(runes) {
+			u := 1
+			if runes[n] > 0xFFFF {
+				u = 2
+			}
+			if units+u > limit {
+				break
+			}
+			units += u
+			n++
+		}
+		head := string(runes[:n])
+		cut := len(head)
+		for _, sep := range []string{"\n\n", "\n", " "} {
+			if i := strings.LastIndex(head, sep); i > len(head)/2 {
+				cut = i
+				break
+			}
+		}
+		parts = append(parts, strings.TrimSpace(text[:cut]))
+		text = strings.TrimSpace(text[cut:])
+	}
+	return append(parts, text)
+}
+
+func encodeOps(ops []op) ([][]byte, error) {
+	out := make([][]byte, 0, len(ops))
+	for _, o := range ops {
+		b, err := json.Marshal(o)
+		if err != nil {
+			return nil, fmt.Errorf("bot: encode outbox message: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}

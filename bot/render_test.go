@@ -1,0 +1,74 @@
+package bot
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aimabot/aimabot/flows"
+)
+
+func TestSplit(t *testing.T) {
+	para := strings.Repeat("word ", 500) // 2500 characters
+	tests := []struct {
+		name  string
+		text  string
+		limit int
+		parts int // how many parts
+	}{
+		{"short text is one part", "hello", 4096, 1},
+		{"exactly the limit", strings.Repeat("a", 4096), 4096, 1},
+		{"one over the limit", strings.Repeat("a", 4097), 4096, 2},
+		{"paragraphs", para + "\n\n" + para + "\n\n" + para, 4096, 3},
+		{"emoji count double in UTF-16", strings.Repeat("😀", 2049), 4096, 2},
+		{"10,000 characters", strings.Repeat("x", 10000), 4096, 3},
+		{"empty", "   ", 4096, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parts := split(tt.text, tt.limit)
+			if len(parts) != tt.parts {
+				t.Fatalf("split(%d chars) = %d parts; want %d", len(tt.text), len(parts), tt.parts)
+			}
+			for i, p := range parts {
+				if n := utf16Len(p); n > tt.limit || n == 0 {
+					t.Errorf("part %d has %d UTF-16 units; want 1..%d", i, n, tt.limit)
+				}
+			}
+			squash := func(s string) string { return strings.Join(strings.Fields(s), "") }
+			if got, want := squash(strings.Join(parts, "")), squash(tt.text); got != want {
+				t.Errorf("split lost or changed text: %d characters; want %d", len(got), len(want))
+			}
+		})
+	}
+}
+
+// The keyboard sent to Telegram has only the fields of a callback button:
+// no empty copy_text, which Telegram rejects.
+func TestKeyboardJSON(t *testing.T) {
+	ops := render([]flows.Reply{{Text: "Q?", Buttons: [][]flows.ButtonSpec{{{Label: "Yes", Data: "1:y"}, {Label: "No", Data: "1:n"}}}}})
+	if len(ops) != 1 {
+		t.Fatalf("render = %d ops; want 1", len(ops))
+	}
+	b, err := json.Marshal(ops[0].keyboard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"inline_keyboard":[[{"text":"Yes","callback_data":"1:y"},{"text":"No","callback_data":"1:n"}]]}`
+	if string(b) != want {
+		t.Errorf("keyboard JSON = %s; want %s", b, want)
+	}
+}
+
+// A long reply is split and its buttons stay on the last part.
+func TestRenderLongReply(t *testing.T) {
+	ops := render([]flows.Reply{{Text: strings.Repeat("line\n", 2000), Buttons: [][]flows.ButtonSpec{{{Label: "OK", Data: "1:ok"}}}}})
+	if len(ops) != 3 {
+		t.Fatalf("render = %d ops; want 3", len(ops))
+	}
+	for i, o := range ops {
+		if has := len(o.Buttons) > 0; has != (i == len(ops)-1) {
+			t.Errorf("ops[%d] buttons = %v; want buttons only on the last part", i, o.Buttons)
+		}
+	}
+}

@@ -1,0 +1,288 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+	"golang.org/x/time/rate"
+
+	"github.com/aimabot/aimabot/flows"
+)
+
+// Telegram's limits are about 30 messages a second overall, and about one a
+// second in one chat after a short burst; the sender keeps a margin below
+// them, since Telegram measures on its side of the network.
+const (
+	globalRate   = 28
+	globalBurst  = 28
+	perChatRate  = rate.Limit(1 / 1.1)
+	perChatBurst = 3
+	// How often chats with undelivered replies are looked for, to take over
+	// from a replica that stopped.
+	recoverEvery = 30 * time.Second
+)
+
+// sender delivers each chat's outbox in order, one chat at a time per chat
+// (a send lease in the store keeps replicas from sending one chat's replies
+// at once), retrying what can succeed later and dropping what never will.
+type sender struct {
+	b      *Bot
+	global *rate.Limiter
+
+	mu      sync.Mutex
+	active  map[int64]bool
+	again   map[int64]bool
+	perChat map[int64]*rate.Limiter
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func newSender(b *Bot) *sender {
+	s := &sender{b: b, active: map[int64]bool{}, again: map[int64]bool{}, perChat: map[int64]*rate.Limiter{},
+		global: rate.NewLimiter(globalRate, globalBurst)}
+	if b.cfg.Unlimited {
+		s.global = rate.NewLimiter(rate.Inf, 0)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// start begins delivering, first whatever earlier runs left undelivered.
+func (s *sender) start(ctx context.Context) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			s.recover()
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.ctx.Done():
+				return
+			case <-time.After(recoverEvery):
+			}
+		}
+	}()
+}
+
+// recover kicks every chat that has undelivered replies.
+func (s *sender) recover() {
+	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
+	defer cancel()
+	err := s.b.st.PendingChats(ctx, func(chat int64) bool {
+		s.kick(chat, false)
+		return s.ctx.Err() == nil
+	})
+	if err != nil && s.ctx.Err() == nil {
+		s.b.logger.Warn("bot: looking for undelivered replies", "err", err)
+	}
+}
+
+// stop lets the deliveries in flight finish their current call and keeps
+// the rest in the outbox.
+func (s *sender) stop() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// kick makes sure the chat's outbox is being delivered. leased says the
+// caller already holds the chat's send lease.
+func (s *sender) kick(chat int64, leased bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return
+	}
+	if s.active[chat] {
+		s.again[chat] = true
+		return
+	}
+	s.active[chat] = true
+	s.wg.Add(1)
+	go s.drain(chat, leased)
+}
+
+func (s *sender) drain(chat int64, leased bool) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.active, chat)
+		delete(s.again, chat)
+		s.mu.Unlock()
+	}()
+	st := s.b.st
+	owner := s.b.cfg.Owner
+	if !leased {
+		ok, err := st.AcquireSend(s.ctx, chat, owner, leaseTTL)
+		if err != nil || !ok {
+			return // another replica delivers this chat, or the store is away: recover() retries
+		}
+	}
+	for s.ctx.Err() == nil {
+		msgs, err := st.Outbox(s.ctx, chat, 16)
+		if err != nil {
+			s.b.logger.Warn("bot: reading outbox", "err", err)
+			sleep(s.ctx, time.Second)
+			continue
+		}
+		for _, m := range msgs {
+			if !s.deliver(chat, m.Data) {
+				return // stopping, or the lease was lost: the message stays for whoever sends next
+			}
+			if err := st.Ack(s.ctx, chat, m.ID, owner, leaseTTL); err != nil {
+				s.b.logger.Warn("bot: ack", "err", err)
+			}
+		}
+		if len(msgs) > 0 {
+			continue
+		}
+		more, err := st.ReleaseSend(s.ctx, chat, owner)
+		if err != nil {
+			s.b.logger.Warn("bot: release send lease", "err", err)
+			return
+		}
+		s.mu.Lock()
+		again := s.again[chat]
+		delete(s.again, chat)
+		s.mu.Unlock()
+		if !more && !again {
+			return
+		}
+		if !more {
+			if ok, err := st.AcquireSend(s.ctx, chat, owner, leaseTTL); err != nil || !ok {
+				return
+			}
+		}
+	}
+}
+
+// deliver sends one outbox message until it succeeds or can never succeed.
+// It returns false when delivery must stop (shutdown, or the lease is lost).
+func (s *sender) deliver(chat int64, data []byte) bool {
+	var o op
+	if err := json.Unmarshal(data, &o); err != nil {
+		s.b.logger.Error("bot: unreadable outbox message dropped", "err", err)
+		return true
+	}
+	var backoff, errBackoff, waited time.Duration
+	for {
+		if backoff > 0 {
+			if !sleep(s.ctx, backoff) {
+				return false
+			}
+			waited += backoff
+			backoff = 0
+			if waited > leaseTTL/3 {
+				// A long wait: make sure this replica still owns the chat.
+				if ok, err := s.b.st.AcquireSend(s.ctx, chat, s.b.cfg.Owner, leaseTTL); err != nil || !ok {
+					return false
+				}
+				waited = 0
+			}
+		}
+		if err := s.wait(chat, o); err != nil {
+			return false
+		}
+		err := s.call(chat, o)
+		var tooMany *tg.TooManyRequestsError
+		switch {
+		case err == nil:
+			return true
+		case errors.As(err, &tooMany):
+			backoff, errBackoff = time.Duration(max(tooMany.RetryAfter, 1))*time.Second, 0
+			s.b.logger.Info("bot: told to slow down", "retry_after_s", tooMany.RetryAfter)
+		case errors.Is(err, tg.ErrorForbidden):
+			s.blocked(chat)
+			return true
+		case errors.Is(err, tg.ErrorBadRequest), errors.Is(err, tg.ErrorNotFound):
+			// Telegram will never accept it (a message too old to edit, a
+			// query answered late): drop it rather than block the chat.
+			s.b.logger.Warn("bot: Telegram refused a message; dropped", "op", o.Kind, "err", redact(err, s.b.cfg.Token))
+			return true
+		default:
+			if s.ctx.Err() != nil {
+				return false
+			}
+			errBackoff = nextBackoff(errBackoff)
+			backoff = errBackoff
+			s.b.logger.Warn("bot: send failed; retrying", "op", o.Kind, "in", backoff, "err", redact(err, s.b.cfg.Token))
+		}
+	}
+}
+
+// wait holds a message back until Telegram's limits allow it.
+func (s *sender) wait(chat int64, o op) error {
+	if err := s.global.Wait(s.ctx); err != nil {
+		return err
+	}
+	// The per-chat pace is for new messages; answers and edits add none.
+	if o.Kind != opSend || s.b.cfg.Unlimited {
+		return nil
+	}
+	s.mu.Lock()
+	l := s.perChat[chat]
+	if l == nil {
+		l = rate.NewLimiter(perChatRate, perChatBurst)
+		s.perChat[chat] = l
+	}
+	if len(s.perChat) > 10000 {
+		for c, old := range s.perChat {
+			if old.Tokens() >= perChatBurst && c != chat {
+				delete(s.perChat, c)
+			}
+		}
+	}
+	s.mu.Unlock()
+	return l.Wait(s.ctx)
+}
+
+func (s *sender) call(chat int64, o op) error {
+	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
+	defer cancel()
+	api := s.b.api
+	var err error
+	switch o.Kind {
+	case opSend:
+		p := &tg.SendMessageParams{ChatID: chat, Text: o.Text}
+		if k := o.keyboard(); k != nil {
+			p.ReplyMarkup = k
+		}
+		_, err = api.SendMessage(ctx, p)
+	case opEdit:
+		_, err = api.EditMessageText(ctx, &tg.EditMessageTextParams{ChatID: chat, MessageID: o.MessageID, Text: o.Text})
+	case opUnbutton:
+		_, err = api.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: o.MessageID,
+			ReplyMarkup: &keyboard{InlineKeyboard: [][]keyButton{}}})
+	case opAnswer:
+		_, err = api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: o.QueryID, Text: o.Text})
+	default:
+		s.b.logger.Error("bot: unknown outbox operation dropped", "op", o.Kind)
+	}
+	return err
+}
+
+// blocked records that the applicant blocked the bot; their next message
+// clears it.
+func (s *sender) blocked(chat int64) {
+	s.b.logger.Info("bot: applicant blocked the bot; reply dropped")
+	now := s.b.cfg.Now()
+	err := s.b.st.Update(s.ctx, chat, func(cur []byte) ([]byte, error) {
+		if cur == nil {
+			return nil, nil
+		}
+		sess, err := flows.Unmarshal(cur)
+		if err != nil {
+			return cur, nil
+		}
+		sess.Blocked = &now
+		return sess.Marshal()
+	})
+	if err != nil {
+		s.b.logger.Warn("bot: recording a block", "err", err)
+	}
+}

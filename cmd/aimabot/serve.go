@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/aimabot/aimabot/bot"
+	"github.com/aimabot/aimabot/flows"
+)
+
+var (
+	tokenPattern  = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$`)
+	secretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+)
+
+// runServe serves applicants on Telegram until a signal ends ctx.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := newFlags("serve")
+	token := fs.String("token", getenv("TELEGRAM_BOT_TOKEN"), "bot token from @BotFather (env TELEGRAM_BOT_TOKEN)")
+	apiURL := fs.String("api-url", envOr(getenv, "TELEGRAM_API_URL", "https://api.telegram.org"), "Bot API server (env TELEGRAM_API_URL)")
+	data := fs.String("data", envOr(getenv, "AIMABOT_DATA", "./aimabot-data"), "embedded store directory when REDIS_URL is unset (env AIMABOT_DATA)")
+	redisURL := fs.String("redis-url", getenv("REDIS_URL"), "Redis URL (env REDIS_URL)")
+	webhookURL := fs.String("webhook-url", getenv("WEBHOOK_URL"), "public HTTPS URL Telegram posts updates to; long polling when unset (env WEBHOOK_URL)")
+	secret := fs.String("webhook-secret", getenv("WEBHOOK_SECRET"), "secret Telegram sends with each webhook call (env WEBHOOK_SECRET)")
+	listen := fs.String("listen", envOr(getenv, "LISTEN_ADDR", ":8080"), "HTTP listen address for the webhook (env LISTEN_ADDR)")
+	unlimited := fs.Bool("unlimited", false, "lift Telegram's send limits (only against a fake Bot API server, for load tests)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg := bot.Config{Token: strings.TrimSpace(*token), APIURL: *apiURL, WebhookURL: *webhookURL,
+		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited}
+	if err := checkServeConfig(cfg); err != nil {
+		return err
+	}
+	logger, err := newLogger(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	env := getenv
+	if *redisURL != "" {
+		env = func(k string) string {
+			if k == "REDIS_URL" {
+				return *redisURL
+			}
+			return getenv(k)
+		}
+	}
+	st, err := openStore(ctx, logger, env, *data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	flow, err := flows.New()
+	if err != nil {
+		return err
+	}
+	b, err := bot.New(logger, cfg, st, flow)
+	if err != nil {
+		return err
+	}
+	logger.Info("aimabot: serving", "mode", map[bool]string{true: "webhook", false: "polling"}[cfg.WebhookURL != ""])
+	return b.Run(ctx)
+}
+
+// checkServeConfig names the variable at fault in one line.
+func checkServeConfig(cfg bot.Config) error {
+	if cfg.Token == "" {
+		return usagef("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set its token")
+	}
+	if !tokenPattern.MatchString(cfg.Token) {
+		return usagef("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters, digits, - or _)")
+	}
+	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("TELEGRAM_API_URL: %q is not an http(s) URL", cfg.APIURL)
+	}
+	if cfg.WebhookURL == "" {
+		return nil
+	}
+	u, err := url.Parse(cfg.WebhookURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		return usagef("WEBHOOK_URL: %q must be an https:// URL (Telegram only calls HTTPS webhooks)", cfg.WebhookURL)
+	}
+	if cfg.WebhookSecret == "" {
+		return usagef("WEBHOOK_SECRET is not set: webhook mode needs a secret (1-256 of A-Z a-z 0-9 _ -)")
+	}
+	if !secretPattern.MatchString(cfg.WebhookSecret) {
+		return usagef("WEBHOOK_SECRET: only 1-256 of A-Z a-z 0-9 _ - are allowed")
+	}
+	if _, _, err := net.SplitHostPort(cfg.ListenAddr); err != nil {
+		return usagef("LISTEN_ADDR: %q is not host:port", cfg.ListenAddr)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
