@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +28,9 @@ type Config struct {
 	WebhookURL    string // webhook mode when set, else long polling
 	WebhookSecret string
 	ListenAddr    string // HTTP listener for the webhook
-	// Owner names this replica in leases; default random.
+	// Owner names this replica in leases. A replica restarted under the same
+	// name takes its leases back at once instead of waiting for them to
+	// expire; two replicas must not share one. Default: the host name.
 	Owner string
 	// Unlimited lifts Telegram's send limits, for load tests against a fake
 	// server only.
@@ -76,6 +79,9 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 		cfg.APIURL = defaultAPIURL
 	}
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.Owner == "" {
+		cfg.Owner, _ = os.Hostname()
+	}
 	if cfg.Owner == "" {
 		var b [6]byte
 		_, _ = rand.Read(b[:])

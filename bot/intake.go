@@ -281,7 +281,9 @@ func (b *Bot) poll(ctx context.Context) error {
 		if backoff > 0 && !sleep(ctx, backoff) {
 			break
 		}
-		leader, err := b.st.Lease(ctx, "poller", b.cfg.Owner, leaseTTL)
+		// The lease outlives one long poll and the batch it brings, so two
+		// replicas never poll at once (Telegram would answer 409).
+		leader, err := b.st.Lease(ctx, "poller", b.cfg.Owner, 2*b.cfg.PollTimeout+leaseTTL)
 		if err != nil || !leader {
 			if err != nil {
 				b.logger.Warn("bot: poller lease", "err", err)
@@ -500,7 +502,15 @@ func (b *Bot) serveWebhook(ctx context.Context) error {
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), b.cfg.ShutdownTimeout)
 	defer scancel()
-	return srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil {
+		// Connections opened but never used count as busy for a while.
+		// Closing them is safe: a handler still running finishes its
+		// commit, and Telegram, cut off before the 200, delivers that
+		// update again, to be recognised and skipped.
+		b.logger.Warn("bot: webhook connections still open at shutdown; closing them", "err", err)
+		_ = srv.Close()
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

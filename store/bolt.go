@@ -31,6 +31,8 @@ type BoltOptions struct {
 const (
 	boltFile        = "aimabot.db"
 	boltBucket      = "sessions"
+	boltChats       = "chats"  // per chat: expiry, next outbox sequence number, applied ids
+	boltOutbox      = "outbox" // chat key + sequence number: a pending message
 	boltLockTimeout = time.Second
 	// Keys a sweep looks at per write transaction, so that a large sweep
 	// never holds the write lock for long.
@@ -43,6 +45,14 @@ const (
 // Records are keyed by the chat id as 8 big-endian bytes with the sign bit
 // flipped (so keys sort like the ids, negative ones first); the value is the
 // expiry time (unix nanoseconds, 8 big-endian bytes) followed by the data.
+//
+// Three buckets: "sessions" holds the sessions; "chats" holds, per chat
+// written by Apply, the expiry, the next outbox sequence number and the
+// applied update ids (see chatMeta); "outbox" holds the pending messages,
+// keyed by the chat key followed by the message's sequence number (8
+// big-endian bytes), so that a chat's messages are contiguous and in order.
+// A chat's outbox lives and dies with its "chats" record. Send leases and
+// global leases live in memory only: one process owns the file.
 type Bolt struct {
 	logger *slog.Logger
 	db     *bbolt.DB
@@ -51,6 +61,9 @@ type Bolt struct {
 	now    func() time.Time
 	// keys a sweep transaction looks at; boltSweepBatch but in tests
 	sweepBatch int
+
+	mu     sync.Mutex           // guards leases; never held while waiting for a write transaction
+	leases map[string]boltLease // by sendLeaseKey or globalLeaseKey
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -93,8 +106,12 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 		return nil, fmt.Errorf("store: bolt open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists([]byte(boltBucket))
-		return err
+		for _, name := range []string{boltBucket, boltChats, boltOutbox} {
+			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		_ = db.Close()
@@ -109,6 +126,7 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 		now:    now,
 
 		sweepBatch: boltSweepBatch,
+		leases:     make(map[string]boltLease),
 	}
 	removed, err := b.Sweep(context.Background())
 	if err != nil {
@@ -255,36 +273,43 @@ func (b *Bolt) Delete(ctx context.Context, chat int64) error {
 	return nil
 }
 
-// Sweep removes the values that have expired by the store's clock and
-// returns how many it removed. It works in batches, one write transaction
-// each, and stops between batches when ctx is done.
+// Sweep removes the values that have expired by the store's clock, and the
+// applied update ids and pending messages of chats whose records expired,
+// and returns how many sessions and chat records it removed. It also forgets
+// expired leases. It works in batches, one write transaction each, and stops
+// between batches when ctx is done.
 func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
 	now := b.now().UnixNano()
-	var from []byte
-	for {
-		if err := ctx.Err(); err != nil {
-			return removed, fmt.Errorf("store: bolt sweep: %w", err)
+	b.pruneLeases(b.now())
+	for _, name := range []string{boltBucket, boltChats} {
+		var from []byte
+		for {
+			if err := ctx.Err(); err != nil {
+				return removed, fmt.Errorf("store: bolt sweep: %w", err)
+			}
+			n, next, err := b.sweepOne(name, now, from)
+			if err != nil {
+				return removed, fmt.Errorf("store: bolt sweep %s: %w", name, err)
+			}
+			removed += n
+			if next == nil {
+				break
+			}
+			from = next
 		}
-		n, next, err := b.sweepOne(now, from)
-		if err != nil {
-			return removed, fmt.Errorf("store: bolt sweep: %w", err)
-		}
-		removed += n
-		if next == nil {
-			return removed, nil
-		}
-		from = next
 	}
+	return removed, nil
 }
 
-// sweepOne removes the expired records among up to b.sweepBatch keys
-// starting at from (nil: the first key). next is the key to resume at, nil
+// sweepOne removes the expired records of the named bucket among up to
+// b.sweepBatch keys starting at from (nil: the first key); removing a chat
+// record also removes the chat's outbox. next is the key to resume at, nil
 // when the bucket is done.
-func (b *Bolt) sweepOne(now int64, from []byte) (removed int, next []byte, err error) {
+func (b *Bolt) sweepOne(name string, now int64, from []byte) (removed int, next []byte, err error) {
 	err = b.db.Update(func(tx *bbolt.Tx) error {
-		bucket := tx.Bucket([]byte(boltBucket))
+		bucket := tx.Bucket([]byte(name))
 		if bucket == nil {
-			return errors.New("sessions bucket missing")
+			return fmt.Errorf("%s bucket missing", name)
 		}
 		var expired [][]byte
 		next = nil
@@ -308,6 +333,11 @@ func (b *Bolt) sweepOne(now int64, from []byte) (removed int, next []byte, err e
 		for _, k := range expired {
 			if err := bucket.Delete(k); err != nil {
 				return err
+			}
+			if name == boltChats {
+				if err := purgeOutbox(tx, k); err != nil {
+					return err
+				}
 			}
 		}
 		removed = len(expired)

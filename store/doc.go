@@ -2,6 +2,25 @@
 // value (small JSON written by the flows package) per Telegram chat id, with
 // an idle expiry that every write refreshes.
 //
+// For a transport that must lose no update and send no reply twice, it also
+// keeps per chat the ids of the updates applied (the highest
+// [AppliedWindow]) and an outbox of replies waiting to be sent.
+// [Store.Apply] applies one update atomically: skip it if already applied,
+// else run the conversation on the session, store the new session, remember
+// the id and append the replies to the outbox. A sender then reads the
+// outbox in order ([Store.Outbox]) and acknowledges each message sent
+// ([Store.Ack]). Several processes may share one Redis: a per-chat send
+// lease ([Store.AcquireSend], [Store.ReleaseSend], taken by Apply when there
+// is something to send) lets one of them send a chat's messages at a time,
+// and expires so that a crashed process's chats are taken over;
+// [Store.PendingChats] finds the chats with messages left after a crash and
+// [Store.Lease] is a named global lease (e.g. for the one process polling
+// Telegram). A send loop: while holding the lease, send what [Store.Outbox]
+// returns, oldest first, Ack each message sent, and when the outbox looks
+// empty ReleaseSend; while it answers more, go on. Applied.Outbox holds
+// only the messages of that one update: sending them straight away (saving
+// the Outbox read) keeps the order only when no older message is pending.
+//
 // [Store] is the contract; two implementations satisfy it:
 //
 //   - [Redis] (from [OpenRedis]) for deployments with a Redis server. A
@@ -12,10 +31,20 @@
 //     compare-and-set script that also sets the idle TTL, so an uncontended
 //     update costs two round trips. A lost race is retried a bounded number
 //     of times before [ErrContention] is returned. Expiry is Redis's own.
+//     Next to the session, under the same hash tag: "applied", a sorted set
+//     of update ids (score and member the id); "outbox", a stream of
+//     messages (field "d") whose entry ids are the message ids; "sender",
+//     the send lease (the owner, with a PX expiry). A global lease is
+//     "<prefix>lease:<name>". Apply reads everything it needs in one
+//     pipeline and writes with one script (two round trips), which checks
+//     again for a duplicate and for a concurrent write; Ack, AcquireSend,
+//     ReleaseSend and Lease are one script each, Outbox one XRANGE.
 //   - [Bolt] (from [OpenBolt]) for a single process with an embedded bbolt
 //     file at "<dir>/aimabot.db". Every record carries its own expiry time;
 //     expired records are invisible at once and removed by [Bolt.Sweep],
-//     which also runs at open and periodically in the background.
+//     which also runs at open and periodically in the background. Applied
+//     ids and the outbox live in their own buckets and expire with the
+//     chat's record that Apply writes; leases are kept in memory.
 //
 // Both keep the value exactly as given: the store never looks inside it and
 // never logs it, nor the chat id. Errors never name the chat either, so a

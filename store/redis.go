@@ -76,11 +76,16 @@ return 1
 
 // Redis is a [Store] on a Redis server. It is safe for concurrent use.
 type Redis struct {
-	logger *slog.Logger
-	client redis.UniversalClient
-	cas    *redis.Script
-	prefix string
-	ttl    time.Duration
+	logger  *slog.Logger
+	client  redis.UniversalClient
+	cas     *redis.Script
+	apply   *redis.Script
+	ack     *redis.Script
+	acquire *redis.Script
+	release *redis.Script
+	trips   *roundTrips
+	prefix  string
+	ttl     time.Duration
 
 	closeOnce sync.Once
 	closeErr  error
@@ -146,6 +151,9 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 		return nil, fmt.Errorf("store: redis client for %s: %w", opt.Addr, err)
 	}
 
+	trips := &roundTrips{}
+	client.AddHook(trips)
+
 	ctx, cancel := context.WithTimeout(context.Background(), redisOpenTimeout)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
@@ -154,16 +162,29 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	}
 
 	r := &Redis{
-		logger: logger,
-		client: client,
-		cas:    redis.NewScript(casScript),
-		prefix: prefix,
-		ttl:    ttl,
+		logger:  logger,
+		client:  client,
+		cas:     redis.NewScript(casScript),
+		apply:   redis.NewScript(applyScript),
+		ack:     redis.NewScript(ackScript),
+		acquire: redis.NewScript(acquireScript),
+		release: redis.NewScript(releaseScript),
+		trips:   trips,
+		prefix:  prefix,
+		ttl:     ttl,
 	}
-	// Load the script now so that the first Update needs no EVAL fallback.
-	// Not fatal: Update falls back to EVAL when the script is missing.
-	if err := r.cas.Load(ctx, client).Err(); err != nil {
-		logger.Warn("store: could not preload the redis script", "addr", opt.Addr, "err", err)
+	// Load the scripts now (one pipeline) so that the first calls need no
+	// EVAL fallback. Not fatal: every call falls back to EVAL when its
+	// script is missing.
+	_, err = client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// Not Script.Load: in a pipeline it would record an empty digest.
+		for _, src := range []string{casScript, applyScript, ackScript, acquireScript, releaseScript} {
+			p.ScriptLoad(ctx, src)
+		}
+		return nil
+	})
+	if err != nil {
+		logger.Warn("store: could not preload the redis scripts", "addr", opt.Addr, "err", err)
 	}
 	logger.Info("store: using redis", "addr", opt.Addr, "db", opt.DB, "tls", opt.TLSConfig != nil, "ttl", ttl)
 	return r, nil
@@ -183,7 +204,13 @@ func newRedisClient(opt *redis.Options) (client redis.UniversalClient, err error
 // key is the chat's session key. Everything of one chat shares the
 // "{chat:<id>}" hash tag.
 func (r *Redis) key(chat int64) string {
-	return r.prefix + "{chat:" + strconv.FormatInt(chat, 10) + "}:session"
+	return r.chatKey(chat, "session")
+}
+
+// chatKey is the chat's key of the given kind: "session", "applied",
+// "outbox" or "sender".
+func (r *Redis) chatKey(chat int64, kind string) string {
+	return r.prefix + "{chat:" + strconv.FormatInt(chat, 10) + "}:" + kind
 }
 
 // Get implements [Store].

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"time"
 
+	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
 )
 
@@ -48,6 +50,9 @@ func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) str
 		ttl = d
 	}
 	if url := getenv("REDIS_URL"); url != "" {
+		if u, err := neturl.Parse(url); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return nil, usagef("REDIS_URL: not a redis:// or rediss:// URL")
+		}
 		st, err := store.OpenRedis(logger, url, store.RedisOptions{Prefix: getenv("REDIS_PREFIX"), TTL: ttl})
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -70,4 +75,19 @@ func parseDuration(s string) (time.Duration, error) {
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// openParts opens the store and loads the conversation: what every command
+// that chats needs. The caller closes the store.
+func openParts(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir string) (st store.Store, flow *flows.Flow, err error) {
+	st, err = openStore(ctx, logger, getenv, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	flow, err = flows.New()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, flow, nil
 }

@@ -50,15 +50,11 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, logger, getenv, *data)
+	st, flow, err := openParts(ctx, logger, getenv, *data)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	flow, err := flows.New()
-	if err != nil {
-		return err
-	}
 	c := &console{flow: flow, st: st, lang: l, clock: clock, out: stdout, logger: logger,
 		echo: !isTerminal(stdin)}
 	return c.run(ctx, stdin)

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/aimabot/aimabot/bot"
-	"github.com/aimabot/aimabot/flows"
 )
 
 var (
@@ -27,12 +26,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	webhookURL := fs.String("webhook-url", getenv("WEBHOOK_URL"), "public HTTPS URL Telegram posts updates to; long polling when unset (env WEBHOOK_URL)")
 	secret := fs.String("webhook-secret", getenv("WEBHOOK_SECRET"), "secret Telegram sends with each webhook call (env WEBHOOK_SECRET)")
 	listen := fs.String("listen", envOr(getenv, "LISTEN_ADDR", ":8080"), "HTTP listen address for the webhook (env LISTEN_ADDR)")
+	replica := fs.String("replica", getenv("REPLICA_ID"), "this replica's name in leases; unique per replica, stable across its restarts (env REPLICA_ID; default the host name)")
 	unlimited := fs.Bool("unlimited", false, "lift Telegram's send limits (only against a fake Bot API server, for load tests)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg := bot.Config{Token: strings.TrimSpace(*token), APIURL: *apiURL, WebhookURL: *webhookURL,
-		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited}
+		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited, Owner: *replica}
 	if err := checkServeConfig(cfg); err != nil {
 		return err
 	}
@@ -49,15 +49,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return getenv(k)
 		}
 	}
-	st, err := openStore(ctx, logger, env, *data)
+	st, flow, err := openParts(ctx, logger, env, *data)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	flow, err := flows.New()
-	if err != nil {
-		return err
-	}
 	b, err := bot.New(logger, cfg, st, flow)
 	if err != nil {
 		return err
@@ -73,6 +69,9 @@ func checkServeConfig(cfg bot.Config) error {
 	}
 	if !tokenPattern.MatchString(cfg.Token) {
 		return usagef("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters, digits, - or _)")
+	}
+	if cfg.Owner != "" && len(cfg.Owner) > 100 {
+		return usagef("REPLICA_ID: at most 100 characters")
 	}
 	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usagef("TELEGRAM_API_URL: %q is not an http(s) URL", cfg.APIURL)

@@ -39,6 +39,24 @@ func Run(t *testing.T, open func(t *testing.T, ttl time.Duration) store.Store) {
 		{"ValuesAreCopies", testValuesAreCopies},
 		{"CancelledContext", testCancelledContext},
 		{"Ping", testPing},
+
+		{"Apply", testApply},
+		{"ApplyDuplicate", testApplyDuplicate},
+		{"ApplyNotAnUpdate", testApplyNotAnUpdate},
+		{"ApplyRecentIDs", testApplyRecentIDs},
+		{"ApplyFnError", testApplyFnError},
+		{"ApplyCancelled", testApplyCancelled},
+		{"OutboxAck", testOutboxAck},
+		{"SendLease", testSendLease},
+		{"AckExtendsLease", testAckExtendsLease},
+		{"ApplyLease", testApplyLease},
+		{"ReleaseSend", testReleaseSend},
+		{"PendingChats", testPendingChats},
+		{"ConcurrentApply", testConcurrentApply},
+		{"ConcurrentDuplicates", testConcurrentDuplicates},
+		{"GlobalLease", testGlobalLease},
+		{"LeaseArgs", testLeaseArgs},
+		{"ApplyExpiry", testApplyExpiry},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -381,14 +399,16 @@ func testWriteRefreshesExpiry(t *testing.T, open func(*testing.T, time.Duration)
 		every   = 100 * time.Millisecond
 		lasting = 600 * time.Millisecond // twice the TTL
 	)
+	// Times are taken conservatively: a write happened after the call
+	// started, a read before the call returned.
 	start := time.Now()
 	set(t, s, chat, []byte("0"))
-	lastWrite := time.Now()
+	lastWrite := start
 	writes := 1
 	checked := 0 // rewrites that proved the value survived
 	for time.Since(start) < lasting {
 		time.Sleep(every)
-		readAt := time.Now()
+		writing := time.Now()
 		var seen []byte
 		err := s.Update(t.Context(), chat, func(cur []byte) ([]byte, error) {
 			seen = cur
@@ -397,6 +417,7 @@ func testWriteRefreshesExpiry(t *testing.T, open func(*testing.T, time.Duration)
 		if err != nil {
 			t.Fatalf("Update(%d): %v", chat, err)
 		}
+		readAt := time.Now()
 		if readAt.Sub(lastWrite) < safelyWithinTTL {
 			if want := strconv.Itoa(writes - 1); string(seen) != want {
 				t.Fatalf("Update(%d) %v after the previous write passed fn %q; want %q (a write must refresh the expiry)",
@@ -408,14 +429,14 @@ func testWriteRefreshesExpiry(t *testing.T, open func(*testing.T, time.Duration)
 		} else {
 			t.Logf("machine too slow: %v between writes, not checking this one", readAt.Sub(lastWrite))
 		}
-		lastWrite = time.Now()
+		lastWrite = writing
 		writes++
 	}
-	readAt := time.Now()
 	got, ok, err := s.Get(t.Context(), chat)
 	if err != nil {
 		t.Fatalf("Get(%d): %v", chat, err)
 	}
+	readAt := time.Now()
 	if want := strconv.Itoa(writes - 1); readAt.Sub(lastWrite) < safelyWithinTTL && (!ok || string(got) != want) {
 		t.Fatalf("Get(%d) = %q, %v %v after %v of rewrites every %v; want %q, true",
 			chat, got, ok, time.Since(start).Round(time.Millisecond), lasting, every, want)

@@ -1,0 +1,430 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// boltLease is one lease held in memory.
+type boltLease struct {
+	owner string
+	until time.Time
+}
+
+// sendLeaseKey and globalLeaseKey name leases in Bolt.leases.
+func sendLeaseKey(chat int64) string    { return "send:" + strconv.FormatInt(chat, 10) }
+func globalLeaseKey(name string) string { return "lease:" + name }
+
+// chatMeta is a chat's record in the "chats" bucket: expiry (unix
+// nanoseconds), the next outbox sequence number and the applied update ids
+// (the highest AppliedWindow, ascending), each 8 big-endian bytes.
+type chatMeta struct {
+	next    uint64
+	applied []int64
+}
+
+// decodeMeta reads a chat record; a missing, expired or malformed one reads
+// as a fresh chat (live false).
+func decodeMeta(rec []byte, now int64) (m chatMeta, live bool) {
+	data, live := liveData(rec, now)
+	if !live || len(data) < 8 || len(data)%8 != 0 {
+		return chatMeta{}, false
+	}
+	m.next = binary.BigEndian.Uint64(data)
+	for rest := data[8:]; len(rest) > 0; rest = rest[8:] {
+		m.applied = append(m.applied, int64(binary.BigEndian.Uint64(rest)))
+	}
+	return m, true
+}
+
+func (m chatMeta) encode(expiry time.Time) []byte {
+	data := binary.BigEndian.AppendUint64(make([]byte, 0, 8+8*len(m.applied)), m.next)
+	for _, id := range m.applied {
+		data = binary.BigEndian.AppendUint64(data, uint64(id))
+	}
+	return encodeRecord(expiry, data)
+}
+
+// seen tells whether update id counts as applied.
+func (m chatMeta) seen(id int64) bool {
+	if _, found := slices.BinarySearch(m.applied, id); found {
+		return true
+	}
+	return len(m.applied) >= AppliedWindow && id < m.applied[0]
+}
+
+// remember adds id, keeping the highest AppliedWindow ids.
+func (m *chatMeta) remember(id int64) {
+	i, found := slices.BinarySearch(m.applied, id)
+	if !found {
+		m.applied = slices.Insert(m.applied, i, id)
+	}
+	if extra := len(m.applied) - AppliedWindow; extra > 0 {
+		m.applied = slices.Delete(m.applied, 0, extra)
+	}
+}
+
+// outboxKey is the key of a chat's message with sequence number seq.
+func outboxKey(chat []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(bytes.Clone(chat), seq)
+}
+
+// boltMsgID and parseBoltMsgID convert sequence numbers to message ids.
+func boltMsgID(seq uint64) string { return fmt.Sprintf("%020d", seq) }
+
+func parseBoltMsgID(id string) (uint64, error) {
+	seq, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid message id %q", id)
+	}
+	return seq, nil
+}
+
+// boltBuckets returns the named buckets of tx.
+func boltBuckets(tx *bbolt.Tx, names ...string) ([]*bbolt.Bucket, error) {
+	bs := make([]*bbolt.Bucket, len(names))
+	for i, name := range names {
+		if bs[i] = tx.Bucket([]byte(name)); bs[i] == nil {
+			return nil, fmt.Errorf("%s bucket missing", name)
+		}
+	}
+	return bs, nil
+}
+
+// hasOutbox tells whether the chat (key) has messages in the outbox bucket.
+func hasOutbox(outbox *bbolt.Bucket, chat []byte) bool {
+	k, _ := outbox.Cursor().Seek(chat)
+	return k != nil && bytes.HasPrefix(k, chat)
+}
+
+// purgeOutbox deletes every message of the chat (key).
+func purgeOutbox(tx *bbolt.Tx, chat []byte) error {
+	outbox := tx.Bucket([]byte(boltOutbox))
+	if outbox == nil {
+		return errors.New("outbox bucket missing")
+	}
+	var keys [][]byte
+	c := outbox.Cursor()
+	for k, _ := c.Seek(chat); k != nil && bytes.HasPrefix(k, chat); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := outbox.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply implements [Store]. Everything but the lease happens in one write
+// transaction, so fn is called exactly once, or not at all for a duplicate;
+// the lease is taken after the commit.
+func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
+	fn func(cur []byte) (Change, error)) (Applied, error) {
+	if err := checkLease(owner, leaseTTL); err != nil {
+		return Applied{}, fmt.Errorf("store: bolt apply: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Applied{}, fmt.Errorf("store: bolt apply: %w", err)
+	}
+	var (
+		res     Applied
+		pending bool
+		fnErr   error
+		// rolls back a transaction that found a duplicate and changed
+		// nothing, which is cheaper than committing it
+		errDuplicate = errors.New("duplicate")
+	)
+	err := b.db.Update(func(tx *bbolt.Tx) error {
+		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox)
+		if err != nil {
+			return err
+		}
+		sessions, chats, outbox := bs[0], bs[1], bs[2]
+		key := chatKey(chat)
+		now := b.now()
+		meta, live := decodeMeta(chats.Get(key), now.UnixNano())
+		if updateID > 0 && meta.seen(updateID) {
+			res.Duplicate = true
+			pending = hasOutbox(outbox, key)
+			return errDuplicate
+		}
+		var cur []byte
+		if data, live := liveData(sessions.Get(key), now.UnixNano()); live {
+			cur = bytes.Clone(data)
+		}
+		change, err := fn(cur)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+
+		expiry := now.Add(b.ttl)
+		if change.Session == nil {
+			err = sessions.Delete(key)
+		} else {
+			err = sessions.Put(key, encodeRecord(expiry, change.Session))
+		}
+		if err != nil {
+			return fmt.Errorf("session: %w", err)
+		}
+		if !live {
+			// Messages of an expired chat are dead: drop them now rather
+			// than let them reappear.
+			if err := purgeOutbox(tx, key); err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+		}
+		if updateID > 0 {
+			meta.remember(updateID)
+		}
+		for _, m := range change.Outbox {
+			seq := meta.next
+			meta.next++
+			if err := outbox.Put(outboxKey(key, seq), m); err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+			res.Outbox = append(res.Outbox, OutMsg{ID: boltMsgID(seq), Data: bytes.Clone(m)})
+		}
+		if err := chats.Put(key, meta.encode(expiry)); err != nil {
+			return fmt.Errorf("chat record: %w", err)
+		}
+		pending = len(change.Outbox) > 0 || hasOutbox(outbox, key)
+		return nil
+	})
+	if fnErr != nil {
+		return Applied{}, fnErr
+	}
+	if err != nil && !errors.Is(err, errDuplicate) {
+		return Applied{}, fmt.Errorf("store: bolt apply: %w", err)
+	}
+	res.Lease = b.leaseAfterApply(sendLeaseKey(chat), owner, leaseTTL, pending)
+	return res, nil
+}
+
+// leaseAfterApply renews owner's lease, or takes a free one when messages
+// are pending, and tells whether owner holds it.
+func (b *Bolt) leaseAfterApply(key, owner string, ttl time.Duration, pending bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	l, held := b.leases[key]
+	held = held && now.Before(l.until)
+	switch {
+	case held && l.owner == owner, !held && pending:
+		b.leases[key] = boltLease{owner: owner, until: now.Add(ttl)}
+		return true
+	}
+	return false
+}
+
+// takeLease takes a free lease or renews owner's.
+func (b *Bolt) takeLease(key, owner string, ttl time.Duration) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	if l, ok := b.leases[key]; ok && now.Before(l.until) && l.owner != owner {
+		return false
+	}
+	b.leases[key] = boltLease{owner: owner, until: now.Add(ttl)}
+	return true
+}
+
+// pruneLeases forgets the leases expired at now.
+func (b *Bolt) pruneLeases(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, l := range b.leases {
+		if !now.Before(l.until) {
+			delete(b.leases, k)
+		}
+	}
+}
+
+// Outbox implements [Store].
+func (b *Bolt) Outbox(ctx context.Context, chat int64, n int) ([]OutMsg, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("store: bolt outbox: %w", err)
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	var out []OutMsg
+	err := b.db.View(func(tx *bbolt.Tx) error {
+		bs, err := boltBuckets(tx, boltChats, boltOutbox)
+		if err != nil {
+			return err
+		}
+		key := chatKey(chat)
+		if _, live := decodeMeta(bs[0].Get(key), b.now().UnixNano()); !live {
+			return nil
+		}
+		c := bs[1].Cursor()
+		for k, v := c.Seek(key); k != nil && bytes.HasPrefix(k, key) && len(out) < n; k, v = c.Next() {
+			if len(k) != len(key)+8 {
+				return errors.New("malformed outbox key")
+			}
+			out = append(out, OutMsg{ID: boltMsgID(binary.BigEndian.Uint64(k[len(key):])), Data: bytes.Clone(v)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: bolt outbox: %w", err)
+	}
+	return out, nil
+}
+
+// Ack implements [Store].
+func (b *Bolt) Ack(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) error {
+	if err := checkLease(owner, leaseTTL); err != nil {
+		return fmt.Errorf("store: bolt ack: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: bolt ack: %w", err)
+	}
+	seq, err := parseBoltMsgID(id)
+	if err != nil {
+		return fmt.Errorf("store: bolt ack: %w", err)
+	}
+	err = b.db.Update(func(tx *bbolt.Tx) error {
+		outbox := tx.Bucket([]byte(boltOutbox))
+		if outbox == nil {
+			return errors.New("outbox bucket missing")
+		}
+		return outbox.Delete(outboxKey(chatKey(chat), seq))
+	})
+	if err != nil {
+		return fmt.Errorf("store: bolt ack: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	key := sendLeaseKey(chat)
+	now := b.now()
+	if l, ok := b.leases[key]; ok && l.owner == owner && now.Before(l.until) {
+		b.leases[key] = boltLease{owner: owner, until: now.Add(leaseTTL)}
+	}
+	return nil
+}
+
+// AcquireSend implements [Store].
+func (b *Bolt) AcquireSend(ctx context.Context, chat int64, owner string, ttl time.Duration) (bool, error) {
+	if err := checkLease(owner, ttl); err != nil {
+		return false, fmt.Errorf("store: bolt acquire send lease: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("store: bolt acquire send lease: %w", err)
+	}
+	return b.takeLease(sendLeaseKey(chat), owner, ttl), nil
+}
+
+// ReleaseSend implements [Store]. It looks at the outbox and releases while
+// holding the lease lock, and Apply takes the lease only after committing
+// its messages, so a message appended meanwhile is either seen here (the
+// lease is kept) or finds the lease free.
+func (b *Bolt) ReleaseSend(ctx context.Context, chat int64, owner string) (bool, error) {
+	if owner == "" {
+		return false, errors.New("store: bolt release send lease: empty lease owner")
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("store: bolt release send lease: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	key := sendLeaseKey(chat)
+	now := b.now()
+	if l, ok := b.leases[key]; !ok || l.owner != owner || !now.Before(l.until) {
+		return false, nil
+	}
+	var pending bool
+	err := b.db.View(func(tx *bbolt.Tx) error {
+		bs, err := boltBuckets(tx, boltChats, boltOutbox)
+		if err != nil {
+			return err
+		}
+		k := chatKey(chat)
+		if _, live := decodeMeta(bs[0].Get(k), now.UnixNano()); live {
+			pending = hasOutbox(bs[1], k)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: bolt release send lease: %w", err)
+	}
+	if pending {
+		return true, nil
+	}
+	delete(b.leases, key)
+	return false, nil
+}
+
+// PendingChats implements [Store]. It collects the chats in one read
+// transaction and calls fn after it ends, so fn may use the store.
+func (b *Bolt) PendingChats(ctx context.Context, fn func(chat int64) bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: bolt pending chats: %w", err)
+	}
+	var chatIDs []int64
+	err := b.db.View(func(tx *bbolt.Tx) error {
+		bs, err := boltBuckets(tx, boltChats, boltOutbox)
+		if err != nil {
+			return err
+		}
+		now := b.now().UnixNano()
+		c := bs[1].Cursor()
+		for k, _ := c.First(); k != nil; {
+			if len(k) < 8 {
+				return errors.New("malformed outbox key")
+			}
+			prefix := binary.BigEndian.Uint64(k[:8])
+			if _, live := decodeMeta(bs[0].Get(k[:8]), now); live {
+				chatIDs = append(chatIDs, int64(prefix^(1<<63)))
+			}
+			if prefix == 1<<64-1 {
+				break
+			}
+			// On to the next chat's messages.
+			k, _ = c.Seek(binary.BigEndian.AppendUint64(nil, prefix+1))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: bolt pending chats: %w", err)
+	}
+	for _, chat := range chatIDs {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("store: bolt pending chats: %w", err)
+		}
+		if !fn(chat) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Lease implements [Store].
+func (b *Bolt) Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	if name == "" {
+		return false, errors.New("store: bolt lease: empty lease name")
+	}
+	if err := checkLease(owner, ttl); err != nil {
+		return false, fmt.Errorf("store: bolt lease %q: %w", name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("store: bolt lease %q: %w", name, err)
+	}
+	return b.takeLease(globalLeaseKey(name), owner, ttl), nil
+}
+
+// RoundTrips implements [Store]: an embedded store makes none.
+func (b *Bolt) RoundTrips() uint64 { return 0 }

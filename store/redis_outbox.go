@@ -1,0 +1,556 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The Lua scripts below touch only keys of one chat (one "{chat:<id>}" hash
+// tag, so one Redis Cluster slot), or a single global key.
+
+// applyScript applies one update to a chat if its id is new and the session
+// revision is still the one the caller read.
+//
+//	KEYS[1]  the chat's session hash (fields rev, data)
+//	KEYS[2]  the chat's applied update ids (sorted set, score = member = id)
+//	KEYS[3]  the chat's outbox (stream, one field "d" per entry)
+//	KEYS[4]  the chat's send lease (string: owner, with a PX expiry)
+//	ARGV[1]  the update id (decimal)
+//	ARGV[2]  revision the caller read ("" when there was no session)
+//	ARGV[3]  fresh, unique revision for this write
+//	ARGV[4]  "1" to store ARGV[5] as the session, "0" to delete it
+//	ARGV[5]  the session data
+//	ARGV[6]  idle TTL in milliseconds
+//	ARGV[7]  owner asking for the send lease
+//	ARGV[8]  lease TTL in milliseconds
+//	ARGV[9]  how many applied ids to remember
+//	ARGV[10...]  the messages to append to the outbox, in order
+//
+// It returns {status, lease, id...}: status 0 when another writer changed
+// the session since the caller read it (nothing done, lease 0), 1 when the
+// update was already applied (nothing changed but the lease), 2 when it is
+// applied, followed by the stream ids of the appended messages. lease is 1
+// when the owner holds the send lease after the call: it is renewed if the
+// owner held it, taken if nobody held it and the outbox is not empty.
+const applyScript = `
+local function lease()
+  local holder = redis.call('GET', KEYS[4])
+  if holder == ARGV[7] then
+    redis.call('PEXPIRE', KEYS[4], ARGV[8])
+    return 1
+  end
+  if not holder and redis.call('XLEN', KEYS[3]) > 0 then
+    redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
+    return 1
+  end
+  return 0
+end
+local keep = tonumber(ARGV[9])
+local isUpdate = tonumber(ARGV[1]) > 0
+if isUpdate then
+  if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+    return {1, lease()}
+  end
+  if redis.call('ZCARD', KEYS[2]) >= keep then
+    local lowest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    if tonumber(ARGV[1]) < tonumber(lowest[2]) then
+      return {1, lease()}
+    end
+  end
+end
+local rev = redis.call('HGET', KEYS[1], 'rev') or ''
+if rev ~= ARGV[2] then
+  return {0, 0}
+end
+if ARGV[4] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'rev', ARGV[3], 'data', ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+end
+if isUpdate then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -keep - 1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+local res = {2, 0}
+for i = 10, #ARGV do
+  res[#res + 1] = redis.call('XADD', KEYS[3], '*', 'd', ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+res[2] = lease()
+return res
+`
+
+// ackScript removes one sent message and renews the owner's send lease.
+// It leaves an emptied outbox stream in place, although SCAN then finds it:
+// a new stream would start its ids afresh from the clock, and within the same
+// millisecond hand out an id just acknowledged, which a retried Ack would
+// then delete unsent. The stream expires with the chat.
+//
+//	KEYS[1]  the chat's outbox
+//	KEYS[2]  the chat's send lease
+//	ARGV[1]  the message's stream id
+//	ARGV[2]  the owner
+//	ARGV[3]  lease TTL in milliseconds
+const ackScript = `
+redis.call('XDEL', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return 0
+`
+
+// acquireScript takes a free lease or renews the owner's.
+//
+//	KEYS[1]  the lease
+//	ARGV[1]  the owner
+//	ARGV[2]  TTL in milliseconds
+//
+// It returns 1 when the owner holds the lease, 0 when another does.
+const acquireScript = `
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`
+
+// releaseScript gives up the owner's send lease unless messages are pending.
+//
+//	KEYS[1]  the chat's outbox
+//	KEYS[2]  the chat's send lease
+//	ARGV[1]  the owner
+//
+// It returns 1 when the owner keeps the lease because messages are pending,
+// 0 otherwise (released, or not the owner's).
+const releaseScript = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+  return 0
+end
+if redis.call('XLEN', KEYS[1]) > 0 then
+  return 1
+end
+redis.call('DEL', KEYS[2])
+return 0
+`
+
+const (
+	// The stream field holding a message.
+	redisMsgField = "d"
+	// SCAN's COUNT hint for PendingChats.
+	redisScanCount = 500
+)
+
+// roundTrips is a go-redis hook counting the commands and pipelines sent.
+type roundTrips struct{ n atomic.Uint64 }
+
+func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// RoundTrips implements [Store].
+func (r *Redis) RoundTrips() uint64 { return r.trips.n.Load() }
+
+// millis is d in whole milliseconds, as a script argument.
+func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// Apply implements [Store]. Uncontended, it makes two round trips: one
+// pipeline reading the session, the applied ids, the lease holder and the
+// outbox length, then EVALSHA of the apply script. A duplicate seen in the
+// read costs one round trip, two when it renews the owner's lease or takes a
+// free one for messages left pending. After a lost race it pauses briefly and starts over, at most
+// redisMaxAttempts times.
+func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
+	fn func(cur []byte) (Change, error)) (Applied, error) {
+	if err := checkLease(owner, leaseTTL); err != nil {
+		return Applied{}, fmt.Errorf("store: redis apply: %w", err)
+	}
+	keys := []string{
+		r.chatKey(chat, "session"),
+		r.chatKey(chat, "applied"),
+		r.chatKey(chat, "outbox"),
+		r.chatKey(chat, "sender"),
+	}
+	id := strconv.FormatInt(updateID, 10)
+	ttlMillis := millis(r.ttl)
+	leaseMillis := millis(leaseTTL)
+	for attempt := range redisMaxAttempts {
+		if attempt > 0 {
+			if err := pause(ctx, attempt); err != nil {
+				return Applied{}, fmt.Errorf("store: redis apply: %w", err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return Applied{}, fmt.Errorf("store: redis apply: %w", err)
+		}
+
+		st, err := r.readApply(ctx, keys, id, updateID)
+		if err != nil {
+			return Applied{}, err
+		}
+		if st.duplicate {
+			var lease bool
+			if st.holder == owner || st.holder == "" && st.pending > 0 {
+				// Renew or take it, as the script would.
+				if lease, err = r.AcquireSend(ctx, chat, owner, leaseTTL); err != nil {
+					return Applied{}, fmt.Errorf("store: redis apply: duplicate: %w", err)
+				}
+			}
+			return Applied{Duplicate: true, Lease: lease}, nil
+		}
+
+		change, err := fn(st.cur)
+		if err != nil {
+			return Applied{}, err
+		}
+		if err := ctx.Err(); err != nil {
+			return Applied{}, fmt.Errorf("store: redis apply: %w", err)
+		}
+
+		op := "1"
+		if change.Session == nil {
+			op = "0"
+		}
+		args := make([]any, 0, 9+len(change.Outbox))
+		args = append(args, id, st.rev, rand.Text(), op, change.Session, ttlMillis,
+			owner, leaseMillis, AppliedWindow)
+		for _, m := range change.Outbox {
+			args = append(args, m)
+		}
+		res, err := r.apply.Run(ctx, r.client, keys, args...).Slice()
+		if err != nil {
+			return Applied{}, fmt.Errorf("store: redis apply script: %w", err)
+		}
+		status, lease, ids, err := parseApplyResult(res)
+		if err != nil {
+			return Applied{}, fmt.Errorf("store: redis apply script: %w", err)
+		}
+		switch status {
+		case 0:
+			continue // lost a race: read again
+		case 1:
+			return Applied{Duplicate: true, Lease: lease}, nil
+		}
+		if len(ids) != len(change.Outbox) {
+			return Applied{}, fmt.Errorf("store: redis apply script: %d message ids for %d messages", len(ids), len(change.Outbox))
+		}
+		var out []OutMsg
+		if len(ids) > 0 {
+			out = make([]OutMsg, len(ids))
+			for i, id := range ids {
+				out[i] = OutMsg{ID: id, Data: bytes.Clone(change.Outbox[i])}
+			}
+		}
+		return Applied{Outbox: out, Lease: lease}, nil
+	}
+	return Applied{}, fmt.Errorf("store: redis apply: gave up after %d attempts: %w", redisMaxAttempts, ErrContention)
+}
+
+// applyState is what Apply reads before calling fn.
+type applyState struct {
+	rev       string
+	cur       []byte
+	duplicate bool
+	holder    string // the send lease's owner, "" when free
+	pending   int64  // outbox length
+}
+
+// readApply reads, in one pipeline, the chat's session and what tells
+// whether the update was applied already. keys are Apply's.
+func (r *Redis) readApply(ctx context.Context, keys []string, id string, updateID int64) (applyState, error) {
+	var (
+		hm     *redis.SliceCmd
+		score  *redis.FloatCmd
+		card   *redis.IntCmd
+		lowest *redis.ZSliceCmd
+		holder *redis.StringCmd
+		xlen   *redis.IntCmd
+	)
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		hm = p.HMGet(ctx, keys[0], "rev", "data")
+		score = p.ZScore(ctx, keys[1], id)
+		card = p.ZCard(ctx, keys[1])
+		lowest = p.ZRangeWithScores(ctx, keys[1], 0, 0)
+		holder = p.Get(ctx, keys[3])
+		xlen = p.XLen(ctx, keys[2])
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return applyState{}, fmt.Errorf("store: redis apply read: %w", err)
+	}
+	var st applyState
+	vals, err := hm.Result()
+	if err != nil {
+		return applyState{}, fmt.Errorf("store: redis apply read session: %w", err)
+	}
+	if len(vals) == 2 {
+		st.rev, _ = vals[0].(string)
+		if s, ok := vals[1].(string); ok {
+			st.cur = []byte(s)
+		}
+	}
+	switch err := score.Err(); {
+	case updateID <= 0:
+	case err == nil:
+		st.duplicate = true
+	case !errors.Is(err, redis.Nil):
+		return applyState{}, fmt.Errorf("store: redis apply read applied ids: %w", err)
+	}
+	n, err := card.Result()
+	if err != nil {
+		return applyState{}, fmt.Errorf("store: redis apply read applied ids: %w", err)
+	}
+	low, err := lowest.Result()
+	if err != nil {
+		return applyState{}, fmt.Errorf("store: redis apply read applied ids: %w", err)
+	}
+	if updateID > 0 && n >= AppliedWindow && len(low) == 1 && float64(updateID) < low[0].Score {
+		st.duplicate = true
+	}
+	switch h, err := holder.Result(); {
+	case err == nil:
+		st.holder = h
+	case !errors.Is(err, redis.Nil):
+		return applyState{}, fmt.Errorf("store: redis apply read lease: %w", err)
+	}
+	if st.pending, err = xlen.Result(); err != nil {
+		return applyState{}, fmt.Errorf("store: redis apply read outbox: %w", err)
+	}
+	return st, nil
+}
+
+// parseApplyResult checks and splits the apply script's answer.
+func parseApplyResult(res []any) (status int64, lease bool, ids []string, err error) {
+	if len(res) < 2 {
+		return 0, false, nil, fmt.Errorf("unexpected answer of %d values", len(res))
+	}
+	status, ok := res[0].(int64)
+	if !ok || status < 0 || status > 2 {
+		return 0, false, nil, fmt.Errorf("unexpected status %v", res[0])
+	}
+	l, ok := res[1].(int64)
+	if !ok {
+		return 0, false, nil, fmt.Errorf("unexpected lease flag %v", res[1])
+	}
+	for _, v := range res[2:] {
+		id, ok := v.(string)
+		if !ok {
+			return 0, false, nil, fmt.Errorf("unexpected message id %v", v)
+		}
+		ids = append(ids, id)
+	}
+	return status, l == 1, ids, nil
+}
+
+// Outbox implements [Store]: one XRANGE.
+func (r *Redis) Outbox(ctx context.Context, chat int64, n int) ([]OutMsg, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	msgs, err := r.client.XRangeN(ctx, r.chatKey(chat, "outbox"), "-", "+", int64(n)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: redis outbox: %w", err)
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	out := make([]OutMsg, 0, len(msgs))
+	for _, m := range msgs {
+		data, ok := m.Values[redisMsgField].(string)
+		if !ok {
+			return nil, fmt.Errorf("store: redis outbox: message %s has no %q field", m.ID, redisMsgField)
+		}
+		out = append(out, OutMsg{ID: m.ID, Data: []byte(data)})
+	}
+	return out, nil
+}
+
+// Ack implements [Store]: one EVALSHA.
+func (r *Redis) Ack(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) error {
+	if err := checkLease(owner, leaseTTL); err != nil {
+		return fmt.Errorf("store: redis ack: %w", err)
+	}
+	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender")}
+	if err := r.ack.Run(ctx, r.client, keys, id, owner, millis(leaseTTL)).Err(); err != nil {
+		return fmt.Errorf("store: redis ack: %w", err)
+	}
+	return nil
+}
+
+// AcquireSend implements [Store]: one EVALSHA.
+func (r *Redis) AcquireSend(ctx context.Context, chat int64, owner string, ttl time.Duration) (bool, error) {
+	ok, err := r.takeLease(ctx, r.chatKey(chat, "sender"), owner, ttl)
+	if err != nil {
+		return false, fmt.Errorf("store: redis acquire send lease: %w", err)
+	}
+	return ok, nil
+}
+
+// Lease implements [Store]: one EVALSHA on "<prefix>lease:<name>".
+func (r *Redis) Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	if name == "" {
+		return false, errors.New("store: redis lease: empty lease name")
+	}
+	ok, err := r.takeLease(ctx, r.prefix+"lease:"+name, owner, ttl)
+	if err != nil {
+		return false, fmt.Errorf("store: redis lease %q: %w", name, err)
+	}
+	return ok, nil
+}
+
+// takeLease runs the acquire script on key.
+func (r *Redis) takeLease(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	if err := checkLease(owner, ttl); err != nil {
+		return false, err
+	}
+	n, err := r.acquire.Run(ctx, r.client, []string{key}, owner, millis(ttl)).Int64()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+// ReleaseSend implements [Store]: one EVALSHA.
+func (r *Redis) ReleaseSend(ctx context.Context, chat int64, owner string) (bool, error) {
+	if owner == "" {
+		return false, errors.New("store: redis release send lease: empty lease owner")
+	}
+	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender")}
+	n, err := r.release.Run(ctx, r.client, keys, owner).Int64()
+	if err != nil {
+		return false, fmt.Errorf("store: redis release send lease: %w", err)
+	}
+	return n == 1, nil
+}
+
+// PendingChats implements [Store]. It SCANs for outbox streams, on every
+// master of a cluster, and asks the length of those found with one pipeline
+// per SCAN batch, skipping the empty ones. A chat is reported once even when
+// SCAN returns its key again.
+func (r *Redis) PendingChats(ctx context.Context, fn func(chat int64) bool) error {
+	match := globEscape(r.prefix) + "{chat:*}:outbox"
+	errStopScan := errors.New("stop") // fn returned false
+	var (
+		mu      sync.Mutex // fn is never called concurrently
+		seen    = make(map[int64]struct{})
+		stopped bool
+	)
+	report := func(key string) error {
+		chat, ok := r.outboxChat(key)
+		if !ok {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return errStopScan
+		}
+		if _, dup := seen[chat]; dup {
+			return nil
+		}
+		seen[chat] = struct{}{}
+		if !fn(chat) {
+			stopped = true
+			return errStopScan
+		}
+		return nil
+	}
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.ScanType(ctx, cursor, match, redisScanCount, "stream").Result()
+			if err != nil {
+				return fmt.Errorf("store: redis pending chats: scan: %w", err)
+			}
+			if len(keys) > 0 {
+				lens := make([]*redis.IntCmd, len(keys))
+				_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for i, key := range keys {
+						lens[i] = p.XLen(ctx, key)
+					}
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("store: redis pending chats: outbox length: %w", err)
+				}
+				for i, key := range keys {
+					if lens[i].Val() == 0 {
+						continue // emptied, or gone since the SCAN
+					}
+					if err := report(key); err != nil {
+						return err
+					}
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	var err error
+	if cc, ok := r.client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, r.client)
+	}
+	if errors.Is(err, errStopScan) {
+		return nil
+	}
+	return err
+}
+
+// outboxChat parses the chat id out of an outbox key.
+func (r *Redis) outboxChat(key string) (int64, bool) {
+	s, ok := strings.CutPrefix(key, r.prefix+"{chat:")
+	if !ok {
+		return 0, false
+	}
+	s, ok = strings.CutSuffix(s, "}:outbox")
+	if !ok {
+		return 0, false
+	}
+	chat, err := strconv.ParseInt(s, 10, 64)
+	return chat, err == nil
+}
+
+// globEscape quotes the characters special to Redis's glob-style MATCH.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
