@@ -608,3 +608,66 @@ func TestTwoReplicas(t *testing.T) {
 		}
 	}
 }
+
+// Commands addressed to the bot by name and deep links start the
+// conversation; a corrected message is read as a new answer.
+func TestDeepLinkAndEdits(t *testing.T) {
+	h := newHarness(t, openBolt(t), fakeapi.Options{})
+	h.start(false)
+	chat := int64(9001)
+	h.srv.SetUserLang(chat, "fr-FR")
+	h.do(chat, func() { h.srv.UserText(chat, "/start@aimabot flyer-lisboa") }, "Quelle langue")
+	h.press(chat, "Français")
+	h.expect(chat, "Que s'est-il passé ?")
+	h.press(chat, "Mes données personnelles ont changé")
+	h.expect(chat, "Quelles données")
+	h.press(chat, "Mon adresse")
+	h.expect(chat, "date d'expiration")
+	// Message ids count both sides of a chat: the applicant's message is
+	// the one right after the bot's last.
+	last, _ := h.srv.LastMessage(chat)
+	mine := last.ID + 1
+	h.do(chat, func() { h.srv.UserText(chat, "32/13/2030") }, "date d'expiration")
+	h.do(chat, func() { h.srv.UserEdit(chat, mine, "26/07/2030") }, "vendredi 26 juillet 2030")
+}
+
+// A 403 (the applicant blocked the bot) is recorded, not retried; their
+// next message clears it.
+func TestBlockedChat(t *testing.T) {
+	st := openRedis(t)
+	h := newHarness(t, st, fakeapi.Options{})
+	h.start(false)
+	chat := int64(9101)
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.srv.BlockChat(chat)
+	h.srv.UserText(chat, "/help")
+	ctx, cancel := wait(t)
+	defer cancel()
+	err := eventually(ctx, func() bool {
+		cur, ok, err := st.Get(ctx, chat)
+		if err != nil || !ok {
+			return false
+		}
+		s, err := flows.Unmarshal(cur)
+		return err == nil && s.Blocked != nil
+	})
+	if err != nil {
+		t.Fatalf("the block was not recorded in the session: %v", err)
+	}
+	forbidden := 0
+	for _, c := range h.srv.Calls("sendMessage") {
+		if c.Status == http.StatusForbidden {
+			forbidden++
+		}
+	}
+	if forbidden != 1 {
+		t.Errorf("sendMessage answered 403 %d times; want 1 (the reply, not retried)", forbidden)
+	}
+	h.srv.UnblockChat(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/status") }, "Which language")
+	cur, _, _ := st.Get(ctx, chat)
+	if s, _ := flows.Unmarshal(cur); s.Blocked != nil {
+		t.Errorf("Blocked = %v after the applicant wrote again; want cleared", s.Blocked)
+	}
+}
