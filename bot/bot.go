@@ -154,7 +154,7 @@ func (b *Bot) setCommands(ctx context.Context) {
 	cat := b.flow.Catalog()
 	for _, lang := range flows.Languages() {
 		var cmds []models.BotCommand
-		for _, c := range []string{"start", "back", "status", "language", "cancel", "human", "help"} {
+		for _, c := range []string{"start", "back", "status", "faq", "language", "cancel", "human", "help"} {
 			cmds = append(cmds, models.BotCommand{Command: c, Description: cat.Text(lang, "cmd_"+c, nil)})
 		}
 		code := lang

@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/looplab/fsm"
 
+	"github.com/aimabot/aimabot/flows/faq"
 	"github.com/aimabot/aimabot/rules"
 )
 
@@ -118,6 +120,7 @@ const (
 	actCancelNo    = "cancel_no"
 	actHuman       = "human"
 	actBack        = "back"
+	actFAQ         = "faq" // arg: a knowledge-base topic
 	maxButtonData  = 64
 	situationExp   = "expiring"
 	situationQuest = "question"
@@ -128,16 +131,25 @@ const (
 // Flow runs the conversation. It is immutable and safe for concurrent use.
 type Flow struct {
 	cat *Catalog
+	kb  *faq.KB
 }
 
-// New loads the message catalogs and returns the conversation.
+// New loads the message catalogs and the knowledge base and returns the
+// conversation.
 func New() (*Flow, error) {
 	cat, err := LoadCatalog()
 	if err != nil {
 		return nil, err
 	}
-	return &Flow{cat: cat}, nil
+	kb, err := faq.Default()
+	if err != nil {
+		return nil, err
+	}
+	return &Flow{cat: cat, kb: kb}, nil
 }
+
+// KB returns the knowledge base the flow answers questions from.
+func (f *Flow) KB() *faq.KB { return f.kb }
 
 // Catalog returns the message catalogs the flow speaks from.
 func (f *Flow) Catalog() *Catalog { return f.cat }
@@ -386,6 +398,9 @@ func (t *turn) command() error {
 		t.human("asked")
 		t.ask()
 		return nil
+	case "faq":
+		t.faqMenu()
+		return nil
 	}
 	t.miss("unknown_command")
 	return nil
@@ -424,6 +439,11 @@ func (t *turn) press(action, arg, confirming string) error {
 		return nil
 	case actBack:
 		return t.back()
+	case actFAQ:
+		if t.faqAnswer(arg) {
+			t.ask()
+			return nil
+		}
 	}
 	return t.handle(action, arg)
 }
@@ -566,6 +586,15 @@ func (t *turn) miss(hint string, data ...map[string]any) {
 	if len(data) > 0 {
 		d = data[0]
 	}
+	if t.answerQuestion() {
+		return
+	}
+	t.hint(hint, d)
+}
+
+// hint is miss without trying the knowledge base, for input that was
+// recognised as a (wrong) answer to the step, such as an impossible date.
+func (t *turn) hint(hint string, d map[string]any) {
 	t.s.Misses++
 	switch t.in.Kind {
 	case Unsupported:
@@ -634,6 +663,11 @@ func (t *turn) onQuestion() error {
 		t.miss("hint_question")
 		return nil
 	}
+	if m := t.f.kb.Match(t.in.Text, t.lang(t.s)); m.Topic != faq.None {
+		t.s.Step++ // the question's own buttons are answered
+		t.answer(m)
+		return t.move(evAsked)
+	}
 	t.s.Question = t.in.Text
 	if t.s.Human == nil {
 		t.s.Human = &HumanRequest{At: t.now, Why: "question"}
@@ -684,7 +718,7 @@ func (t *turn) onExpiry(action string) error {
 	if err != nil {
 		var de *rules.DateError
 		if errors.As(err, &de) && de.Code == rules.DateImpossible && de.Month >= 1 && de.Month <= 12 && de.Year > 0 {
-			t.miss("date_impossible", map[string]any{
+			t.hint("date_impossible", map[string]any{
 				"Day": de.Day, "Month": t.tr(fmt.Sprintf("month_%d", de.Month), nil), "Year": de.Year,
 				"Days": daysIn(de.Year, time.Month(de.Month)),
 			})
@@ -694,7 +728,7 @@ func (t *turn) onExpiry(action string) error {
 		return nil
 	}
 	if t.today.DaysUntil(d) > farFutureDays {
-		t.miss("date_far", map[string]any{"Date": t.words(d)})
+		t.hint("date_far", map[string]any{"Date": t.words(d)})
 		return nil
 	}
 	t.s.Expiry = d
@@ -1112,4 +1146,121 @@ func (t *turn) words(d rules.Date) string { return t.cat.DateWords(t.lang(t.s), 
 func IsStale(s Session, data string) bool {
 	step, _, _, ok := parseButton(data)
 	return !ok || step != s.Step
+}
+
+// --- questions ---
+
+// answerQuestion answers typed text that did not answer the current step
+// from the knowledge base, then asks the step's question again. It reports
+// false when the text is neither a known question nor looks like one, so the
+// step's own hint is given instead.
+func (t *turn) answerQuestion() bool {
+	if t.in.Kind != Text || !hasWords(t.in.Text) {
+		return false
+	}
+	// Where the step wants typed text (a date), a sentence is most likely
+	// an attempt at the answer: only a real question goes to the knowledge base.
+	if t.s.State == StateExpiry && !isQuestion(t.in.Text) {
+		return false
+	}
+	m := t.f.kb.Match(t.in.Text, t.lang(t.s))
+	if m.Topic == faq.None {
+		if !looksLikeQuestion(t.in.Text) {
+			return false
+		}
+		t.s.Misses++
+		t.say("faq_none", nil)
+		t.send(t.button("btn_human", nil, actHuman))
+		t.ask()
+		return true
+	}
+	t.answer(m)
+	t.ask()
+	return true
+}
+
+// answer gives a matched topic's answer, or the choice between two close
+// topics.
+func (t *turn) answer(m faq.Match) {
+	if len(m.Also) == 0 {
+		t.faqAnswer(m.Topic)
+		return
+	}
+	t.say("faq_pick", nil)
+	var rows [][]ButtonSpec
+	for _, id := range append([]string{m.Topic}, m.Also...)[:min(3, 1+len(m.Also))] {
+		if tp, ok := t.f.kb.Topic(id); ok {
+			rows = append(rows, []ButtonSpec{t.btn(tp.Text[t.lang(t.s)].Title, actFAQ, id)})
+		}
+	}
+	t.send(rows...)
+}
+
+// faqAnswer writes a topic's answer with its sources, and says so when it is
+// practical guidance rather than an official rule.
+func (t *turn) faqAnswer(id string) bool {
+	tp, ok := t.f.kb.Topic(id)
+	if !ok {
+		return false
+	}
+	lang := t.lang(t.s)
+	t.text = append(t.text, tp.Text[lang].Answer)
+	if tp.Kind == faq.Guidance {
+		t.say("faq_guidance", nil)
+	}
+	checked, err := rules.ParseISO(tp.Checked)
+	when := tp.Checked
+	if err == nil {
+		when = t.words(checked)
+	}
+	t.say("faq_sources", map[string]any{"Sources": strings.Join(tp.Sources, "\n"), "Checked": when})
+	t.send()
+	return true
+}
+
+// faqMenu lists every topic as a button.
+func (t *turn) faqMenu() {
+	t.say("faq_menu", nil)
+	var rows [][]ButtonSpec
+	for _, tp := range t.f.kb.Topics() {
+		rows = append(rows, []ButtonSpec{t.btn(tp.Text[t.lang(t.s)].Title, actFAQ, tp.ID)})
+	}
+	t.send(rows...)
+}
+
+// hasWords is true when the text has at least two words of letters: a
+// number or a single word is never taken for a question.
+func hasWords(text string) bool {
+	n := 0
+	for _, f := range strings.Fields(text) {
+		for _, r := range f {
+			if unicode.IsLetter(r) {
+				n++
+				break
+			}
+		}
+	}
+	return n >= 2
+}
+
+// isQuestion is a question mark, or a question word first.
+func isQuestion(text string) bool {
+	if strings.Contains(text, "?") {
+		return true
+	}
+	first, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(text)), " ")
+	switch strings.Trim(first, ",.!:;") {
+	case "how", "what", "where", "when", "why", "which", "who", "can", "could", "do", "does", "is", "are", "will",
+		"should", "must", "may", "como", "onde", "quando", "quanto", "quantos", "qual", "quais", "porque", "posso",
+		"pode", "preciso", "devo", "comment", "combien", "où", "ou", "quand", "quel", "quelle", "pourquoi", "est-ce",
+		"puis-je", "dois-je", "faut-il", "peut-on":
+		return true
+	}
+	return false
+}
+
+// looksLikeQuestion tells a question from a stray word: a question mark, or
+// a few words.
+func looksLikeQuestion(text string) bool {
+	return strings.Contains(text, "?") || len(strings.Fields(text)) >= 4
 }

@@ -6,6 +6,7 @@
 //	aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
 //	aimabot eligibility --expiry DATE [--today DATE] [--json]
 //	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
+//	aimabot ask [--json] [--lang en|pt|fr] "question"
 //	aimabot diagram
 package main
 
@@ -51,6 +52,7 @@ const usage = `usage:
   aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
+  aimabot ask [--json] [--lang en|pt|fr] "question"
   aimabot diagram`
 
 // run is the whole program, with its environment passed in so tests can
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runServe(ctx, args[1:], getenv, stderr)
 	case "eligibility":
 		return runEligibility(args[1:], stdout)
+	case "ask":
+		return runAsk(args[1:], stdout)
 	case "documents":
 		return runDocuments(args[1:], stdout)
 	case "diagram":

@@ -237,3 +237,46 @@ func TestConsoleFlags(t *testing.T) {
 		t.Errorf("bad SESSION_TTL = exit %d, %q; want 2 naming the variable", code, errOut)
 	}
 }
+
+func TestAsk(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		topic string // the topic in the JSON
+		lang  string // the detected language
+	}{
+		{"English", []string{"ask", "--json", "where do I get the police report for my lost card?"}, "police_report_where", "en"},
+		{"Portuguese without accents", []string{"ask", "--json", "quanto custa a segunda via do cartao de residencia"}, "fees", "pt"},
+		{"French", []string{"ask", "--json", "est-ce que le duplicata change la date d'expiration de ma carte ?"}, "duplicate_does_not_renew", "fr"},
+		{"out of scope", []string{"ask", "--json", "how do I exchange my driving licence?"}, "none", "en"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := aimabot(t, nil, "", tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var got struct {
+				Topic  string  `json:"topic"`
+				Score  float64 `json:"score"`
+				Lang   string  `json:"lang"`
+				Answer string  `json:"answer"`
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if got.Topic != tt.topic || got.Lang != tt.lang || got.Answer == "" {
+				t.Errorf("ask %q = topic %s, lang %s, answer %.40q; want %s, %s and an answer", tt.args[2], got.Topic, got.Lang, got.Answer, tt.topic, tt.lang)
+			}
+		})
+	}
+	out, _, code := aimabot(t, nil, "", "ask", "--lang", "pt", "how much is a second copy?")
+	if code != 0 || !strings.Contains(out, "lang:  en") || !strings.Contains(out, "topic: fees") {
+		t.Errorf("ask --lang pt = exit %d:\n%s\nwant topic fees, detected lang en, answer in Portuguese", code, out)
+	}
+	for _, args := range [][]string{{"ask"}, {"ask", "--lang", "de", "hello"}, {"ask", "--bogus", "x"}} {
+		if _, _, code := aimabot(t, nil, "", args...); code != 2 {
+			t.Errorf("aimabot %v exit = %d; want 2", args, code)
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package faq
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func defaultKB(t testing.TB) *KB {
+	t.Helper()
+	kb, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kb
+}
+
+type labelled struct {
+	topic, lang, text string
+	line              int
+}
+
+func readEval(t testing.TB) []labelled {
+	t.Helper()
+	f, err := os.Open("testdata/eval.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []labelled
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.SplitN(line, "\t", 3)
+		if len(parts) != 3 {
+			t.Fatalf("eval.tsv:%d: want topic<TAB>lang<TAB>message", n)
+		}
+		out = append(out, labelled{parts[0], parts[1], parts[2], n})
+	}
+	return out
+}
+
+// TestEvaluation measures the matcher on messages written the way people
+// write, independently of the knowledge base's own examples: top-1 accuracy
+// on questions it covers (at least 90%), and the share of out-of-scope
+// messages answered "none" (at least 85%).
+func TestEvaluation(t *testing.T) {
+	kb := defaultKB(t)
+	eval := readEval(t)
+	var inScope, right, outScope, none, langRight int
+	confusions := map[string]int{}
+	for _, e := range eval {
+		if e.topic != None {
+			if _, ok := kb.Topic(e.topic); !ok {
+				t.Fatalf("eval.tsv:%d: unknown topic %q", e.line, e.topic)
+			}
+		}
+		m := kb.Match(e.text, "")
+		if m.Lang == e.lang {
+			langRight++
+		}
+		if e.topic == None {
+			outScope++
+			if m.Topic == None {
+				none++
+			} else {
+				confusions[fmt.Sprintf("none -> %s: %q", m.Topic, e.text)]++
+			}
+			continue
+		}
+		inScope++
+		if m.Topic == e.topic {
+			right++
+		} else {
+			confusions[fmt.Sprintf("%s -> %s (%.2f): %q", e.topic, m.Topic, m.Score, e.text)]++
+		}
+	}
+	acc := float64(right) / float64(inScope)
+	noneRate := float64(none) / float64(outScope)
+	langAcc := float64(langRight) / float64(len(eval))
+	t.Logf("%d messages: top-1 accuracy %.1f%% (%d/%d), out of scope answered none %.1f%% (%d/%d), language detected %.1f%%",
+		len(eval), 100*acc, right, inScope, 100*noneRate, none, outScope, 100*langAcc)
+	if acc < 0.90 || noneRate < 0.85 || testing.Verbose() {
+		var keys []string
+		for k := range confusions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			t.Log("miss:", k)
+		}
+	}
+	if acc < 0.90 {
+		t.Errorf("top-1 accuracy = %.1f%%; want at least 90%%", 100*acc)
+	}
+	if noneRate < 0.85 {
+		t.Errorf("out-of-scope answered none = %.1f%%; want at least 85%%", 100*noneRate)
+	}
+	if langAcc < 0.90 {
+		t.Errorf("language detected = %.1f%%; want at least 90%%", 100*langAcc)
+	}
+}
+
+// The knowledge base has every topic the assistant promises, in every
+// language, and every answer says when its facts were checked.
+func TestTopics(t *testing.T) {
+	kb := defaultKB(t)
+	for _, id := range []string{"ninety_day_rule", "renewal_instead", "duplicate_docs", "police_report_where",
+		"damaged_card", "duplicate_does_not_renew", "data_change_docs", "address_proof", "address_change",
+		"name_change_docs", "nationality_passport_change", "permanent_residence_change", "fees", "wrong_fee_paid",
+		"payment_how", "after_submission", "processing_time", "track_request", "appointment_change",
+		"forgot_document", "submit_button_broken", "expired_card_validity", "card_not_received",
+		"travel_while_waiting", "how_to_apply"} {
+		tp, ok := kb.Topic(id)
+		if !ok {
+			t.Errorf("topic %q is missing", id)
+			continue
+		}
+		for _, lang := range Languages() {
+			if tp.Text[lang].Answer == "" || tp.Text[lang].Title == "" {
+				t.Errorf("topic %s has no %s answer or title", id, lang)
+			}
+		}
+		if tp.Checked == "" || len(tp.Sources) == 0 {
+			t.Errorf("topic %s: checked %q, %d sources; want both", id, tp.Checked, len(tp.Sources))
+		}
+	}
+}
+
+// A malformed file fails the load, naming the file and the line.
+func TestLoadErrors(t *testing.T) {
+	good := `id = "fees"
+kind = "official"
+checked = 2026-08-20
+sources = ["https://aima.gov.pt/"]
+[en]
+title = "Fees"
+answer = "Half the fee."
+examples = ["how much"]
+[pt]
+title = "Taxas"
+answer = "Metade."
+examples = ["quanto custa"]
+[fr]
+title = "Frais"
+answer = "La moitié."
+examples = ["combien"]
+`
+	none := `id = "none"
+[en]
+examples = ["driving licence"]
+[pt]
+examples = ["carta de condução"]
+[fr]
+examples = ["permis de conduire"]
+`
+	tests := []struct {
+		name string
+		file string // contents of kb/fees.toml
+		want string // in the error
+	}{
+		{"bad TOML", strings.Replace(good, `kind = "official"`, `kind = "official`, 1), "kb/fees.toml:2:"},
+		{"wrong id", strings.Replace(good, `id = "fees"`, `id = "fee"`, 1), `kb/fees.toml: id "fee"`},
+		{"bad kind", strings.Replace(good, `"official"`, `"rumour"`, 1), "kb/fees.toml: kind"},
+		{"no sources", strings.Replace(good, `sources = ["https://aima.gov.pt/"]`, `sources = []`, 1), "kb/fees.toml: sources"},
+		{"missing language", good[:strings.Index(good, "[fr]")], "kb/fees.toml: the [fr] table is missing"},
+		{"unknown key", strings.Replace(good, `[en]`, "colour = \"red\"\n[en]", 1), `kb/fees.toml: unknown key "colour"`},
+		{"empty answer", strings.Replace(good, `answer = "Metade."`, `answer = ""`, 1), "kb/fees.toml: [pt] answer is empty"},
+		{"no date", strings.Replace(good, "checked = 2026-08-20\n", "", 1), "kb/fees.toml: checked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(fstest.MapFS{"kb/fees.toml": {Data: []byte(tt.file)}, "kb/none.toml": {Data: []byte(none)}})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New(%s) = %v; want an error containing %q", tt.name, err, tt.want)
+			}
+		})
+	}
+	kb, err := New(fstest.MapFS{"kb/fees.toml": {Data: []byte(good)}, "kb/none.toml": {Data: []byte(none)}})
+	if err != nil {
+		t.Fatalf("New(good) = %v", err)
+	}
+	if m := kb.Match("how much?", ""); m.Topic != "fees" {
+		t.Errorf("Match(how much?) = %+v; want fees", m)
+	}
+}
+
+func TestWordsAndSpelling(t *testing.T) {
+	if got := strings.Join(words("Cartão de RESIDÊNCIA!! l'AIMA 2ª"), " "); got != "cartao de residencia l aima 2a" {
+		t.Errorf("words = %q", got)
+	}
+	for _, tt := range []struct {
+		a, b string
+		d    int
+	}{{"police", "polise", 1}, {"passport", "pasport", 1}, {"recieve", "receive", 1}, {"abc", "abc", 0}, {"renovacao", "renovaçao", 1}} {
+		if got := distance(tt.a, tt.b); got != tt.d {
+			t.Errorf("distance(%q, %q) = %d; want %d", tt.a, tt.b, got, tt.d)
+		}
+	}
+}
+
+// Hostile text never panics and never takes long: 10,000 characters, emoji
+// only, zero-width and right-to-left characters.
+func TestOddText(t *testing.T) {
+	kb := defaultKB(t)
+	for _, text := range []string{"", "   ", "😀😀😀", strings.Repeat("police report ", 800), "\u200b\u200b\u202e?", "?", "١٢٣"} {
+		m := kb.Match(text, "pt")
+		if m.Topic == "" || m.Lang == "" {
+			t.Errorf("Match(%.20q) = %+v; want a topic (or none) and a language", text, m)
+		}
+	}
+}
+
+func FuzzMatch(f *testing.F) {
+	kb := defaultKB(f)
+	for _, s := range []string{"how much is the 2a via?", "perdi o cartão", "carte volée", "\x00\xff", "😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m := kb.Match(s, "en")
+		if m.Score < 0 || m.Score > 1.0001 {
+			t.Errorf("Match(%q) score %v out of 0..1", s, m.Score)
+		}
+	})
+}
+
+// BenchmarkMatch is one question matched: go test ./flows/faq -bench Match
+func BenchmarkMatch(b *testing.B) {
+	kb := defaultKB(b)
+	qs := []string{"i lost my recidence card what documents i need for 2nd copy??",
+		"quanto custa a segunda via do cartao de residencia", "ma carte expire dans 2 mois, je peux changer mon adresse ?",
+		"how do I renew my driving licence"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		kb.Match(qs[i%len(qs)], "")
+	}
+}
+
+// BenchmarkLoad is the knowledge base parsed and indexed at start.
+func BenchmarkLoad(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Default(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
