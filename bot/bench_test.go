@@ -11,7 +11,6 @@ import (
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
-	"github.com/aimabot/aimabot/store/storetest"
 )
 
 // BenchmarkUpdateToCommittedReply measures the path from an update to its
@@ -22,7 +21,7 @@ import (
 func BenchmarkUpdateToCommittedReply(b *testing.B) {
 	for _, backend := range []string{"redis", "embedded"} {
 		b.Run(backend, func(b *testing.B) {
-			st := benchStore(b, backend)
+			st := map[string]func(testing.TB) store.Store{"redis": openRedis, "embedded": openBolt}[backend](b)
 			srv := fakeapi.New(fakeapi.Options{})
 			defer srv.Close()
 			flow, err := flows.New()
@@ -66,23 +65,4 @@ func BenchmarkUpdateToCommittedReply(b *testing.B) {
 			b.ReportMetric(float64(st.RoundTrips()-rt)/float64(b.N), "roundtrips/update")
 		})
 	}
-}
-
-func benchStore(b *testing.B, name string) store.Store {
-	b.Helper()
-	if name == "embedded" {
-		st, err := store.OpenBolt(nil, b.TempDir(), store.BoltOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		return st
-	}
-	url := storetest.StartRedis(b)
-	st, err := store.OpenRedis(nil, url, store.RedisOptions{Prefix: storetest.RedisPrefix(b, url)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st
 }

@@ -55,7 +55,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func openRedis(t *testing.T) store.Store {
+func openRedis(t testing.TB) store.Store {
 	t.Helper()
 	url := storetest.StartRedis(t)
 	st, err := store.OpenRedis(nil, url, store.RedisOptions{Prefix: storetest.RedisPrefix(t, url)})
@@ -66,7 +66,7 @@ func openRedis(t *testing.T) store.Store {
 	return st
 }
 
-func openBolt(t *testing.T) store.Store {
+func openBolt(t testing.TB) store.Store {
 	t.Helper()
 	st, err := store.OpenBolt(nil, t.TempDir(), store.BoltOptions{})
 	if err != nil {
@@ -236,7 +236,7 @@ func TestConversation(t *testing.T) {
 	for _, mode := range []struct {
 		name    string
 		webhook bool
-		open    func(*testing.T) store.Store
+		open    func(testing.TB) store.Store
 	}{
 		{"polling/redis", false, openRedis},
 		{"webhook/redis", true, openRedis},
