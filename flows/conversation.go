@@ -664,9 +664,14 @@ func (t *turn) onQuestion() error {
 		return nil
 	}
 	if m := t.f.kb.Match(t.in.Text, t.lang(t.s)); m.Topic != faq.None {
-		t.s.Step++ // the question's own buttons are answered
+		// Move first, so that the buttons of a choice between two topics
+		// belong to the step they are shown at.
+		if err := t.fire(evAsked); err != nil {
+			return err
+		}
 		t.answer(m)
-		return t.move(evAsked)
+		t.ask()
+		return nil
 	}
 	t.s.Question = t.in.Text
 	if t.s.Human == nil {

@@ -349,3 +349,51 @@ func TestAlbum(t *testing.T) {
 		})
 	}
 }
+
+// A question with two close topics offers both, and either button works,
+// at any step, including the "I have a question" step.
+func TestFAQChoiceButtonsWork(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	// Two topics' own titles asked together are close to both.
+	var ambiguous string
+	topics := f.KB().Topics()
+	for i := 0; i < len(topics) && ambiguous == ""; i++ {
+		for j := i + 1; j < len(topics); j++ {
+			q := topics[i].Text["en"].Title + " and " + topics[j].Text["en"].Title + "?"
+			if m := f.KB().Match(q, "en"); len(m.Also) > 0 {
+				ambiguous = q
+				break
+			}
+		}
+	}
+	if ambiguous == "" {
+		t.Fatal("no two topics are ever offered together; the choice cannot be tested")
+	}
+	for _, path := range [][]Input{
+		{ParseText("/start", "en"), {Kind: Button, Data: "0:lang:en"}},
+		{ParseText("/start", "en"), {Kind: Button, Data: "0:lang:en"}, {Kind: Button, Data: "1:sit:question"}},
+	} {
+		s := Session{}
+		for _, in := range path {
+			s, _, _ = f.Step(s, in, now)
+		}
+		s, replies, err := f.Step(s, ParseText(ambiguous, "en"), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var choice string
+		for _, r := range replies {
+			if strings.Contains(r.Text, "Which of these") && len(r.Buttons) > 0 {
+				choice = r.Buttons[0][0].Data
+			}
+		}
+		if choice == "" {
+			t.Fatalf("state %s: no choice offered for %q: %+v", path[len(path)-1].Data, ambiguous, replies)
+		}
+		_, replies, _ = f.Step(s, Input{Kind: Button, Data: choice}, now)
+		if len(replies) == 0 || strings.Contains(replies[0].Text, "earlier step") || !strings.Contains(replies[0].Text, "Sources") {
+			t.Errorf("pressing the offered topic = %+v; want its answer", replies)
+		}
+	}
+}
