@@ -51,9 +51,7 @@ func (a *albums) end(chat int64) {
 		a.b.logger.Warn("bot: answering an album; it is answered at the next message", "err", err)
 		return
 	}
-	if res.Lease {
-		a.b.send.kick(chat, true)
-	}
+	a.b.deliver(chat, res)
 }
 
 // stop answers the albums still waiting, now.

@@ -66,3 +66,74 @@ func BenchmarkUpdateToCommittedReply(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUpdateToDeliveredReply counts the Redis round trips of the whole
+// path: an update committed, its reply sent to the fake Bot API server and
+// acknowledged (Telegram's send limits lifted). Its time per update includes
+// the benchmark's own waiting for the reply, so only roundtrips/update is a
+// figure of the bot. Run with:
+//
+//	bash scripts/test.sh -run '^$' -bench UpdateToDeliveredReply -benchmem ./bot
+func BenchmarkUpdateToDeliveredReply(b *testing.B) {
+	st := openRedis(b)
+	srv := fakeapi.New(fakeapi.Options{})
+	defer srv.Close()
+	flow, err := flows.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bt, err := New(slog.New(slog.DiscardHandler), Config{Token: srv.Token(), APIURL: srv.URL(), Owner: "bench", Unlimited: true}, st, flow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bt.send.stop()
+	const chats = 200
+	ctx := context.Background()
+	sent := func() int {
+		n := 0
+		for c := range int64(chats) {
+			n += len(srv.Messages(1_000_000 + c))
+		}
+		return n
+	}
+	update := func(id int64) *models.Update {
+		chat := 1_000_000 + id%chats
+		return &models.Update{ID: id + 1, Message: &models.Message{ID: int(id), Date: int(time.Now().Unix()),
+			Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate},
+			From: &models.User{ID: chat, FirstName: "A", LanguageCode: "en"}, Text: "/help"}}
+	}
+	waitSent := func(n int) {
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := srv.WaitFor(wctx, func() bool { return sent() >= n }); err != nil {
+			b.Fatalf("replies sent = %d; want %d", sent(), n)
+		}
+		// The last acknowledgement follows the last send: wait for the
+		// sender to be idle, without asking Redis.
+		if err := eventually(wctx, func() bool {
+			bt.send.mu.Lock()
+			defer bt.send.mu.Unlock()
+			return len(bt.send.active) == 0
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range int64(chats) {
+		if err := bt.Handle(ctx, update(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitSent(chats)
+	rt := st.RoundTrips()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range int64(b.N) {
+		if err := bt.Handle(ctx, update(chats+i)); err != nil {
+			b.Fatal(err)
+		}
+		// One update at a time, as one applicant would: wait for its reply.
+		waitSent(chats + int(i) + 1)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(st.RoundTrips()-rt)/float64(b.N), "roundtrips/update")
+}

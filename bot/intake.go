@@ -54,10 +54,19 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
 	if in.Album != "" {
 		b.albums.touch(chat, in.Album)
 	}
-	if res.Lease || res.Duplicate {
-		b.send.kick(chat, res.Lease)
-	}
+	b.deliver(chat, res)
 	return nil
+}
+
+// deliver starts sending what an apply committed: the new messages as they
+// are when nothing older waits, else whatever the outbox holds.
+func (b *Bot) deliver(chat int64, res store.Applied) {
+	switch {
+	case res.Lease && !res.Backlog && !res.Duplicate:
+		b.send.kick(chat, true, res.Outbox)
+	case res.Lease || res.Duplicate:
+		b.send.kick(chat, res.Lease, nil)
+	}
 }
 
 func (b *Bot) apply(ctx context.Context, chat, updateID int64, in flows.Input, p *press) (store.Applied, error) {

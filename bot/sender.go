@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/store"
 )
 
 // Telegram's limits are about 30 messages a second overall, and about one a
@@ -75,7 +76,7 @@ func (s *sender) recover() {
 	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
 	defer cancel()
 	err := s.b.st.PendingChats(ctx, func(chat int64) bool {
-		s.kick(chat, false)
+		s.kick(chat, false, nil)
 		return s.ctx.Err() == nil
 	})
 	if err != nil && s.ctx.Err() == nil {
@@ -91,8 +92,9 @@ func (s *sender) stop() {
 }
 
 // kick makes sure the chat's outbox is being delivered. leased says the
-// caller already holds the chat's send lease.
-func (s *sender) kick(chat int64, leased bool) {
+// caller holds the chat's send lease; fresh, when set, is the whole outbox as
+// the caller just committed it, so it is sent without reading it back.
+func (s *sender) kick(chat int64, leased bool, fresh []store.OutMsg) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
@@ -104,10 +106,13 @@ func (s *sender) kick(chat int64, leased bool) {
 	}
 	s.active[chat] = true
 	s.wg.Add(1)
-	go s.drain(chat, leased)
+	go s.drain(chat, leased, fresh)
 }
 
-func (s *sender) drain(chat int64, leased bool) {
+// drain delivers the chat's outbox until it is empty. The last message's
+// acknowledgement also gives up the lease, so a reply to one update costs
+// one store round trip after the commit.
+func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
@@ -123,42 +128,64 @@ func (s *sender) drain(chat int64, leased bool) {
 			return // another replica delivers this chat, or the store is away: recover() retries
 		}
 	}
+	msgs := fresh
 	for s.ctx.Err() == nil {
-		msgs, err := st.Outbox(s.ctx, chat, 16)
-		if err != nil {
-			s.b.logger.Warn("bot: reading outbox", "err", err)
-			sleep(s.ctx, time.Second)
-			continue
+		if len(msgs) == 0 {
+			var err error
+			if msgs, err = st.Outbox(s.ctx, chat, 16); err != nil {
+				s.b.logger.Warn("bot: reading outbox", "err", err)
+				sleep(s.ctx, time.Second)
+				continue
+			}
+			if len(msgs) == 0 {
+				more, err := st.ReleaseSend(s.ctx, chat, owner)
+				if err != nil {
+					s.b.logger.Warn("bot: release send lease", "err", err)
+					return
+				}
+				if !s.carryOn(chat, more) {
+					return
+				}
+				continue
+			}
 		}
-		for _, m := range msgs {
+		more := true
+		for i, m := range msgs {
 			if !s.deliver(chat, m.Data) {
 				return // stopping, or the lease was lost: the message stays for whoever sends next
 			}
-			if err := st.Ack(s.ctx, chat, m.ID, owner, leaseTTL); err != nil {
+			var err error
+			if i < len(msgs)-1 {
+				err = st.Ack(s.ctx, chat, m.ID, owner, leaseTTL)
+			} else if more, err = st.AckRelease(s.ctx, chat, m.ID, owner, leaseTTL); err != nil {
+				more = true // read the outbox again to find out
+			}
+			if err != nil {
 				s.b.logger.Warn("bot: ack", "err", err)
 			}
 		}
-		if len(msgs) > 0 {
-			continue
-		}
-		more, err := st.ReleaseSend(s.ctx, chat, owner)
-		if err != nil {
-			s.b.logger.Warn("bot: release send lease", "err", err)
+		msgs = nil
+		if !s.carryOn(chat, more) {
 			return
-		}
-		s.mu.Lock()
-		again := s.again[chat]
-		delete(s.again, chat)
-		s.mu.Unlock()
-		if !more && !again {
-			return
-		}
-		if !more {
-			if ok, err := st.AcquireSend(s.ctx, chat, owner, leaseTTL); err != nil || !ok {
-				return
-			}
 		}
 	}
+}
+
+// carryOn tells whether to keep delivering after the lease was kept (more)
+// or given up: given up, only a kick that came meanwhile takes it again.
+func (s *sender) carryOn(chat int64, more bool) bool {
+	s.mu.Lock()
+	again := s.again[chat]
+	delete(s.again, chat)
+	s.mu.Unlock()
+	if more {
+		return true
+	}
+	if !again {
+		return false
+	}
+	ok, err := s.b.st.AcquireSend(s.ctx, chat, s.b.cfg.Owner, leaseTTL)
+	return err == nil && ok
 }
 
 // deliver sends one outbox message until it succeeds or can never succeed.

@@ -189,6 +189,7 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 		if updateID > 0 {
 			meta.remember(updateID)
 		}
+		res.Backlog = hasOutbox(outbox, key)
 		for _, m := range change.Outbox {
 			seq := meta.next
 			meta.next++
@@ -315,6 +316,18 @@ func (b *Bolt) Ack(ctx context.Context, chat int64, id string, owner string, lea
 		b.leases[key] = boltLease{owner: owner, until: now.Add(leaseTTL)}
 	}
 	return nil
+}
+
+// AckRelease implements [Store].
+func (b *Bolt) AckRelease(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) (bool, error) {
+	if err := b.Ack(ctx, chat, id, owner, leaseTTL); err != nil {
+		return false, err
+	}
+	more, err := b.ReleaseSend(ctx, chat, owner)
+	if err != nil {
+		return false, fmt.Errorf("store: bolt ack and release: %w", err)
+	}
+	return more, nil
 }
 
 // AcquireSend implements [Store].

@@ -76,16 +76,17 @@ return 1
 
 // Redis is a [Store] on a Redis server. It is safe for concurrent use.
 type Redis struct {
-	logger  *slog.Logger
-	client  redis.UniversalClient
-	cas     *redis.Script
-	apply   *redis.Script
-	ack     *redis.Script
-	acquire *redis.Script
-	release *redis.Script
-	trips   *roundTrips
-	prefix  string
-	ttl     time.Duration
+	logger     *slog.Logger
+	client     redis.UniversalClient
+	cas        *redis.Script
+	apply      *redis.Script
+	ack        *redis.Script
+	ackRelease *redis.Script
+	acquire    *redis.Script
+	release    *redis.Script
+	trips      *roundTrips
+	prefix     string
+	ttl        time.Duration
 
 	closeOnce sync.Once
 	closeErr  error
@@ -162,23 +163,24 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	}
 
 	r := &Redis{
-		logger:  logger,
-		client:  client,
-		cas:     redis.NewScript(casScript),
-		apply:   redis.NewScript(applyScript),
-		ack:     redis.NewScript(ackScript),
-		acquire: redis.NewScript(acquireScript),
-		release: redis.NewScript(releaseScript),
-		trips:   trips,
-		prefix:  prefix,
-		ttl:     ttl,
+		logger:     logger,
+		client:     client,
+		cas:        redis.NewScript(casScript),
+		apply:      redis.NewScript(applyScript),
+		ack:        redis.NewScript(ackScript),
+		ackRelease: redis.NewScript(ackReleaseScript),
+		acquire:    redis.NewScript(acquireScript),
+		release:    redis.NewScript(releaseScript),
+		trips:      trips,
+		prefix:     prefix,
+		ttl:        ttl,
 	}
 	// Load the scripts now (one pipeline) so that the first calls need no
 	// EVAL fallback. Not fatal: every call falls back to EVAL when its
 	// script is missing.
 	_, err = client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		// Not Script.Load: in a pipeline it would record an empty digest.
-		for _, src := range []string{casScript, applyScript, ackScript, acquireScript, releaseScript} {
+		for _, src := range []string{casScript, applyScript, ackScript, ackReleaseScript, acquireScript, releaseScript} {
 			p.ScriptLoad(ctx, src)
 		}
 		return nil

@@ -111,6 +111,29 @@ end
 return 0
 `
 
+// ackReleaseScript removes one sent message, then renews the owner's send
+// lease if messages remain, or gives it up.
+//
+//	KEYS[1]  the chat's outbox
+//	KEYS[2]  the chat's send lease
+//	ARGV[1]  the message's stream id
+//	ARGV[2]  the owner
+//	ARGV[3]  lease TTL in milliseconds
+//
+// It returns 1 when messages remain and the owner keeps the lease, else 0.
+const ackReleaseScript = `
+redis.call('XDEL', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then
+  return 0
+end
+if redis.call('XLEN', KEYS[1]) > 0 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return 1
+end
+redis.call('DEL', KEYS[2])
+return 0
+`
+
 // acquireScript takes a free lease or renews the owner's.
 //
 //	KEYS[1]  the lease
@@ -269,7 +292,7 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 				out[i] = OutMsg{ID: id, Data: bytes.Clone(change.Outbox[i])}
 			}
 		}
-		return Applied{Outbox: out, Lease: lease}, nil
+		return Applied{Outbox: out, Lease: lease, Backlog: st.pending > 0}, nil
 	}
 	return Applied{}, fmt.Errorf("store: redis apply: gave up after %d attempts: %w", redisMaxAttempts, ErrContention)
 }
@@ -403,6 +426,19 @@ func (r *Redis) Ack(ctx context.Context, chat int64, id string, owner string, le
 		return fmt.Errorf("store: redis ack: %w", err)
 	}
 	return nil
+}
+
+// AckRelease implements [Store]: one EVALSHA.
+func (r *Redis) AckRelease(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) (bool, error) {
+	if err := checkLease(owner, leaseTTL); err != nil {
+		return false, fmt.Errorf("store: redis ack and release: %w", err)
+	}
+	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender")}
+	n, err := r.ackRelease.Run(ctx, r.client, keys, id, owner, millis(leaseTTL)).Int64()
+	if err != nil {
+		return false, fmt.Errorf("store: redis ack and release: %w", err)
+	}
+	return n == 1, nil
 }
 
 // AcquireSend implements [Store]: one EVALSHA.

@@ -62,6 +62,12 @@ type Store interface {
 	// Ack removes a sent message (no error if already gone) and extends
 	// owner's send lease by leaseTTL if owner holds it.
 	Ack(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) error
+	// AckRelease removes a sent message and, when the outbox is then empty,
+	// gives up owner's send lease, in one step: the end of a delivery costs
+	// one round trip, not two. more=true means messages are still pending and
+	// owner keeps the lease (renewed by leaseTTL); when owner does not hold
+	// the lease it only removes the message and returns more=false.
+	AckRelease(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) (more bool, err error)
 	// AcquireSend takes or renews the chat's send lease for owner; false if
 	// another owner holds it.
 	AcquireSend(ctx context.Context, chat int64, owner string, ttl time.Duration) (bool, error)
@@ -104,6 +110,9 @@ type Applied struct {
 	Duplicate bool     // the update id was already applied: fn was not called, nothing changed
 	Outbox    []OutMsg // the messages appended by this call (with their ids)
 	Lease     bool     // the caller (owner) now holds the chat's send lease (acquired or already held)
+	// Backlog says older messages were pending before this call's, so a
+	// sender must read the outbox rather than send Outbox alone.
+	Backlog bool
 }
 
 // AppliedWindow is how many of a chat's applied update ids (the highest)

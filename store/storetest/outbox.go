@@ -461,15 +461,23 @@ func testAckExtendsLease(t *testing.T, open func(*testing.T, time.Duration) stor
 	const chat = 7008
 	a := mustApply(t, s, chat, 1, ownerA, change("s", "m1", "m2"))
 	// Shorten A's lease; it runs out shortLease after taken at the earliest.
-	taken := time.Now()
-	if !acquire(t, s, chat, ownerA, shortLease) {
-		t.Fatalf("AcquireSend(%d, A) renewing = false", chat)
-	}
-	if err := s.Ack(t.Context(), chat, a.Outbox[0].ID, ownerA, longLease); err != nil {
-		t.Fatalf("Ack: %v", err)
-	}
-	if time.Since(taken) >= safelyWithinLease {
-		t.Skipf("machine too slow: Ack took %v of a %v lease", time.Since(taken), shortLease)
+	// The Ack must land well within it to test anything, so a slow moment of
+	// the machine is tried again (acking a message twice is harmless).
+	var taken time.Time
+	for try := 1; ; try++ {
+		taken = time.Now()
+		if !acquire(t, s, chat, ownerA, shortLease) {
+			t.Fatalf("AcquireSend(%d, A) renewing = false", chat)
+		}
+		if err := s.Ack(t.Context(), chat, a.Outbox[0].ID, ownerA, longLease); err != nil {
+			t.Fatalf("Ack: %v", err)
+		}
+		if time.Since(taken) < safelyWithinLease {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("Ack took %v of a %v lease five times: too slow to test the extension", time.Since(taken), shortLease)
+		}
 	}
 	// An Ack by someone else extends nothing and takes nothing.
 	if err := s.Ack(t.Context(), chat, a.Outbox[1].ID, ownerC, longLease); err != nil {
@@ -913,5 +921,54 @@ func testApplyExpiry(t *testing.T, open func(*testing.T, time.Duration) store.St
 		if got := msgData(msgs); !slices.Equal(got, []string{"m2"}) {
 			t.Errorf("Outbox(%d) = %q; want [m2]", chat, got)
 		}
+	}
+}
+
+// AckRelease acknowledges a message and gives up the lease when it was the
+// last, keeps the lease while others are pending, and releases nothing it
+// does not hold; Apply says when older messages were pending (Backlog).
+func testAckRelease(t *testing.T, open func(*testing.T, time.Duration) store.Store) {
+	s := open(t, longTTL)
+	const chat = 7011
+	a := mustApply(t, s, chat, 1, ownerA, change("s", "m1", "m2"))
+	if a.Backlog || !a.Lease {
+		t.Fatalf("first Apply: Backlog %v, Lease %v; want no backlog and the lease", a.Backlog, a.Lease)
+	}
+	if b := mustApply(t, s, chat, 2, ownerA, change("t", "m3")); !b.Backlog {
+		t.Errorf("Apply with m1 and m2 pending: Backlog = false; want true")
+	}
+	ackRelease := func(id, owner string) bool {
+		t.Helper()
+		more, err := s.AckRelease(t.Context(), chat, id, owner, longLease)
+		if err != nil {
+			t.Fatalf("AckRelease(%s, %s): %v", id, owner, err)
+		}
+		return more
+	}
+	msgs, err := s.Outbox(t.Context(), chat, 10)
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("Outbox = %d messages, %v; want 3", len(msgs), err)
+	}
+	if ackRelease(msgs[0].ID, ownerB) {
+		t.Errorf("AckRelease by B, who holds no lease = more; want false")
+	}
+	if acquire(t, s, chat, ownerB, longLease) {
+		t.Errorf("AcquireSend(B) after B's AckRelease = true; want A to keep the lease")
+	}
+	if !ackRelease(msgs[1].ID, ownerA) {
+		t.Errorf("AckRelease(m2) with m3 pending = false; want more")
+	}
+	if acquire(t, s, chat, ownerB, longLease) {
+		t.Errorf("AcquireSend(B) while m3 is pending = true; want A to keep the lease")
+	}
+	if ackRelease(msgs[2].ID, ownerA) {
+		t.Errorf("AckRelease(m3), the last = more; want false")
+	}
+	wantOutbox(t, s, chat)
+	if !acquire(t, s, chat, ownerB, longLease) {
+		t.Errorf("AcquireSend(B) after A's last AckRelease = false; want the lease free")
+	}
+	if c := mustApply(t, s, chat, 3, ownerA, change("u", "m4")); c.Backlog {
+		t.Errorf("Apply to an empty outbox: Backlog = true; want false")
 	}
 }

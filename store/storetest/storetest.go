@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T, ttl time.Duration) store.Store) {
 		{"OutboxAck", testOutboxAck},
 		{"SendLease", testSendLease},
 		{"AckExtendsLease", testAckExtendsLease},
+		{"AckRelease", testAckRelease},
 		{"ApplyLease", testApplyLease},
 		{"ReleaseSend", testReleaseSend},
 		{"PendingChats", testPendingChats},
