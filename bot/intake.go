@@ -117,10 +117,7 @@ func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (sto
 // pressOps answers a button press and shows the choice under the question,
 // or removes the buttons of a question that is no longer current.
 func (b *Bot) pressOps(s flows.Session, data string, p *press) []op {
-	lang := s.Lang
-	if lang == "" {
-		lang = "en"
-	}
+	lang := s.Language()
 	if flows.IsStale(s, data) {
 		return []op{
 			{Kind: opAnswer, QueryID: p.queryID, Text: b.flow.Catalog().Text(lang, "toast_out_of_date", nil)},

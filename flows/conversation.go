@@ -199,11 +199,7 @@ func (t *turn) step() error {
 
 // Apology is the reply when something fails on the assistant's side.
 func (f *Flow) Apology(s Session) []Reply {
-	lang := s.Lang
-	if lang == "" {
-		lang = "en"
-	}
-	return []Reply{{Text: f.cat.Text(lang, "error_internal", nil)}}
+	return []Reply{{Text: f.cat.Text(s.Language(), "error_internal", nil)}}
 }
 
 // Prompt returns the current step's question again, as after /status.
@@ -225,14 +221,7 @@ type turn struct {
 	text  []string // paragraphs of the reply being written
 }
 
-func (t *turn) lang(s Session) string {
-	if s.Lang == "" {
-		return "en"
-	}
-	return s.Lang
-}
-
-func (t *turn) tr(id string, data map[string]any) string { return t.cat.Text(t.lang(t.s), id, data) }
+func (t *turn) tr(id string, data map[string]any) string { return t.cat.Text(t.s.Language(), id, data) }
 
 // say adds a paragraph to the reply being written.
 func (t *turn) say(id string, data map[string]any) { t.text = append(t.text, t.tr(id, data)) }
@@ -663,7 +652,7 @@ func (t *turn) onQuestion() error {
 		t.miss("hint_question")
 		return nil
 	}
-	if m := t.f.kb.Match(t.in.Text, t.lang(t.s)); m.Topic != faq.None {
+	if m := t.f.kb.Match(t.in.Text, t.s.Language()); m.Topic != faq.None {
 		// Move first, so that the buttons of a choice between two topics
 		// belong to the step they are shown at.
 		if err := t.fire(evAsked); err != nil {
@@ -771,8 +760,8 @@ func (t *turn) explain(e rules.Eligibility) {
 	d := map[string]any{
 		"Expiry":  t.words(e.Expiry),
 		"LastDay": t.words(e.LastDay),
-		"Days":    t.cat.Days(t.lang(t.s), e.DaysLeft),
-		"ToLast":  t.cat.Days(t.lang(t.s), t.today.DaysUntil(e.LastDay)),
+		"Days":    t.cat.Days(t.s.Language(), e.DaysLeft),
+		"ToLast":  t.cat.Days(t.s.Language(), t.today.DaysUntil(e.LastDay)),
 	}
 	switch e.Verdict {
 	case rules.Eligible:
@@ -981,7 +970,7 @@ func (t *turn) receive() error {
 		t.text = append(t.text, strings.Join(got, "\n"))
 	}
 	if extra > 0 {
-		t.text = append(t.text, t.cat.Plural(t.lang(t.s), "files_extra", extra, nil))
+		t.text = append(t.text, t.cat.Plural(t.s.Language(), "files_extra", extra, nil))
 	}
 	if len(got) == 0 {
 		t.s.Misses++
@@ -999,7 +988,7 @@ func (t *turn) fileProblem(err error, f File) string {
 		switch fe.Code {
 		case rules.FileTooLarge:
 			mb := fmt.Sprintf("%.1f", float64(f.Size)/(1<<20))
-			if t.lang(t.s) != "en" {
+			if t.s.Language() != "en" {
 				mb = strings.Replace(mb, ".", ",", 1) // decimal comma
 			}
 			return t.tr("file_too_large", map[string]any{"MB": mb})
@@ -1052,7 +1041,7 @@ func (t *turn) askReview() {
 		return
 	}
 	if e.Caution {
-		t.say("verdict_caution", map[string]any{"Days": t.cat.Days(t.lang(t.s), e.DaysLeft)})
+		t.say("verdict_caution", map[string]any{"Days": t.cat.Days(t.s.Language(), e.DaysLeft)})
 	}
 	t.send(
 		t.button("btn_all_correct", nil, actConfirm),
@@ -1144,7 +1133,7 @@ func (t *turn) status() {
 	t.send()
 }
 
-func (t *turn) words(d rules.Date) string { return t.cat.DateWords(t.lang(t.s), d) }
+func (t *turn) words(d rules.Date) string { return t.cat.DateWords(t.s.Language(), d) }
 
 // IsStale reports whether button data belongs to an earlier step of the
 // session (or is malformed), so a transport can say so on the button itself.
@@ -1168,7 +1157,7 @@ func (t *turn) answerQuestion() bool {
 	if t.s.State == StateExpiry && !isQuestion(t.in.Text) {
 		return false
 	}
-	m := t.f.kb.Match(t.in.Text, t.lang(t.s))
+	m := t.f.kb.Match(t.in.Text, t.s.Language())
 	if m.Topic == faq.None {
 		if !looksLikeQuestion(t.in.Text) {
 			return false
@@ -1195,7 +1184,7 @@ func (t *turn) answer(m faq.Match) {
 	var rows [][]ButtonSpec
 	for _, id := range append([]string{m.Topic}, m.Also...)[:min(3, 1+len(m.Also))] {
 		if tp, ok := t.f.kb.Topic(id); ok {
-			rows = append(rows, []ButtonSpec{t.btn(tp.Text[t.lang(t.s)].Title, actFAQ, id)})
+			rows = append(rows, []ButtonSpec{t.btn(tp.Text[t.s.Language()].Title, actFAQ, id)})
 		}
 	}
 	t.send(rows...)
@@ -1208,7 +1197,7 @@ func (t *turn) faqAnswer(id string) bool {
 	if !ok {
 		return false
 	}
-	lang := t.lang(t.s)
+	lang := t.s.Language()
 	t.text = append(t.text, tp.Text[lang].Answer)
 	if tp.Kind == faq.Guidance {
 		t.say("faq_guidance", nil)
@@ -1228,7 +1217,7 @@ func (t *turn) faqMenu() {
 	t.say("faq_menu", nil)
 	var rows [][]ButtonSpec
 	for _, tp := range t.f.kb.Topics() {
-		rows = append(rows, []ButtonSpec{t.btn(tp.Text[t.lang(t.s)].Title, actFAQ, tp.ID)})
+		rows = append(rows, []ButtonSpec{t.btn(tp.Text[t.s.Language()].Title, actFAQ, tp.ID)})
 	}
 	t.send(rows...)
 }

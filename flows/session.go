@@ -93,6 +93,15 @@ func Unmarshal(data []byte) (Session, error) {
 	return s, nil
 }
 
+// Language is the language to answer in: the applicant's choice, or
+// English before they made one.
+func (s Session) Language() string {
+	if s.Lang == "" {
+		return "en"
+	}
+	return s.Lang
+}
+
 func (s Session) clone() Session {
 	s.Docs = slices.Clone(s.Docs)
 	s.Skipped = slices.Clone(s.Skipped)
