@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aimabot/aimabot/rules"
@@ -184,9 +185,9 @@ func ParseText(text, clientLang string) Input {
 		return in
 	}
 	word, args, _ := cutSpace(text[1:])
-	name, _, _ := cutAt(word)
+	name, _, _ := strings.Cut(word, "@")
 	if name == "" || !isCommandName(name) {
 		return in
 	}
-	return Input{Kind: Command, Command: toLowerASCII(name), Text: args, ClientLang: clientLang}
+	return Input{Kind: Command, Command: strings.ToLower(name), Text: args, ClientLang: clientLang}
 }

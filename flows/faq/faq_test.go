@@ -193,7 +193,7 @@ examples = ["permis de conduire"]
 }
 
 func TestWordsAndSpelling(t *testing.T) {
-	if got := strings.Join(words("Cartão de RESIDÊNCIA!! l'AIMA 2ª"), " "); got != "cartao de residencia l aima 2a" {
+	if got := strings.Join(Words("Cartão de RESIDÊNCIA!! l'AIMA 2ª"), " "); got != "cartao de residencia l aima 2a" {
 		t.Errorf("words = %q", got)
 	}
 	for _, tt := range []struct {

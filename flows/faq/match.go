@@ -140,7 +140,7 @@ func New(fsys fs.FS) (*KB, error) {
 func (kb *KB) learn(phrase string) []int32 {
 	seen := map[int32]bool{}
 	var out []int32
-	for _, w := range words(phrase) {
+	for _, w := range Words(phrase) {
 		if kb.stop[w] {
 			continue
 		}
@@ -206,7 +206,7 @@ func (kb *KB) featuresOf(ws []string) []int32 {
 // examples is close enough by cosine similarity; otherwise, or when the
 // out-of-scope examples win, it is None.
 func (kb *KB) Match(text, hint string) Match {
-	ws := words(text)
+	ws := Words(text)
 	m := Match{Topic: None, Lang: detect(text, ws, kb.markers, hint)}
 	feats := kb.featuresOf(ws)
 	if len(feats) == 0 {

@@ -17,9 +17,9 @@ import (
 // 10,000-character paste must not cost more than a question.
 const maxInput = 1000
 
-// words folds text to lower-case words without accents or punctuation:
+// Words folds text to lower-case words without accents or punctuation:
 // "Cartão de Residência!" -> [cartao de residencia].
-func words(text string) []string {
+func Words(text string) []string {
 	if len(text) > maxInput {
 		text = text[:maxInput]
 	}
