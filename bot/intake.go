@@ -71,47 +71,50 @@ func (b *Bot) deliver(chat int64, res store.Applied) {
 
 func (b *Bot) apply(ctx context.Context, chat, updateID int64, in flows.Input, p *press) (store.Applied, error) {
 	now := b.cfg.Now()
+	var problem error // logged once: the function may run again after a lost race
 	res, err := b.st.Apply(ctx, chat, updateID, b.cfg.Owner, leaseTTL, func(cur []byte) (store.Change, error) {
-		return b.converse(cur, in, p, now)
+		c, prob, err := b.converse(cur, in, p, now)
+		problem = prob
+		return c, err
 	})
 	if err != nil {
 		return res, fmt.Errorf("bot: apply update: %w", err)
+	}
+	if problem != nil {
+		b.logger.Error("bot: the conversation failed; the session was kept and the applicant told", "err", problem)
 	}
 	return res, nil
 }
 
 // converse runs the conversation on a stored session. A session that cannot
 // be read, or a failure inside the flow, keeps the session as it was and
-// answers with an apology, so one bad update never blocks the chat.
-func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (store.Change, error) {
+// answers with an apology, so one bad update never blocks the chat; that
+// failure is returned as problem, for the caller to log.
+func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (c store.Change, problem, err error) {
 	var ops []op
-	s, err := flows.Unmarshal(cur)
+	s, problem := flows.Unmarshal(cur)
 	var next flows.Session
 	var replies []flows.Reply
-	if err != nil {
-		b.logger.Error("bot: unreadable session kept as it is", "err", err)
+	if problem != nil {
 		replies = b.flow.Apology(flows.Session{})
 	} else {
 		if p != nil {
 			ops = append(ops, b.pressOps(s, in.Data, p)...)
 		}
-		next, replies, err = b.flow.Step(s, in, now)
-		if err != nil {
-			b.logger.Error("bot: conversation failed; session kept", "err", err)
-		}
+		next, replies, problem = b.flow.Step(s, in, now)
 	}
 	ops = append(ops, render(replies)...)
 	out, err := encodeOps(ops)
 	if err != nil {
-		return store.Change{}, err
+		return store.Change{}, problem, err
 	}
 	data := cur
 	if next.State != "" {
 		if data, err = next.Marshal(); err != nil {
-			return store.Change{}, err
+			return store.Change{}, problem, err
 		}
 	}
-	return store.Change{Session: data, Outbox: out}, nil
+	return store.Change{Session: data, Outbox: out}, problem, nil
 }
 
 // pressOps answers a button press and shows the choice under the question,
