@@ -120,7 +120,8 @@ const (
 	actCancelNo    = "cancel_no"
 	actHuman       = "human"
 	actBack        = "back"
-	actFAQ         = "faq" // arg: a knowledge-base topic
+	actFAQ         = "faq"   // arg: a knowledge-base topic
+	actCheck       = "check" // ask a person to check the finished package
 	maxButtonData  = 64
 	situationExp   = "expiring"
 	situationQuest = "question"
@@ -130,13 +131,30 @@ const (
 
 // Flow runs the conversation. It is immutable and safe for concurrent use.
 type Flow struct {
-	cat *Catalog
-	kb  *faq.KB
+	cat       *Catalog
+	kb        *faq.KB
+	staff     bool   // a support team can take conversations over
+	staffLang string // the language the support team reads
+}
+
+// Option configures a Flow.
+type Option func(*Flow)
+
+// WithStaff says a support team answers in a staff group, reading lang.
+// Without it, applicants who ask for a person are told that personal help
+// is not available, and the assistant goes on.
+func WithStaff(lang string) Option {
+	return func(f *Flow) {
+		f.staff = true
+		if validLang(lang) {
+			f.staffLang = lang
+		}
+	}
 }
 
 // New loads the message catalogs and the knowledge base and returns the
 // conversation.
-func New() (*Flow, error) {
+func New(opts ...Option) (*Flow, error) {
 	cat, err := LoadCatalog()
 	if err != nil {
 		return nil, err
@@ -145,8 +163,15 @@ func New() (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Flow{cat: cat, kb: kb}, nil
+	f := &Flow{cat: cat, kb: kb, staffLang: "en"}
+	for _, o := range opts {
+		o(f)
+	}
+	return f, nil
 }
+
+// Staff reports whether a support team is configured.
+func (f *Flow) Staff() bool { return f.staff }
 
 // KB returns the knowledge base the flow answers questions from.
 func (f *Flow) KB() *faq.KB { return f.kb }
@@ -160,7 +185,12 @@ func (f *Flow) Catalog() *Catalog { return f.cat }
 // apology, so nothing the applicant gave is lost.
 func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error) {
 	t := &turn{f: f, cat: f.cat, s: s.clone(), in: in, now: now, today: rules.Today(now)}
-	t.s.Blocked = nil
+	if in.From == nil && in.Kind != AlbumEnd {
+		t.s.Blocked = nil
+		if in.Name != "" {
+			t.s.Name = in.Name
+		}
+	}
 	if err := t.step(); err != nil {
 		return s, f.Apology(s), err
 	}
@@ -171,10 +201,19 @@ func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error
 // input that follows it.
 func (t *turn) step() error {
 	in := t.in
+	if t.s.State == "" && (in.From != nil || in.Kind == AlbumEnd) {
+		return nil // no conversation: nothing to answer or pass on
+	}
+	if done, err := t.gatherStaffAlbum(); done || err != nil {
+		return err
+	}
+	if in.From != nil {
+		return t.fromStaff()
+	}
 	inAlbum := in.Kind == Files && in.Album != ""
 	if a := t.s.Album; a != nil && !(inAlbum && in.Album == a.ID) {
 		t.s.Album = nil
-		t.in = Input{Kind: Files, Files: a.Files, ClientLang: in.ClientLang}
+		t.in = Input{Kind: Files, Files: a.Files, Msgs: a.Msgs, ClientLang: in.ClientLang}
 		if err := t.run(); err != nil {
 			return err
 		}
@@ -191,6 +230,7 @@ func (t *turn) step() error {
 			t.s.Album = &Album{ID: in.Album}
 		}
 		t.s.Album.Files = append(t.s.Album.Files, in.Files...)
+		t.s.Album.Msgs = append(t.s.Album.Msgs, in.Msgs...)
 		t.s.Updated = t.now
 		return nil
 	}
@@ -259,7 +299,7 @@ func (t *turn) fire(event string) error {
 	}
 	t.s.State = m.Current()
 	t.s.Step++
-	t.s.Misses = 0
+	t.s.Misses, t.s.Unanswered = 0, 0
 	if t.s.State == StateDocuments && t.s.Replacing == "" && t.currentDoc() == nil && t.requiredDone() {
 		return t.fire(evDocumentsDone)
 	}
@@ -278,17 +318,30 @@ func (t *turn) move(event string) error {
 func (t *turn) run() error {
 	if t.s.State == "" {
 		t.s = Session{Version: SchemaVersion, State: StateLanguage, Lang: MatchLanguage(t.in.ClientLang),
-			Created: t.now}
+			Name: t.s.Name, Created: t.now}
 		t.s.Updated = t.now
+		t.remember()
 		if t.in.Kind != Button {
 			t.say("greeting", nil)
 			t.ask()
 			return nil
 		}
+	} else {
+		t.remember()
 	}
 	t.s.Updated = t.now
+	if t.s.WithPerson() {
+		t.relay()
+		return nil
+	}
 	if t.in.Kind == Text {
 		t.matchLabel()
+	}
+	if t.in.Kind == Text && wantsPerson(t.in.Text) {
+		t.s.Confirming = ""
+		t.escalate(WhyAsked)
+		t.ask()
+		return nil
 	}
 	confirming := t.s.Confirming
 	t.s.Confirming = ""
@@ -384,7 +437,7 @@ func (t *turn) command() error {
 		t.ask()
 		return nil
 	case "human":
-		t.human("asked")
+		t.escalate(WhyAsked)
 		t.ask()
 		return nil
 	case "faq":
@@ -423,9 +476,20 @@ func (t *turn) press(action, arg, confirming string) error {
 	case actRestart:
 		return t.restart("restart_done")
 	case actHuman:
-		t.human("asked")
+		t.escalate(WhyAsked)
 		t.ask()
 		return nil
+	case actCheck:
+		if t.s.State == StateDone && t.f.staff {
+			if t.openCase(WhyReview) {
+				t.say("human_review", nil)
+			} else {
+				t.say("human_already", nil)
+			}
+			t.send()
+			t.ask()
+			return nil
+		}
 	case actBack:
 		return t.back()
 	case actFAQ:
@@ -449,7 +513,8 @@ func validLang(code string) bool {
 // restart clears every answer but the language.
 func (t *turn) restart(msg string) error {
 	t.s = Session{Version: SchemaVersion, State: t.s.State, Step: t.s.Step, Lang: t.s.Lang,
-		Human: t.s.Human, Question: t.s.Question, Created: t.s.Created, Updated: t.now}
+		Human: t.s.Human, Question: t.s.Question, Name: t.s.Name, Recent: t.s.Recent, Created: t.s.Created,
+		Updated: t.now}
 	t.say(msg, nil)
 	return t.move(evRestart)
 }
@@ -520,7 +585,11 @@ func (t *turn) ask() {
 			t.button("btn_sit_question", nil, actSituation, situationQuest),
 		)
 	case StateQuestion:
-		t.say("question_prompt", nil)
+		if t.f.staff {
+			t.say("question_prompt", nil)
+		} else {
+			t.say("question_prompt_no_staff", nil)
+		}
 		t.send(t.button("btn_back", nil, actBack))
 	case StateReason:
 		t.say("reason_prompt_"+string(t.s.Kind), nil)
@@ -594,26 +663,10 @@ func (t *turn) hint(hint string, d map[string]any) {
 		}
 	}
 	t.say(hint, d)
-	if t.s.Misses >= missesForHuman && t.s.Human == nil {
-		t.say("offer_human", nil)
-		t.send(t.button("btn_human", nil, actHuman))
-	} else {
+	if !t.offerPerson() {
 		t.send()
 	}
 	t.ask()
-}
-
-// human records that the applicant wants a person. The hand-over itself is
-// the staff group's job.
-func (t *turn) human(why string) {
-	if t.s.Human == nil {
-		t.s.Human = &HumanRequest{At: t.now, Why: why}
-		t.say("human_recorded", nil)
-	} else {
-		t.say("human_already", nil)
-	}
-	t.s.Misses = 0
-	t.send()
 }
 
 // --- situation ---
@@ -663,10 +716,15 @@ func (t *turn) onQuestion() error {
 		return nil
 	}
 	t.s.Question = t.in.Text
-	if t.s.Human == nil {
-		t.s.Human = &HumanRequest{At: t.now, Why: "question"}
+	switch {
+	case !t.f.staff:
+		t.say("question_no_staff", nil)
+	case t.openCase(WhyQuestion):
+		t.say("question_noted", nil)
+	default:
+		t.cardChanged() // the card shows the new question
+		t.say("question_noted", nil)
 	}
-	t.say("question_noted", nil)
 	return t.move(evAsked)
 }
 
@@ -1110,7 +1168,11 @@ func (t *turn) askDone() {
 		t.say("done_address", nil)
 	}
 	t.say("done_after", nil)
-	t.send(t.button("btn_new_request", nil, actRestart), t.button("btn_back_review", nil, actConfirm))
+	rows := [][]ButtonSpec{t.button("btn_new_request", nil, actRestart), t.button("btn_back_review", nil, actConfirm)}
+	if t.f.staff {
+		rows = append(rows, t.button("btn_person_check", nil, actCheck))
+	}
+	t.send(rows...)
 }
 
 // --- status ---
@@ -1163,11 +1225,23 @@ func (t *turn) answerQuestion() bool {
 			return false
 		}
 		t.s.Misses++
-		t.say("faq_none", nil)
-		t.send(t.button("btn_human", nil, actHuman))
+		t.s.Unanswered++
+		switch {
+		case !t.f.staff:
+			t.say("faq_none_no_staff", nil)
+			t.send()
+		case t.s.Unanswered >= unansweredForCase && t.openCase(WhyQuestion):
+			t.s.Question = t.in.Text
+			t.say("faq_none_case", nil)
+			t.send()
+		default:
+			t.say("faq_none", nil)
+			t.send(t.button("btn_human", nil, actHuman))
+		}
 		t.ask()
 		return true
 	}
+	t.s.Unanswered = 0
 	t.answer(m)
 	t.ask()
 	return true

@@ -33,9 +33,16 @@ type Session struct {
 	// Confirming is a question asked on top of the current step ("cancel").
 	Confirming string `json:"confirming,omitempty"`
 	// Misses counts consecutive inputs that did not fit the step.
-	Misses   int           `json:"misses,omitempty"`
-	Human    *HumanRequest `json:"human,omitempty"`
-	Question string        `json:"question,omitempty"` // the last question typed for the support team
+	Misses int `json:"misses,omitempty"`
+	// Unanswered counts consecutive questions the knowledge base could not answer.
+	Unanswered int    `json:"unanswered,omitempty"`
+	Human      *Case  `json:"human,omitempty"`    // the support case, once a person was asked for
+	Question   string `json:"question,omitempty"` // the last question typed for the support team
+	// Name is the applicant's first name as their app gives it, for the
+	// support team's topic.
+	Name string `json:"name,omitempty"`
+	// Recent are the applicant's last messages, for the support team's card.
+	Recent []Line `json:"recent,omitempty"`
 	// Album holds the photos of an album (a Telegram media group) until the
 	// album is complete, so that it fills documents in order with one reply.
 	Album *Album `json:"album,omitempty"`
@@ -58,15 +65,10 @@ type Doc struct {
 
 // Album is an album being received.
 type Album struct {
-	ID    string `json:"id"`
-	Files []File `json:"files"`
-}
-
-// HumanRequest records that the applicant asked for, or was offered and
-// accepted, help from a person.
-type HumanRequest struct {
-	At  time.Time `json:"at"`
-	Why string    `json:"why"` // asked, question, misses
+	ID    string    `json:"id"`
+	Files []File    `json:"files,omitempty"`
+	Msgs  []Message `json:"msgs,omitempty"`
+	From  *Agent    `json:"from,omitempty"` // the staff member sending it, for a staff album
 }
 
 // Marshal encodes the session as JSON.
@@ -106,13 +108,10 @@ func (s Session) Language() string {
 func (s Session) clone() Session {
 	s.Docs = slices.Clone(s.Docs)
 	s.Skipped = slices.Clone(s.Skipped)
-	if s.Human != nil {
-		h := *s.Human
-		s.Human = &h
-	}
+	s.Human = s.Human.clone()
+	s.Recent = slices.Clone(s.Recent)
 	if s.Album != nil {
-		a := Album{ID: s.Album.ID, Files: slices.Clone(s.Album.Files)}
-		s.Album = &a
+		s.Album = s.Album.clone()
 	}
 	return s
 }
@@ -142,6 +141,16 @@ type Input struct {
 	Album string
 	// ClientLang is the language of the user's app, used for a new session.
 	ClientLang string
+	// Name is the applicant's first name, as their app gives it.
+	Name string
+	// Label is the pressed button's label (Button), when the transport knows it.
+	Label string
+	// Msgs are the messages the input came in, for passing them on as they
+	// are between the applicant and the support team.
+	Msgs []Message
+	// From is set when the input comes from a member of the support team,
+	// in the applicant's staff topic.
+	From *Agent
 }
 
 // InputKind says what an Input carries.
@@ -165,10 +174,18 @@ type File struct {
 	Photo bool           `json:"photo,omitempty"`
 }
 
-// Reply is one message to the applicant.
+// Reply is one message to the applicant or, with Staff set, to the support
+// team's topic about this applicant.
 type Reply struct {
 	Text    string
 	Buttons [][]ButtonSpec // rows of buttons
+	Staff   bool
+	// Copy are messages to pass on as they are instead of Text: the
+	// applicant's into the staff topic, or a staff member's to the applicant.
+	Copy []Message
+	// Card asks the transport to bring the staff topic up to date with the
+	// case: open it if needed, and show the card and documents as they are.
+	Card bool
 }
 
 // ButtonSpec is an inline button: the label shown and the data sent back.

@@ -28,15 +28,19 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts from the
 // label in the last replies; "photo SIZE", "pdf SIZE", "zip SIZE" send a
 // file of that type and size; "album N" sends N photos at once; "sticker";
 // "stale [Label]" presses a button of any earlier reply; "@2027-01-01T10:00:00Z"
-// moves the clock.
+// moves the clock. "staff: ..." is the same from a member of the support
+// team in the applicant's topic ("staff: [✋ Take over]" presses a button of
+// the case card).
+//
+// Replies: "< " to the applicant, "staff< " to the support team's topic,
+// and "card< " the case card as it is after the input, when the input
+// changed the case. The comment's "staff: off" runs without a support team;
+// otherwise the team reads "staff: LANG" (English by default).
 //
 // Run with -update to rewrite the files after an intended change, then read
 // the diff.
 func TestTranscripts(t *testing.T) {
-	f, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var f *Flow
 	files, err := filepath.Glob("testdata/transcripts/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no transcripts: %v", err)
@@ -84,6 +88,11 @@ func header(comment, key string) string {
 // replay runs the "> " inputs of a transcript and writes a new transcript.
 func replay(t *testing.T, f *Flow, comment, transcript string) string {
 	t.Helper()
+	if lang := header(comment, "staff"); lang == "off" {
+		f = flowWithout(t)
+	} else {
+		f = flowWith(t, lang)
+	}
 	client := header(comment, "client")
 	now, err := time.Parse(time.RFC3339, header(comment, "now"))
 	if err != nil {
@@ -111,7 +120,15 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 		if stale, ok := strings.CutPrefix(line, "stale "); ok {
 			line, from = stale, all
 		}
+		staff, isStaff := strings.CutPrefix(line, "staff: ")
+		if isStaff {
+			line, from = staff, []Reply{{Buttons: f.Card(s, now).Buttons}}
+		}
 		in, ok := parseInput(t, line, client, from, &files)
+		if isStaff {
+			in.From = &Agent{ID: 900, Name: "Ana"}
+			in.ClientLang = ""
+		}
 		if !ok {
 			t.Errorf("no button %s in the last replies; the transcript goes on without it", line)
 			b.WriteString("! no such button\n\n")
@@ -122,9 +139,22 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 		if err != nil {
 			t.Fatalf("Step(%q) error: %v", line, err)
 		}
+		card := false
 		for _, r := range replies {
+			prefix := "< "
+			if r.Staff {
+				prefix = "staff< "
+			}
+			switch {
+			case r.Card:
+				card = true
+				continue
+			case len(r.Copy) > 0:
+				fmt.Fprintf(&b, "%s(copy of %d message(s))\n", prefix, len(r.Copy))
+				continue
+			}
 			for _, l := range strings.Split(r.Text, "\n") {
-				fmt.Fprintf(&b, "< %s\n", l)
+				fmt.Fprintf(&b, "%s%s\n", prefix, l)
 			}
 			for _, row := range r.Buttons {
 				var labels []string
@@ -133,6 +163,20 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 					if len(bt.Data) > maxButtonData {
 						t.Errorf("button %q data %q is over %d bytes", bt.Label, bt.Data, maxButtonData)
 					}
+				}
+				fmt.Fprintf(&b, "  %s\n", strings.Join(labels, " "))
+			}
+		}
+		if card {
+			c := f.Card(s, now)
+			fmt.Fprintf(&b, "card< # %s\n", c.Title)
+			for _, l := range strings.Split(c.Text, "\n") {
+				fmt.Fprintf(&b, "card< %s\n", l)
+			}
+			for _, row := range c.Buttons {
+				var labels []string
+				for _, bt := range row {
+					labels = append(labels, "["+bt.Label+"]")
 				}
 				fmt.Fprintf(&b, "  %s\n", strings.Join(labels, " "))
 			}
@@ -147,6 +191,8 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 func parseInput(t *testing.T, line, client string, last []Reply, files *int) (Input, bool) {
 	t.Helper()
 	fields := strings.Fields(line)
+	*files++
+	msg := []Message{{ID: *files}}
 	file := func(typ rules.FileType, photo bool, size string) File {
 		n, err := strconv.ParseInt(size, 10, 64)
 		if err != nil {
@@ -162,29 +208,32 @@ func parseInput(t *testing.T, line, client string, last []Reply, files *int) (In
 			for _, row := range r.Buttons {
 				for _, b := range row {
 					if b.Label == label {
-						return Input{Kind: Button, Data: b.Data, ClientLang: client}, true
+						return Input{Kind: Button, Data: b.Data, Label: label, ClientLang: client}, true
 					}
 				}
 			}
 		}
 		return Input{}, false
 	case len(fields) == 2 && fields[0] == "photo":
-		return Input{Kind: Files, Files: []File{file(rules.JPEG, true, fields[1])}, ClientLang: client}, true
+		return Input{Kind: Files, Files: []File{file(rules.JPEG, true, fields[1])}, Msgs: msg, ClientLang: client}, true
 	case len(fields) == 2 && fields[0] == "pdf":
-		return Input{Kind: Files, Files: []File{file(rules.PDF, false, fields[1])}, ClientLang: client}, true
+		return Input{Kind: Files, Files: []File{file(rules.PDF, false, fields[1])}, Msgs: msg, ClientLang: client}, true
 	case len(fields) == 2 && fields[0] == "zip":
-		return Input{Kind: Files, Files: []File{file("", false, fields[1])}, ClientLang: client}, true
+		return Input{Kind: Files, Files: []File{file("", false, fields[1])}, Msgs: msg, ClientLang: client}, true
 	case len(fields) == 2 && fields[0] == "album":
 		n, _ := strconv.Atoi(fields[1])
 		in := Input{Kind: Files, ClientLang: client}
 		for range n {
 			in.Files = append(in.Files, file(rules.JPEG, true, "150000"))
+			in.Msgs = append(in.Msgs, Message{ID: *files})
 		}
 		return in, true
 	case line == "sticker":
-		return Input{Kind: Unsupported, ClientLang: client}, true
+		return Input{Kind: Unsupported, Msgs: msg, ClientLang: client}, true
 	}
-	return ParseText(line, client), true
+	in := ParseText(line, client)
+	in.Msgs = msg
+	return in, true
 }
 
 // diffLines shows the first lines where two transcripts part.
@@ -204,4 +253,22 @@ func diffLines(want, got string) string {
 		}
 	}
 	return ""
+}
+
+func flowWith(t *testing.T, staffLang string) *Flow {
+	t.Helper()
+	f, err := New(WithStaff(staffLang))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func flowWithout(t *testing.T) *Flow {
+	t.Helper()
+	f, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

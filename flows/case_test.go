@@ -1,0 +1,151 @@
+package flows
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWantsPerson(t *testing.T) {
+	tests := []struct {
+		text string // what the applicant typed
+		want bool   // whether it asks for a person of the support team
+	}{
+		{"can I talk to a person?", true},
+		{"I want to speak to a real human", true},
+		{"human", true},
+		{"talk to someone please", true},
+		{"quero falar com uma pessoa", true},
+		{"posso falar com alguém?", true},
+		{"je voudrais parler à un conseiller", true},
+		{"parler avec un humain", true},
+		{"how do I talk to someone at AIMA?", false},   // a question about AIMA, for the knowledge base
+		{"can I speak Portuguese with AIMA?", false},   // not a person
+		{"a person stole my card on the metro", false}, // a person, but no wish to talk
+		{"my card was stolen", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := wantsPerson(tt.text); got != tt.want {
+			t.Errorf("wantsPerson(%q) = %v; want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+// An applicant can never act as the support team, whatever they send.
+func TestApplicantCannotActAsStaff(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s, _, err := f.Step(Session{}, ParseText("/start", "en"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ = f.Step(s, ParseText("/human", "en"), now)
+	if got := s.CaseStatus(); got != CaseWaiting {
+		t.Fatalf("after /human, CaseStatus() = %q; want %q", got, CaseWaiting)
+	}
+	forged := []Input{
+		ParseText("/takeover", "en"),
+		ParseText("/release", "en"),
+		ParseText("/close", "en"),
+		ParseText("/note hello", "en"),
+		{Kind: Button, Data: "case:take"},
+		{Kind: Button, Data: "case:close"},
+		{Kind: Button, Data: "0:case:take"},
+		{Kind: Button, Data: staffPrefix + staffTake, Label: "✋ Take over"},
+	}
+	for _, in := range forged {
+		next, replies, err := f.Step(s, in, now)
+		if err != nil {
+			t.Fatalf("Step(%+v) error: %v", in, err)
+		}
+		if got := next.CaseStatus(); got != CaseWaiting {
+			t.Errorf("applicant %+v: CaseStatus() = %q; want %q", in, got, CaseWaiting)
+		}
+		for _, r := range replies {
+			if r.Staff && !r.Card {
+				t.Errorf("applicant %+v: a staff notice %q", in, r.Text)
+			}
+			if len(r.Copy) > 0 {
+				t.Errorf("applicant %+v: messages copied %v", in, r.Copy)
+			}
+		}
+	}
+}
+
+// A staff member's album reaches the applicant as one album, after takeover.
+func TestStaffAlbum(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s, _, _ := f.Step(Session{}, ParseText("/start", "en"), now)
+	s, _, _ = f.Step(s, ParseText("/human", "en"), now)
+	ana := &Agent{ID: 7, Name: "Ana"}
+	var copies [][]Message
+	for i, in := range []Input{
+		{Kind: Files, Album: "g1", Msgs: []Message{{ID: 10}}, From: ana},
+		{Kind: Files, Album: "g1", Msgs: []Message{{ID: 11}}, From: ana},
+		{Kind: Files, Album: "g1", Msgs: []Message{{ID: 12}}, From: ana},
+		{Kind: AlbumEnd},
+	} {
+		var replies []Reply
+		s, replies, err = f.Step(s, in, now)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		for _, r := range replies {
+			if len(r.Copy) > 0 && !r.Staff {
+				copies = append(copies, r.Copy)
+			}
+		}
+	}
+	if len(copies) != 1 || len(copies[0]) != 3 || copies[0][0].ID != 10 || copies[0][2].ID != 12 {
+		t.Fatalf("copies to the applicant = %v; want one album of messages 10, 11, 12", copies)
+	}
+	if !s.WithPerson() || s.Human.Agent.Name != "Ana" {
+		t.Errorf("after a staff album, WithPerson() = %v, agent %v; want taken by Ana", s.WithPerson(), s.Human.Agent)
+	}
+}
+
+func TestCardNameIsCleaned(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Session{State: StateSituation, Name: "Ma\u202eria\u200b\n" + strings.Repeat("x", 80), Human: &Case{Status: CaseWaiting}}
+	c := f.Card(s, time.Now())
+	if strings.ContainsAny(c.Title, "\u202e\u200b\n") {
+		t.Errorf("Card title = %q; want no control or format characters", c.Title)
+	}
+	if n := len([]rune(c.Title)); n > 128 {
+		t.Errorf("Card title has %d runes; want at most 128 (Telegram's topic name limit)", n)
+	}
+}
+
+func TestQueue(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	got := f.Queue([]Waiting{
+		{Title: "Bruno · 2nd copy · waiting", Since: now.Add(-5 * time.Minute)},
+		{Title: "Maria · data change · waiting", Since: now.Add(-3*time.Hour - 7*time.Minute), Link: "https://t.me/c/1/5"},
+		{Title: "Chen · 2nd copy · waiting", Since: now.Add(-50 * time.Hour)},
+	}, now)
+	want := "3 cases waiting for a person (updated 25 Nov 12:00):\n" +
+		"1. Chen · 2nd copy · waiting — waiting 2 d 2 h\n" +
+		"2. Maria · data change · waiting — waiting 3 h 7 min\n   https://t.me/c/1/5\n" +
+		"3. Bruno · 2nd copy · waiting — waiting 5 min"
+	if got != want {
+		t.Errorf("Queue() =\n%s\nwant\n%s", got, want)
+	}
+	if got := f.Queue(nil, now); !strings.Contains(got, "No case is waiting") {
+		t.Errorf("Queue(nil) = %q; want the empty queue", got)
+	}
+}
