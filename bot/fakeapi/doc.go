@@ -14,20 +14,43 @@
 //	msgs, err := srv.WaitMessages(ctx, 42, 1) // what the user now sees
 //	_, err = srv.UserPressLabel(42, "Yes") // press a button of the bot's last keyboard
 //
-// Simulated users (UserText, UserPress, UserPhoto, GroupText, RawUpdate, ...)
-// queue updates with increasing update_id and per-chat message_id, dated by a
-// fake clock (SetNow, Advance). Updates are served by getUpdates with
-// Telegram's offset semantics and long polling, or, once setWebhook was
-// called, POSTed to the webhook one at a time per chat with retries.
+// Simulated users queue updates with increasing update_id and per-chat
+// message_id, dated by a fake clock (SetNow, Advance):
+//
+//   - private chats: UserText, UserPhoto, UserAlbum, UserAlbumCaption,
+//     UserDocument, UserBigDocument, UserSticker, UserVoice, UserLocation,
+//     UserContact, UserEdit, and button presses with UserPress and
+//     UserPressLabel;
+//   - groups and channels: GroupText, ChannelPost, and presses by a given
+//     user with GroupPress and GroupPressLabel;
+//   - forum supergroups (a support staff group): NewForum makes one;
+//     UserTopicText, TopicPhoto, TopicDocument, TopicAlbum and TopicSticker
+//     post as a staff member in a topic (thread 0 is General), creating an
+//     unknown topic; DeleteTopic deletes one by hand;
+//   - MigrateGroup upgrades a basic group to a forum supergroup: the two
+//     migration service messages are queued and later writes to the old id
+//     answer "group chat was upgraded to a supergroup chat" with
+//     migrate_to_chat_id;
+//   - RawUpdate queues any update JSON.
+//
+// LastUserMessageID tells the message_id of the last message a user sent in
+// a chat. Updates are served by getUpdates with Telegram's offset semantics
+// and long polling, or, once setWebhook was called, POSTed to the webhook
+// one at a time per chat with retries.
 //
 // Every request is recorded (Calls) and the bot's messages are kept as the
-// user would see them after edits (Messages). The server validates what
+// user would see them after edits (Messages, LastMessage, TopicMessages for
+// one forum topic; Topics lists the topics). The server validates what
 // Telegram validates and a bot could plausibly get wrong: empty or too long
-// texts and captions, malformed parse_mode markup, invalid inline keyboards
+// texts and captions (including copies of a user's caption longer than a
+// bot may send), malformed parse_mode markup, invalid inline keyboards
 // (including the empty copy_text that go-telegram/bot's
-// models.InlineKeyboardButton always sends), edits of missing or unchanged
-// messages, stale callback queries, big files, blocked chats and deleted or
-// closed forum topics, answering with Telegram's own error descriptions.
+// models.InlineKeyboardButton always sends), media groups mixing documents
+// with other media, edits of missing or unchanged messages, stale callback
+// queries, big files, blocked or migrated chats and deleted or closed forum
+// topics, answering with Telegram's own error descriptions. Copies keep
+// album grouping as Telegram does: copyMessages gives the copies of an
+// album's messages a new media_group_id.
 //
 // Failures can be provoked: Inject queues faults (429 with retry_after, 5xx,
 // slow answers, dropped connections) for matching requests, BlockChat makes a

@@ -68,8 +68,11 @@ type apiResp struct {
 	ErrorCode   int             `json:"error_code"`
 	Description string          `json:"description"`
 	Parameters  struct {
-		RetryAfter int `json:"retry_after"`
+		RetryAfter      int   `json:"retry_after"`
+		MigrateToChatID int64 `json:"migrate_to_chat_id"`
 	} `json:"parameters"`
+	// Raw is the whole answer as sent.
+	Raw json.RawMessage `json:"-"`
 }
 
 // call makes a raw urlencoded request.
@@ -93,9 +96,14 @@ func callCtx(t *testing.T, ctx context.Context, srv *Server, method string, para
 	}
 	defer resp.Body.Close()
 	var r apiResp
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Errorf("%s: reading answer: %v", method, err)
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
 		t.Errorf("%s: decoding answer: %v", method, err)
 	}
+	r.Raw = body
 	if r.ErrorCode != 0 && r.ErrorCode != resp.StatusCode {
 		t.Errorf("%s: error_code %d but HTTP status %d", method, r.ErrorCode, resp.StatusCode)
 	}
@@ -1110,5 +1118,759 @@ func BenchmarkSendMessage(b *testing.B) {
 		if _, err := bot.SendMessage(ctx, params); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// staff is a member of the support staff group.
+const staff = int64(77)
+
+// newTopic creates a forum topic with the real client and returns its id.
+func newTopic(t *testing.T, b *tgbot.Bot, chat int64, name string) int {
+	t.Helper()
+	topic, err := b.CreateForumTopic(testCtx(t), &tgbot.CreateForumTopicParams{ChatID: chat, Name: name})
+	if err != nil {
+		t.Fatalf("createForumTopic(%d, %q): %v", chat, name, err)
+	}
+	return topic.MessageThreadID
+}
+
+// wantAnswer checks the status and exact description of a raw answer.
+func wantAnswer(t *testing.T, what string, status int, r apiResp, wantStatus int, wantDesc string) {
+	t.Helper()
+	if status != wantStatus || r.Description != wantDesc {
+		t.Errorf("%s = %d %q; want %d %q", what, status, r.Description, wantStatus, wantDesc)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("json.Marshal(%v): %v", v, err)
+	}
+	return string(b)
+}
+
+// panicked reports what f panicked with, or nil.
+func panicked(f func()) (p any) {
+	defer func() { p = recover() }()
+	f()
+	return nil
+}
+
+func TestNewForum(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	const basic = int64(-555)
+
+	srv.NewForum(basic, "Staff")
+	if n := srv.Pending(); n != 0 {
+		t.Errorf("Pending() after NewForum = %d; want 0", n)
+	}
+	if n := len(srv.Calls("")); n != 0 {
+		t.Errorf("len(Calls) after NewForum = %d; want 0", n)
+	}
+	status, r := call(t, srv, "getChat", url.Values{"chat_id": {strconv.FormatInt(basic, 10)}})
+	var info struct {
+		Type    string `json:"type"`
+		Title   string `json:"title"`
+		IsForum bool   `json:"is_forum"`
+	}
+	if err := json.Unmarshal(r.Result, &info); err != nil || status != http.StatusOK {
+		t.Fatalf("getChat = %d %v; want 200", status, err)
+	}
+	if info.Type != "supergroup" || info.Title != "Staff" || !info.IsForum {
+		t.Errorf("getChat = %+v; want a supergroup forum titled Staff", info)
+	}
+	thread := newTopic(t, b, basic, "Ana")
+	m, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: basic, MessageThreadID: thread, Text: "case"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.IsTopicMessage || m.MessageThreadID != thread || !m.Chat.IsForum || m.Chat.Title != "Staff" {
+		t.Errorf("sendMessage in the new forum = %+v; want a topic message of forum Staff", m)
+	}
+	if srv.Messages(basic)[0].Text != "case" || len(srv.Messages(basic)) != 1 {
+		t.Errorf("Messages(%d) = %+v; want the one case message", basic, srv.Messages(basic))
+	}
+	for _, id := range []int64{0, alice} {
+		if p := panicked(func() { srv.NewForum(id, "x") }); p == nil {
+			t.Errorf("NewForum(%d) did not panic; want a panic", id)
+		}
+	}
+}
+
+func TestTopicStaffMessages(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	srv.NewForum(forumID, "Staff")
+	botTopic := newTopic(t, b, forumID, "Ana #4242")
+	const handTopic = 555 // created by a staff member, unknown to the fake so far
+	img := testJPEG(t, 32, 24)
+
+	kinds := []struct {
+		name  string
+		send  func(thread int) int64
+		check func(m *models.Message) bool
+	}{
+		{"text", func(th int) int64 { return srv.UserTopicText(forumID, th, staff, "hello") },
+			func(m *models.Message) bool { return m.Text == "hello" }},
+		{"photo", func(th int) int64 { return srv.TopicPhoto(forumID, th, staff, img, "card") },
+			func(m *models.Message) bool {
+				return len(m.Photo) == 3 && m.Photo[2].Width == 32 && m.Caption == "card"
+			}},
+		{"document", func(th int) int64 {
+			return srv.TopicDocument(forumID, th, staff, "a.pdf", "application/pdf", []byte("%PDF-1.4"), "invoice")
+		}, func(m *models.Message) bool {
+			return m.Document != nil && m.Document.FileName == "a.pdf" && m.Document.MimeType == "application/pdf" && m.Document.FileSize == 8 && m.Caption == "invoice"
+		}},
+		{"sticker", func(th int) int64 { return srv.TopicSticker(forumID, th, staff) },
+			func(m *models.Message) bool { return m.Sticker != nil && m.Sticker.FileID != "" }},
+	}
+	threads := []struct {
+		name   string
+		thread int
+		root   int64 // who created the topic: its root message's sender
+	}{
+		{"General", 0, 0},
+		{"bot topic", botTopic, srv.botID},
+		{"hand topic", handTopic, staff},
+	}
+	for _, th := range threads {
+		for _, k := range kinds {
+			t.Run(th.name+"/"+k.name, func(t *testing.T) {
+				id := k.send(th.thread)
+				ups := getUpdates(t, srv, id)
+				if len(ups) != 1 || ups[0].ID != id || ups[0].Message == nil {
+					t.Fatalf("getUpdates(%d) = %+v; want one message update %d", id, ups, id)
+				}
+				m := ups[0].Message
+				if !k.check(m) {
+					t.Errorf("message = %+v; want a %s", m, k.name)
+				}
+				if m.From == nil || m.From.ID != staff || m.Chat.ID != forumID || m.Chat.Type != models.ChatTypeSupergroup || !m.Chat.IsForum {
+					t.Errorf("from %+v in %+v; want user %d in forum %d", m.From, m.Chat, staff, forumID)
+				}
+				if m.MessageThreadID != th.thread || m.IsTopicMessage != (th.thread != 0) {
+					t.Errorf("message_thread_id, is_topic_message = %d, %v; want %d, %v", m.MessageThreadID, m.IsTopicMessage, th.thread, th.thread != 0)
+				}
+				switch r := m.ReplyToMessage; {
+				case th.thread == 0 && r != nil:
+					t.Errorf("reply_to_message in General = %+v; want none", r)
+				case th.thread != 0 && (r == nil || r.ID != th.thread || r.ForumTopicCreated == nil || r.From == nil || r.From.ID != th.root):
+					t.Errorf("reply_to_message = %+v; want the forum_topic_created message %d from %d", r, th.thread, th.root)
+				}
+				if got := srv.LastUserMessageID(forumID); got != m.ID {
+					t.Errorf("LastUserMessageID(%d) = %d; want %d", forumID, got, m.ID)
+				}
+			})
+		}
+	}
+	if ts := srv.Topics(forumID); len(ts) != 2 || ts[1].ThreadID != handTopic || ts[1].Name != "Topic 555" {
+		t.Errorf("Topics(%d) = %+v; want the bot's topic and Topic 555", forumID, ts)
+	}
+
+	// Albums: one update per photo, a shared media_group_id, the caption on
+	// the first.
+	albums := []struct {
+		name   string
+		send   func() []int64
+		chat   int64
+		thread int
+	}{
+		{"topic", func() []int64 { return srv.TopicAlbum(forumID, botTopic, staff, [][]byte{img, img, img}, "three") }, forumID, botTopic},
+		{"General", func() []int64 { return srv.TopicAlbum(forumID, 0, staff, [][]byte{img, img}, "two") }, forumID, 0},
+		{"private", func() []int64 { return srv.UserAlbumCaption(alice, [][]byte{img, img, img}, "mine") }, alice, 0},
+	}
+	seen := map[string]bool{}
+	for _, a := range albums {
+		ids := a.send()
+		ups := getUpdates(t, srv, ids[0])
+		if len(ups) != len(ids) {
+			t.Fatalf("%s album: %d updates; want %d", a.name, len(ups), len(ids))
+		}
+		group := ups[0].Message.MediaGroupID
+		if group == "" || seen[group] {
+			t.Errorf("%s album: media_group_id %q; want a new one", a.name, group)
+		}
+		seen[group] = true
+		for i, u := range ups {
+			m := u.Message
+			wantCaption := ""
+			if i == 0 {
+				wantCaption = map[string]string{"topic": "three", "General": "two", "private": "mine"}[a.name]
+			}
+			if u.ID != ids[i] || m.MediaGroupID != group || m.Caption != wantCaption || len(m.Photo) != 3 || m.Chat.ID != a.chat || m.MessageThreadID != a.thread {
+				t.Errorf("%s album item %d = update %d %+v; want update %d of group %s, caption %q, thread %d", a.name, i, u.ID, m, ids[i], group, wantCaption, a.thread)
+			}
+		}
+		if got, want := srv.LastUserMessageID(a.chat), ups[len(ups)-1].Message.ID; got != want {
+			t.Errorf("LastUserMessageID(%d) after the %s album = %d; want %d", a.chat, a.name, got, want)
+		}
+	}
+
+	// The bot's own messages do not count.
+	last := srv.LastUserMessageID(forumID)
+	if _, err := b.SendMessage(testCtx(t), &tgbot.SendMessageParams{ChatID: forumID, Text: "bot"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.LastUserMessageID(forumID); got != last {
+		t.Errorf("LastUserMessageID(%d) after a bot message = %d; want %d", forumID, got, last)
+	}
+	if got := srv.LastUserMessageID(-42); got != 0 {
+		t.Errorf("LastUserMessageID(unknown chat) = %d; want 0", got)
+	}
+}
+
+func TestGroupPress(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	const basic = int64(-555)
+	srv.NewForum(forumID, "Staff")
+	thread := newTopic(t, b, forumID, "Ana")
+	inTopic, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: forumID, MessageThreadID: thread, Text: "New case", ReplyMarkup: buttons("Take", "Close")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inGeneral, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: forumID, Text: "Queue", ReplyMarkup: buttons("Next")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inGroup, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: basic, Text: "Vote", ReplyMarkup: buttons("Take")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name   string
+		press  func() (int64, error)
+		user   int64
+		chat   int64
+		msg    int
+		thread int
+		data   string
+	}{
+		{"label in a topic", func() (int64, error) { return srv.GroupPressLabel(forumID, staff, "Close") },
+			staff, forumID, inTopic.ID, thread, "cb:close"},
+		{"id in a topic", func() (int64, error) { return srv.GroupPress(forumID, staff+1, inTopic.ID, "cb:take"), nil },
+			staff + 1, forumID, inTopic.ID, thread, "cb:take"},
+		{"label in General", func() (int64, error) { return srv.GroupPressLabel(forumID, staff, "Next") },
+			staff, forumID, inGeneral.ID, 0, "cb:next"},
+		{"label in a basic group", func() (int64, error) { return srv.GroupPressLabel(basic, 9, "Take") },
+			9, basic, inGroup.ID, 0, "cb:take"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := tt.press()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ups := getUpdates(t, srv, id)
+			if len(ups) != 1 || ups[0].CallbackQuery == nil {
+				t.Fatalf("getUpdates(%d) = %+v; want one callback_query", id, ups)
+			}
+			q := ups[0].CallbackQuery
+			m := q.Message.Message
+			if q.From.ID != tt.user || q.Data != tt.data || m == nil {
+				t.Fatalf("query = from %d data %q message %+v; want from %d data %q with a message", q.From.ID, q.Data, m, tt.user, tt.data)
+			}
+			if m.ID != tt.msg || m.Chat.ID != tt.chat || m.MessageThreadID != tt.thread || m.IsTopicMessage != (tt.thread != 0) || m.ReplyMarkup == nil {
+				t.Errorf("query message = %d in %d thread %d topic %v; want %d in %d thread %d topic %v, with its keyboard",
+					m.ID, m.Chat.ID, m.MessageThreadID, m.IsTopicMessage, tt.msg, tt.chat, tt.thread, tt.thread != 0)
+			}
+			if _, err := b.AnswerCallbackQuery(ctx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: "taken"}); err != nil {
+				t.Fatalf("answerCallbackQuery: %v", err)
+			}
+			answers := srv.CallbackAnswers()
+			if a := answers[len(answers)-1]; a.QueryID != q.ID || a.Chat != tt.chat || a.MessageID != tt.msg || a.Text != "taken" {
+				t.Errorf("last CallbackAnswer = %+v; want query %s in chat %d message %d", a, q.ID, tt.chat, tt.msg)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		chat  int64
+		label string
+	}{{forumID, "Nope"}, {-999, "Take"}} {
+		if _, err := srv.GroupPressLabel(tt.chat, staff, tt.label); err == nil {
+			t.Errorf("GroupPressLabel(%d, %q) = nil error; want one", tt.chat, tt.label)
+		}
+	}
+}
+
+// groupPattern writes the media groups of messages as letters in order of
+// appearance ("-" for none): "AAB-".
+func groupPattern(msgs []Message) string {
+	letters := map[string]byte{}
+	var out []byte
+	for _, m := range msgs {
+		if m.MediaGroupID == "" {
+			out = append(out, '-')
+			continue
+		}
+		if _, ok := letters[m.MediaGroupID]; !ok {
+			letters[m.MediaGroupID] = byte('A' + len(letters))
+		}
+		out = append(out, letters[m.MediaGroupID])
+	}
+	return string(out)
+}
+
+func TestCopyKeepsAlbums(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	srv.NewForum(forumID, "Staff")
+	thread := newTopic(t, b, forumID, "Ana")
+	img := testJPEG(t, 10, 10)
+
+	first := srv.UserAlbumCaption(alice, [][]byte{img, img, img}, "three")
+	srv.UserAlbum(alice, [][]byte{img, img})
+	srv.UserPhoto(alice, img, "one")
+	ups := getUpdates(t, srv, first[0])
+	src := map[string]bool{}
+	var ids []int
+	for _, u := range ups {
+		ids = append(ids, u.Message.ID)
+		src[u.Message.MediaGroupID] = true
+	}
+	if len(ids) != 6 {
+		t.Fatalf("%d user messages; want 6", len(ids))
+	}
+
+	copies := func(msgIDs ...int) func() error {
+		return func() error {
+			_, err := b.CopyMessages(ctx, &tgbot.CopyMessagesParams{ChatID: forumID, MessageThreadID: thread, FromChatID: alice, MessageIDs: msgIDs})
+			return err
+		}
+	}
+	tests := []struct {
+		name string
+		copy func() error
+		want string
+	}{
+		{"two albums and a photo", copies(ids...), "AAABB-"},
+		{"one item of an album", copies(ids[0]), "-"},
+		{"one item of each album", copies(ids[1], ids[3]), "--"},
+		{"two items of an album and a photo", copies(ids[0], ids[2], ids[5]), "AA-"},
+		{"copyMessage", func() error {
+			_, err := b.CopyMessage(ctx, &tgbot.CopyMessageParams{ChatID: forumID, MessageThreadID: thread, FromChatID: alice, MessageID: ids[1]})
+			return err
+		}, "-"},
+	}
+	groups := map[string]string{}
+	for _, tt := range tests {
+		before := len(srv.TopicMessages(forumID, thread))
+		if err := tt.copy(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := srv.TopicMessages(forumID, thread)[before:]
+		if p := groupPattern(got); p != tt.want {
+			t.Errorf("%s: media groups of the copies = %q; want %q", tt.name, p, tt.want)
+		}
+		for _, m := range got {
+			if m.Kind != KindCopy || m.ThreadID != thread {
+				t.Errorf("%s: copy %+v; want a copy in thread %d", tt.name, m, thread)
+			}
+			if g := m.MediaGroupID; g != "" {
+				if src[g] {
+					t.Errorf("%s: copy %d keeps the source's media_group_id %s; want a new one", tt.name, m.ID, g)
+				}
+				if prev, ok := groups[g]; ok && prev != tt.name {
+					t.Errorf("%s: copy %d reuses media_group_id %s of %q", tt.name, m.ID, g, prev)
+				}
+				groups[g] = tt.name
+			}
+		}
+		if tt.name == "two albums and a photo" && (got[0].Caption != "three" || got[1].Caption != "" || got[5].Caption != "one") {
+			t.Errorf("captions of the copies = %q, %q, %q; want three, \"\", one", got[0].Caption, got[1].Caption, got[5].Caption)
+		}
+	}
+}
+
+func TestCaptionLimits(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	img := testJPEG(t, 10, 10)
+	const tooLong = "Bad Request: message caption is too long"
+
+	// Users (with Telegram Premium) send captions of up to 4096 characters.
+	captions := []string{
+		strings.Repeat("m", 1024), // the most a bot may send
+		strings.Repeat("l", 1025), // one more
+		strings.Repeat("😀", 513),  // 1026 UTF-16 code units
+		strings.Repeat("p", 4096), // a premium caption
+		strings.Repeat("é", 1024), // 1024 units in 2048 bytes
+	}
+	msg := make([]int, len(captions))
+	for i, c := range captions {
+		id := srv.UserPhoto(alice, img, c)
+		ups := getUpdates(t, srv, id)
+		if got := ups[0].Message.Caption; got != c {
+			t.Fatalf("caption %d delivered with %d bytes; want %d", i, len(got), len(c))
+		}
+		msg[i] = ups[0].Message.ID
+	}
+	doc := srv.UserDocument(alice, "a.pdf", "application/pdf", []byte("%PDF-1.4"))
+	docID := getUpdates(t, srv, doc)[0].Message.Document.FileID
+	photoID := getUpdates(t, srv, srv.UserPhoto(alice, img, ""))[0].Message.Photo[2].FileID
+	chat := strconv.FormatInt(forumID, 10)
+	from := strconv.FormatInt(alice, 10)
+	mid := func(i int) string { return strconv.Itoa(msg[i]) }
+	long := strings.Repeat("c", 1025)
+	media := func(caption string) string {
+		return mustJSON(t, []map[string]string{{"type": "photo", "media": photoID, "caption": caption}, {"type": "photo", "media": photoID}})
+	}
+
+	tests := []struct {
+		name   string
+		method string
+		params url.Values
+		ok     bool
+	}{
+		{"copyMessage 1024", "copyMessage", url.Values{"message_id": {mid(0)}}, true},
+		{"copyMessage 1025", "copyMessage", url.Values{"message_id": {mid(1)}}, false},
+		{"copyMessage emoji", "copyMessage", url.Values{"message_id": {mid(2)}}, false},
+		{"copyMessage premium", "copyMessage", url.Values{"message_id": {mid(3)}}, false},
+		{"copyMessage two-byte letters", "copyMessage", url.Values{"message_id": {mid(4)}}, true},
+		{"copyMessage caption override", "copyMessage", url.Values{"message_id": {mid(3)}, "caption": {"short"}}, true},
+		{"copyMessage empty caption override", "copyMessage", url.Values{"message_id": {mid(3)}, "caption": {""}}, true},
+		{"copyMessage remove_caption", "copyMessage", url.Values{"message_id": {mid(3)}, "remove_caption": {"true"}}, true},
+		{"copyMessage long override", "copyMessage", url.Values{"message_id": {mid(0)}, "caption": {long}}, false},
+		{"copyMessages within the limit", "copyMessages", url.Values{"message_ids": {"[" + mid(0) + "," + mid(4) + "]"}}, true},
+		{"copyMessages one too long", "copyMessages", url.Values{"message_ids": {"[" + mid(0) + "," + mid(1) + "]"}}, false},
+		{"copyMessages remove_caption", "copyMessages", url.Values{"message_ids": {"[" + mid(1) + "," + mid(3) + "]"}, "remove_caption": {"true"}}, true},
+		{"sendPhoto 1024", "sendPhoto", url.Values{"photo": {photoID}, "caption": {long[:1024]}}, true},
+		{"sendPhoto 1025", "sendPhoto", url.Values{"photo": {photoID}, "caption": {long}}, false},
+		{"sendDocument 1025", "sendDocument", url.Values{"document": {docID}, "caption": {long}}, false},
+		{"sendMediaGroup 1024", "sendMediaGroup", url.Values{"media": {media(long[:1024])}}, true},
+		{"sendMediaGroup 1025", "sendMediaGroup", url.Values{"media": {media(long)}}, false},
+	}
+	for _, tt := range tests {
+		tt.params.Set("chat_id", chat)
+		if strings.HasPrefix(tt.method, "copy") {
+			tt.params.Set("from_chat_id", from)
+		}
+		before := len(srv.Messages(forumID))
+		status, r := call(t, srv, tt.method, tt.params)
+		after := len(srv.Messages(forumID))
+		if tt.ok {
+			if status != http.StatusOK {
+				t.Errorf("%s = %d %q; want 200", tt.name, status, r.Description)
+			}
+			continue
+		}
+		wantAnswer(t, tt.name, status, r, http.StatusBadRequest, tooLong)
+		if after != before {
+			t.Errorf("%s: %d messages after the failure; want %d", tt.name, after, before)
+		}
+	}
+	// The same through the real client.
+	_, err := b.CopyMessage(ctx, &tgbot.CopyMessageParams{ChatID: forumID, FromChatID: alice, MessageID: msg[1]})
+	wantBadRequest(t, err, "message caption is too long")
+	copied, err := b.CopyMessage(ctx, &tgbot.CopyMessageParams{ChatID: forumID, FromChatID: alice, MessageID: msg[1], Caption: "see below"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := srv.LastMessage(forumID); m.ID != copied.ID || m.Caption != "see below" {
+		t.Errorf("LastMessage(%d) = %+v; want copy %d captioned \"see below\"", forumID, m, copied.ID)
+	}
+}
+
+func TestMigrateGroup(t *testing.T) {
+	const (
+		oldGroup = int64(-4_567_890_123)
+		newGroup = int64(-1_004_567_890_123)
+	)
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	img := testJPEG(t, 10, 10)
+
+	srv.GroupText(oldGroup, 7, "hi all", "group")
+	before, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: oldGroup, Text: "Before", ReplyMarkup: buttons("Ok")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	photoUpdate := srv.UserPhoto(alice, img, "")
+	photo := getUpdates(t, srv, photoUpdate)[0].Message
+	getUpdates(t, srv, photoUpdate+1)
+
+	srv.MigrateGroup(oldGroup, newGroup)
+	ups := getUpdates(t, srv, 0)
+	if len(ups) != 2 {
+		t.Fatalf("updates after MigrateGroup: %d; want 2", len(ups))
+	}
+	to, fromMsg := ups[0].Message, ups[1].Message
+	if to.Chat.ID != oldGroup || to.Chat.Type != models.ChatTypeGroup || to.MigrateToChatID != newGroup || to.From == nil || to.From.ID != 7 {
+		t.Errorf("first service message = %+v; want migrate_to_chat_id %d in group %d from user 7", to, newGroup, oldGroup)
+	}
+	if fromMsg.Chat.ID != newGroup || fromMsg.Chat.Type != models.ChatTypeSupergroup || !fromMsg.Chat.IsForum || fromMsg.MigrateFromChatID != oldGroup ||
+		fromMsg.SenderChat == nil || fromMsg.SenderChat.ID != newGroup || fromMsg.From == nil || fromMsg.From.Username != "GroupAnonymousBot" || fromMsg.ID != 1 {
+		t.Errorf("second service message = %+v; want message 1, migrate_from_chat_id %d in forum %d sent as the chat", fromMsg, oldGroup, newGroup)
+	}
+	if id := srv.LastUserMessageID(oldGroup); id == to.ID {
+		t.Errorf("LastUserMessageID(%d) = %d, the service message; want the user's message", oldGroup, id)
+	}
+
+	// Every write to the old chat answers with the new chat's id.
+	msgID := strconv.Itoa(before.ID)
+	album := mustJSON(t, []map[string]string{{"type": "photo", "media": photo.Photo[2].FileID}, {"type": "photo", "media": photo.Photo[2].FileID}})
+	writes := []struct {
+		method string
+		params url.Values
+	}{
+		{"sendMessage", url.Values{"text": {"x"}}},
+		{"sendPhoto", url.Values{"photo": {photo.Photo[2].FileID}}},
+		{"sendDocument", url.Values{"document": {"https://example.com/a.pdf"}}},
+		{"sendMediaGroup", url.Values{"media": {album}}},
+		{"sendChatAction", url.Values{"action": {"typing"}}},
+		{"copyMessage", url.Values{"from_chat_id": {strconv.FormatInt(alice, 10)}, "message_id": {strconv.Itoa(photo.ID)}}},
+		{"copyMessages", url.Values{"from_chat_id": {strconv.FormatInt(alice, 10)}, "message_ids": {"[" + strconv.Itoa(photo.ID) + "]"}}},
+		{"editMessageText", url.Values{"message_id": {msgID}, "text": {"After"}}},
+		{"editMessageReplyMarkup", url.Values{"message_id": {msgID}}},
+		{"deleteMessage", url.Values{"message_id": {msgID}}},
+		{"deleteMessages", url.Values{"message_ids": {"[" + msgID + "]"}}},
+		{"createForumTopic", url.Values{"name": {"x"}}},
+		{"closeForumTopic", url.Values{"message_thread_id": {"2"}}},
+	}
+	want := `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1004567890123}}`
+	for _, w := range writes {
+		w.params.Set("chat_id", strconv.FormatInt(oldGroup, 10))
+		status, r := call(t, srv, w.method, w.params)
+		if status != http.StatusBadRequest || string(r.Raw) != want {
+			t.Errorf("%s to the old group = %d %s; want 400 %s", w.method, status, r.Raw, want)
+		}
+	}
+	if m := srv.Messages(oldGroup); len(m) != 1 || m[0].Text != "Before" || m[0].Edits != 0 {
+		t.Errorf("Messages(%d) = %+v; want Before, untouched", oldGroup, m)
+	}
+
+	// go-telegram/bot turns the answer into a *MigrateError.
+	_, err = b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: oldGroup, Text: "hello"})
+	var me *tgbot.MigrateError
+	if !errors.As(err, &me) || int64(me.MigrateToChatID) != newGroup {
+		t.Errorf("SendMessage to the old group: err = %v; want *bot.MigrateError with MigrateToChatID %d", err, newGroup)
+	}
+	_, err = b.EditMessageText(ctx, &tgbot.EditMessageTextParams{ChatID: oldGroup, MessageID: before.ID, Text: "After"})
+	if !errors.As(err, &me) || int64(me.MigrateToChatID) != newGroup {
+		t.Errorf("EditMessageText in the old group: err = %v; want *bot.MigrateError with MigrateToChatID %d", err, newGroup)
+	}
+
+	// Reading the old chat still works; the new chat is a forum.
+	if _, err := b.CopyMessage(ctx, &tgbot.CopyMessageParams{ChatID: newGroup, FromChatID: oldGroup, MessageID: before.ID}); err != nil {
+		t.Errorf("copying from the old group: %v", err)
+	}
+	thread := newTopic(t, b, newGroup, "Ana")
+	if _, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: newGroup, MessageThreadID: thread, Text: "moved"}); err != nil {
+		t.Errorf("sending to the new forum: %v", err)
+	}
+
+	for _, ids := range [][2]int64{{0, newGroup}, {5, newGroup}, {-1_000_000_000_000, newGroup - 1}, {oldGroup, -5}, {oldGroup, -999_999_999_999}} {
+		if p := panicked(func() { srv.MigrateGroup(ids[0], ids[1]) }); p == nil {
+			t.Errorf("MigrateGroup(%d, %d) did not panic; want a panic", ids[0], ids[1])
+		}
+	}
+}
+
+func TestTopicErrors(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	srv.NewForum(forumID, "Staff")
+	img := testJPEG(t, 10, 10)
+	id := srv.UserPhoto(alice, img, "card")
+	photo := getUpdates(t, srv, id)[0].Message
+	chat := strconv.FormatInt(forumID, 10)
+
+	// An edit that changes nothing.
+	thread := newTopic(t, b, forumID, "Live")
+	m, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: forumID, MessageThreadID: thread, Text: "Case", ReplyMarkup: buttons("Take")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, r := call(t, srv, "editMessageText", url.Values{"chat_id": {chat}, "message_id": {strconv.Itoa(m.ID)}, "text": {"Case"}, "reply_markup": {mustJSON(t, buttons("Take"))}})
+	wantAnswer(t, "editMessageText with the same text and markup", status, r, http.StatusBadRequest,
+		"Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+
+	deletions := []struct {
+		name string
+		del  func(thread int)
+	}{
+		{"by the bot", func(th int) {
+			if _, err := b.DeleteForumTopic(ctx, &tgbot.DeleteForumTopicParams{ChatID: forumID, MessageThreadID: th}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"by hand", func(th int) { srv.DeleteTopic(forumID, th) }},
+	}
+	for _, d := range deletions {
+		t.Run(d.name, func(t *testing.T) {
+			thread := newTopic(t, b, forumID, "Doomed")
+			m, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: forumID, MessageThreadID: thread, Text: "Case", ReplyMarkup: buttons("Take")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.del(thread)
+			if got := srv.TopicMessages(forumID, thread); len(got) != 0 {
+				t.Errorf("TopicMessages(%d, %d) after deletion = %+v; want none", forumID, thread, got)
+			}
+			th := strconv.Itoa(thread)
+			from := strconv.FormatInt(alice, 10)
+			album := mustJSON(t, []map[string]string{{"type": "photo", "media": photo.Photo[2].FileID}, {"type": "photo", "media": photo.Photo[2].FileID}})
+			sends := []struct {
+				method string
+				params url.Values
+			}{
+				{"sendMessage", url.Values{"text": {"x"}}},
+				{"sendPhoto", url.Values{"photo": {photo.Photo[2].FileID}}},
+				{"copyMessage", url.Values{"from_chat_id": {from}, "message_id": {strconv.Itoa(photo.ID)}}},
+				{"copyMessages", url.Values{"from_chat_id": {from}, "message_ids": {"[" + strconv.Itoa(photo.ID) + "]"}}},
+				{"sendMediaGroup", url.Values{"media": {album}}},
+			}
+			for _, s := range sends {
+				s.params.Set("chat_id", chat)
+				s.params.Set("message_thread_id", th)
+				status, r := call(t, srv, s.method, s.params)
+				wantAnswer(t, s.method+" to a deleted topic", status, r, http.StatusBadRequest, "Bad Request: message thread not found")
+			}
+			status, r := call(t, srv, "editMessageText", url.Values{"chat_id": {chat}, "message_id": {strconv.Itoa(m.ID)}, "text": {"Closed"}})
+			wantAnswer(t, "editMessageText in a deleted topic", status, r, http.StatusBadRequest, "Bad Request: message to edit not found")
+		})
+	}
+}
+
+func TestSendMediaGroupByFileID(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	srv.NewForum(forumID, "Staff")
+	thread := newTopic(t, b, forumID, "Ana")
+	img := testJPEG(t, 20, 10)
+
+	first := srv.UserPhoto(alice, img, "")
+	srv.TopicPhoto(forumID, 0, staff, img, "")
+	srv.UserDocument(alice, "a.pdf", "application/pdf", []byte("%PDF-1.4"))
+	srv.TopicDocument(forumID, thread, staff, "b.txt", "text/plain", []byte("notes"), "")
+	ups := getUpdates(t, srv, first)
+	photos := []string{ups[0].Message.Photo[2].FileID, ups[1].Message.Photo[2].FileID}
+	docs := []string{ups[2].Message.Document.FileID, ups[3].Message.Document.FileID}
+
+	tests := []struct {
+		name   string
+		media  []models.InputMedia
+		files  []string
+		thread int
+	}{
+		{"photos in a topic", []models.InputMedia{&models.InputMediaPhoto{Media: photos[0], Caption: "front"}, &models.InputMediaPhoto{Media: photos[1]}}, photos, thread},
+		{"documents in a topic", []models.InputMedia{&models.InputMediaDocument{Media: docs[0], Caption: "contract"}, &models.InputMediaDocument{Media: docs[1]}}, docs, thread},
+		{"photos in General", []models.InputMedia{&models.InputMediaPhoto{Media: photos[1], Caption: "front"}, &models.InputMediaPhoto{Media: photos[0]}}, []string{photos[1], photos[0]}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sent, err := b.SendMediaGroup(ctx, &tgbot.SendMediaGroupParams{ChatID: forumID, MessageThreadID: tt.thread, Media: tt.media})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sent) != 2 || sent[0].MediaGroupID == "" || sent[1].MediaGroupID != sent[0].MediaGroupID {
+				t.Fatalf("sendMediaGroup = %+v; want 2 messages of one group", sent)
+			}
+			all := srv.Messages(forumID)
+			got := all[len(all)-2:]
+			for i, m := range got {
+				wantCaption := ""
+				if i == 0 {
+					wantCaption = map[bool]string{true: "contract", false: "front"}[strings.HasPrefix(tt.name, "documents")]
+				}
+				if m.ID != sent[i].ID || m.ThreadID != tt.thread || m.FileID != tt.files[i] || m.Caption != wantCaption || m.MediaGroupID != sent[0].MediaGroupID || m.Kind != KindMediaItem {
+					t.Errorf("Messages item %d = %+v; want message %d in thread %d, file %s, caption %q, group %s",
+						i, m, sent[i].ID, tt.thread, tt.files[i], wantCaption, sent[0].MediaGroupID)
+				}
+			}
+			if tm := srv.TopicMessages(forumID, tt.thread); len(tm) < 2 || tm[len(tm)-1].ID != sent[1].ID {
+				t.Errorf("TopicMessages(%d, %d) does not end with the album", forumID, tt.thread)
+			}
+		})
+	}
+
+	item := func(typ, media string) map[string]string { return map[string]string{"type": typ, "media": media} }
+	var ten []map[string]string
+	for range 10 {
+		ten = append(ten, item("photo", photos[0]))
+	}
+	bad := []struct {
+		name  string
+		items []map[string]string
+		ok    bool
+		desc  string
+	}{
+		{"photo then document", []map[string]string{item("photo", photos[0]), item("document", docs[0])}, false, "Bad Request: document can't be mixed with other media types"},
+		{"document then photo", []map[string]string{item("document", docs[0]), item("photo", photos[0])}, false, "Bad Request: document can't be mixed with other media types"},
+		{"photo then audio", []map[string]string{item("photo", photos[0]), item("audio", "https://example.com/a.mp3")}, false, "Bad Request: audio can't be mixed with other media types"},
+		{"photo and video", []map[string]string{item("photo", photos[0]), item("video", "https://example.com/v.mp4")}, true, ""},
+		{"one item", []map[string]string{item("photo", photos[0])}, false, "Bad Request: media group must contain 2-10 items"},
+		{"ten items", ten, true, ""},
+		{"eleven items", append(ten[:10:10], item("photo", photos[0])), false, "Bad Request: media group must contain 2-10 items"},
+	}
+	for _, tt := range bad {
+		before := len(srv.Messages(forumID))
+		status, r := call(t, srv, "sendMediaGroup", url.Values{"chat_id": {strconv.FormatInt(forumID, 10)}, "media": {mustJSON(t, tt.items)}})
+		if tt.ok {
+			if status != http.StatusOK {
+				t.Errorf("sendMediaGroup %s = %d %q; want 200", tt.name, status, r.Description)
+			}
+			continue
+		}
+		wantAnswer(t, "sendMediaGroup "+tt.name, status, r, http.StatusBadRequest, tt.desc)
+		if after := len(srv.Messages(forumID)); after != before {
+			t.Errorf("sendMediaGroup %s: %d messages after the failure; want %d", tt.name, after, before)
+		}
+	}
+}
+
+func TestTopicMessages(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	srv.NewForum(forumID, "Staff")
+	one, two := newTopic(t, b, forumID, "One"), newTopic(t, b, forumID, "Two")
+	for _, s := range []struct {
+		thread int
+		text   string
+	}{{0, "g1"}, {one, "a1"}, {two, "b1"}, {one, "a2"}, {0, "g2"}} {
+		if _, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: forumID, MessageThreadID: s.thread, Text: s.text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.UserTopicText(forumID, one, staff, "not the bot's")
+	texts := func(msgs []Message) string {
+		var out []string
+		for _, m := range msgs {
+			out = append(out, m.Text)
+		}
+		return strings.Join(out, ",")
+	}
+	tests := []struct {
+		thread int
+		want   string
+	}{{0, "g1,g2"}, {one, "a1,a2"}, {two, "b1"}, {999, ""}}
+	for _, tt := range tests {
+		if got := texts(srv.TopicMessages(forumID, tt.thread)); got != tt.want {
+			t.Errorf("TopicMessages(%d, %d) = %q; want %q", forumID, tt.thread, got, tt.want)
+		}
+	}
+	if _, err := b.DeleteForumTopic(ctx, &tgbot.DeleteForumTopicParams{ChatID: forumID, MessageThreadID: one}); err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(srv.TopicMessages(forumID, one)); got != "" {
+		t.Errorf("TopicMessages(%d, %d) after deleting the topic = %q; want \"\"", forumID, one, got)
+	}
+	if got := texts(srv.Messages(forumID)); got != "g1,b1,g2" {
+		t.Errorf("Messages(%d) = %q; want \"g1,b1,g2\"", forumID, got)
+	}
+	if got := srv.TopicMessages(-42, 0); got != nil {
+		t.Errorf("TopicMessages(unknown chat) = %+v; want nil", got)
 	}
 }

@@ -122,6 +122,38 @@ func (s *Server) Messages(chatID int64) []Message {
 	return out
 }
 
+// TopicMessages returns the bot's messages in the forum topic threadID of a
+// chat (0: the General topic, that is messages without message_thread_id)
+// that were not deleted, in the order they were sent, as they are now.
+func (s *Server) TopicMessages(chatID int64, threadID int) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[chatID]
+	if c == nil {
+		return nil
+	}
+	out := []Message{}
+	for _, m := range c.order {
+		if !m.deleted && m.w.MessageThreadID == threadID {
+			out = append(out, m.view())
+		}
+	}
+	return out
+}
+
+// LastUserMessageID is the id of the most recent message a user (not the
+// bot) sent in a chat, as queued by UserText, GroupText, UserTopicText,
+// TopicPhoto and the like; service messages do not count. It is 0 when
+// there is none.
+func (s *Server) LastUserMessageID(chatID int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.chats[chatID]; c != nil {
+		return c.lastUserMsg
+	}
+	return 0
+}
+
 // LastMessage returns the bot's most recent message in a chat.
 func (s *Server) LastMessage(chatID int64) (Message, bool) {
 	msgs := s.Messages(chatID)

@@ -322,8 +322,14 @@ func (s *Server) mSendMediaGroup(r *request) (any, *apiError) {
 		}
 		ps = append(ps, prepared{kind: kind, caption: caption, ents: ents, item: it})
 	}
-	if len(kinds) > 1 && (kinds[fileKindDocument] || kinds[fileKindAudio]) {
-		return nil, badRequest("documents and audio files can't be mixed with other media types in a media group")
+	if len(kinds) > 1 {
+		// TDLib keeps documents and audio files apart from other media
+		// and names the kind it meets; the first such item here.
+		for _, p := range ps {
+			if p.kind == fileKindDocument || p.kind == fileKindAudio {
+				return nil, badRequest("%s can't be mixed with other media types", p.kind)
+			}
+		}
 	}
 	to, aerr := s.replyTo(r, c)
 	if aerr != nil {
@@ -340,8 +346,7 @@ func (s *Server) mSendMediaGroup(r *request) (any, *apiError) {
 	if aerr := s.limiter.take(c.id, time.Now()); aerr != nil {
 		return nil, aerr
 	}
-	s.groupSeq++
-	group := strconv.FormatInt(13000000000000000+s.groupSeq, 10)
+	group := s.newMediaGroupLocked()
 	out := make([]json.RawMessage, 0, len(ps))
 	for i, p := range ps {
 		m := s.newBotMessageLocked(c, thread, KindMediaItem)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,12 +65,8 @@ func (s *Server) mGetMe(*request) (any, *apiError) {
 
 // target resolves and checks the chat (and thread) a call writes to.
 func (s *Server) target(r *request) (*chat, int, *apiError) {
-	id, aerr := r.chatID("chat_id")
+	c, aerr := s.writable(r)
 	if aerr != nil {
-		return nil, 0, aerr
-	}
-	c := s.chatLocked(id)
-	if aerr := s.checkBlocked(c); aerr != nil {
 		return nil, 0, aerr
 	}
 	thread := r.int("message_thread_id")
@@ -77,6 +74,34 @@ func (s *Server) target(r *request) (*chat, int, *apiError) {
 		return nil, 0, aerr
 	}
 	return c, thread, nil
+}
+
+// migratedCheck resolves chat_id for a deletion: like writable, but a
+// blocked chat is not checked (as before).
+func (s *Server) migratedCheck(r *request) (*chat, *apiError) {
+	id, aerr := r.chatID("chat_id")
+	if aerr != nil {
+		return nil, aerr
+	}
+	c := s.chatLocked(id)
+	if c.migratedTo != 0 {
+		return nil, migrated(c.migratedTo)
+	}
+	return c, nil
+}
+
+// writable resolves chat_id for a call that writes to the chat (sends,
+// copies, edits, deletions, topics): a basic group that was upgraded
+// answers with its supergroup's id, a blocked chat with 403.
+func (s *Server) writable(r *request) (*chat, *apiError) {
+	c, aerr := s.migratedCheck(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := s.checkBlocked(c); aerr != nil {
+		return nil, aerr
+	}
+	return c, nil
 }
 
 func (s *Server) checkBlocked(c *chat) *apiError {
@@ -221,12 +246,8 @@ func (s *Server) editable(r *request) (*chat, *message, *apiError) {
 	if r.str("inline_message_id") != "" {
 		return nil, nil, badRequest("MESSAGE_ID_INVALID")
 	}
-	id, aerr := r.chatID("chat_id")
+	c, aerr := s.writable(r)
 	if aerr != nil {
-		return nil, nil, aerr
-	}
-	c := s.chatLocked(id)
-	if aerr := s.checkBlocked(c); aerr != nil {
 		return nil, nil, aerr
 	}
 	msgID := r.int("message_id")
@@ -368,11 +389,10 @@ func (s *Server) mAnswerCallbackQuery(r *request) (any, *apiError) {
 }
 
 func (s *Server) mDeleteMessage(r *request) (any, *apiError) {
-	id, aerr := r.chatID("chat_id")
+	c, aerr := s.migratedCheck(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	c := s.chatLocked(id)
 	m := c.msgs[r.int("message_id")]
 	if m == nil || m.deleted {
 		return nil, badRequest("message to delete not found")
@@ -382,7 +402,7 @@ func (s *Server) mDeleteMessage(r *request) (any, *apiError) {
 }
 
 func (s *Server) mDeleteMessages(r *request) (any, *apiError) {
-	id, aerr := r.chatID("chat_id")
+	c, aerr := s.migratedCheck(r)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -390,7 +410,6 @@ func (s *Server) mDeleteMessages(r *request) (any, *apiError) {
 	if !ok || len(ids) == 0 || len(ids) > 100 {
 		return nil, badRequest("message_ids must be a non-empty list of at most 100 message identifiers")
 	}
-	c := s.chatLocked(id)
 	for _, mid := range ids {
 		if m := c.msgs[mid]; m != nil {
 			m.deleted = true
@@ -426,6 +445,15 @@ func (s *Server) copySource(r *request) (*chat, *apiError) {
 	return s.chatLocked(from), nil
 }
 
+// copiedCaption checks the caption a copy keeps: a user's message may
+// carry a longer caption (Telegram Premium allows 4096) than a bot may send.
+func copiedCaption(src *message, r *request) *apiError {
+	if r.bool("remove_caption") || utf16Len(src.w.Caption) <= maxCaptionLen {
+		return nil
+	}
+	return badRequest("message caption is too long")
+}
+
 func copyable(m *message) *apiError {
 	if m == nil || m.deleted {
 		return badRequest("message to copy not found")
@@ -455,6 +483,8 @@ func (s *Server) mCopyMessage(r *request) (any, *apiError) {
 		if caption, ents, aerr = captionParam(r); aerr != nil {
 			return nil, aerr
 		}
+	} else if aerr := copiedCaption(src, r); aerr != nil {
+		return nil, aerr
 	}
 	kb, aerr := s.markupParam(r)
 	if aerr != nil {
@@ -507,18 +537,42 @@ func (s *Server) mCopyMessages(r *request) (any, *apiError) {
 	if len(srcs) == 0 {
 		return nil, badRequest("message to copy not found")
 	}
+	// Copies of an album's messages form a new album, as TDLib regroups
+	// them, when at least two of them are copied.
+	inAlbum := map[string]int{}
+	for _, src := range srcs {
+		if aerr := copiedCaption(src, r); aerr != nil {
+			return nil, aerr
+		}
+		if src.w.MediaGroupID != "" {
+			inAlbum[src.w.MediaGroupID]++
+		}
+	}
 	if aerr := s.limiter.take(c.id, time.Now()); aerr != nil {
 		return nil, aerr
 	}
+	albums := map[string]string{}
 	out := make([]models.MessageID, 0, len(srcs))
 	for _, src := range srcs {
 		m := s.copyOf(src, c, thread)
 		if r.bool("remove_caption") {
 			m.w.Caption, m.w.CaptionEntities = "", nil
 		}
+		if g := src.w.MediaGroupID; inAlbum[g] >= 2 {
+			if albums[g] == "" {
+				albums[g] = s.newMediaGroupLocked()
+			}
+			m.w.MediaGroupID = albums[g]
+		}
 		out = append(out, models.MessageID{ID: m.w.ID})
 	}
 	return out, nil
+}
+
+// newMediaGroupLocked allocates a media_group_id.
+func (s *Server) newMediaGroupLocked() string {
+	s.groupSeq++
+	return strconv.FormatInt(13000000000000000+s.groupSeq, 10)
 }
 
 func (s *Server) mSendChatAction(r *request) (any, *apiError) {

@@ -39,6 +39,12 @@ type chat struct {
 	topics   map[int]*topic
 	topicIDs []int
 	lastUser int64
+	// lastUserMsg is the id of the last message a user sent (not service
+	// messages, not the bot's).
+	lastUserMsg int
+	// migratedTo is the supergroup a basic group was upgraded to (0 if
+	// none); writes to the group then answer "group chat was upgraded".
+	migratedTo int64
 }
 
 type topic struct {
@@ -212,6 +218,7 @@ func (s *Server) newUserMessageLocked(c *chat, u *user, thread int) *message {
 	m.w.From = &from
 	m.kind = kindUser
 	c.lastUser = u.id
+	c.lastUserMsg = m.w.ID
 	return m
 }
 

@@ -252,6 +252,7 @@ type apiError struct {
 	code       int
 	desc       string
 	retryAfter int
+	migrateTo  int64
 }
 
 func (e *apiError) Error() string { return e.desc }
@@ -262,6 +263,12 @@ func badRequest(format string, args ...any) *apiError {
 
 func forbidden(desc string) *apiError {
 	return &apiError{code: http.StatusForbidden, desc: "Forbidden: " + desc}
+}
+
+// migrated is Telegram's answer to a write to a basic group that became a
+// supergroup: the new chat id travels in parameters.migrate_to_chat_id.
+func migrated(to int64) *apiError {
+	return &apiError{code: http.StatusBadRequest, desc: "Bad Request: group chat was upgraded to a supergroup chat", migrateTo: to}
 }
 
 func tooManyRequests(retryAfter int) *apiError {
@@ -289,7 +296,8 @@ type okBody struct {
 }
 
 type errParams struct {
-	RetryAfter int `json:"retry_after,omitempty"`
+	MigrateToChatID int64 `json:"migrate_to_chat_id,omitempty"`
+	RetryAfter      int   `json:"retry_after,omitempty"`
 }
 
 type errBody struct {
@@ -313,8 +321,8 @@ func encodeOK(result any) ([]byte, error) {
 
 func encodeErr(e *apiError) []byte {
 	body := errBody{ErrorCode: e.code, Description: e.desc}
-	if e.retryAfter > 0 {
-		body.Parameters = &errParams{RetryAfter: e.retryAfter}
+	if e.retryAfter > 0 || e.migrateTo != 0 {
+		body.Parameters = &errParams{RetryAfter: e.retryAfter, MigrateToChatID: e.migrateTo}
 	}
 	b, err := json.Marshal(body)
 	if err != nil { // cannot happen with these field types

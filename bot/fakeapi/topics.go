@@ -15,14 +15,27 @@ func validIconColor(c int) bool {
 	return false
 }
 
+// NewForum makes chatID a supergroup with topics enabled (is_forum), titled
+// title when it is not empty, without sending any message. It panics on a
+// chat id that is not negative.
+func (s *Server) NewForum(chatID int64, title string) {
+	if chatID >= 0 {
+		panic(errorf("NewForum(%d): a forum is a supergroup, with a negative id", chatID))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chatLocked(chatID)
+	c.typ, c.forum = chatSupergroup, true
+	if title != "" {
+		c.title = title
+	}
+	s.notifyLocked()
+}
+
 // forum resolves the chat of a topic call; only supergroups have topics.
 func (s *Server) forum(r *request) (*chat, *apiError) {
-	id, aerr := r.chatID("chat_id")
+	c, aerr := s.writable(r)
 	if aerr != nil {
-		return nil, aerr
-	}
-	c := s.chatLocked(id)
-	if aerr := s.checkBlocked(c); aerr != nil {
 		return nil, aerr
 	}
 	if c.typ != chatSupergroup {

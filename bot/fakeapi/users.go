@@ -80,7 +80,19 @@ func (s *Server) UserText(chatID int64, text string) int64 {
 func (s *Server) UserPress(chatID int64, messageID int, data string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.pressLocked(chatID, messageID, data)
+	c, u := s.privateLocked(chatID)
+	return s.pressLocked(c, u, messageID, data)
+}
+
+// GroupPress queues a callback_query from userID, who pressed a button with
+// this callback data on the bot's message messageID in the group or
+// supergroup chatID. The query's message is the group's message as the fake
+// stores it now (with message_thread_id and is_topic_message when it is in a
+// topic), or an inaccessible message when there is none.
+func (s *Server) GroupPress(chatID, userID int64, messageID int, data string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pressLocked(s.chatLocked(chatID), s.userLocked(userID), messageID, data)
 }
 
 type callbackQuery struct {
@@ -91,15 +103,14 @@ type callbackQuery struct {
 	Data         string          `json:"data,omitempty"`
 }
 
-func (s *Server) pressLocked(chatID int64, messageID int, data string) int64 {
-	c, u := s.privateLocked(chatID)
+func (s *Server) pressLocked(c *chat, u *user, messageID int, data string) int64 {
 	s.querySeq++
 	qid := strconv.FormatInt(4_000_000_000_000_000_000+s.botID%1000*1_000_000_000+s.querySeq, 10)
-	s.queries[qid] = &query{chat: chatID, msgID: messageID}
+	s.queries[qid] = &query{chat: c.id, msgID: messageID}
 	q := callbackQuery{
 		ID:           qid,
 		From:         s.userObj(u),
-		ChatInstance: strconv.FormatUint(uint64(chatID)^0x5deece66d, 10),
+		ChatInstance: strconv.FormatUint(uint64(c.id)^0x5deece66d, 10),
 		Data:         data,
 	}
 	if m := c.msgs[messageID]; m != nil && !m.deleted {
@@ -108,7 +119,7 @@ func (s *Server) pressLocked(chatID int64, messageID int, data string) int64 {
 		q.Message, _ = json.Marshal(models.InaccessibleMessage{Chat: s.chatObj(c), MessageID: messageID})
 	}
 	payload, _ := json.Marshal(q)
-	return s.enqueueLocked(models.AllowedUpdateCallbackQuery, chatID, payload, true)
+	return s.enqueueLocked(models.AllowedUpdateCallbackQuery, c.id, payload, true)
 }
 
 // UserPressLabel presses the inline button with this label on the most
@@ -116,9 +127,32 @@ func (s *Server) pressLocked(chatID int64, messageID int, data string) int64 {
 func (s *Server) UserPressLabel(chatID int64, label string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	msgID, data, err := s.findButtonLocked(chatID, label)
+	if err != nil {
+		return 0, err
+	}
+	c, u := s.privateLocked(chatID)
+	return s.pressLocked(c, u, msgID, data), nil
+}
+
+// GroupPressLabel is GroupPress on the most recent bot message in the chat
+// with an inline button of this label.
+func (s *Server) GroupPressLabel(chatID, userID int64, label string) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msgID, data, err := s.findButtonLocked(chatID, label)
+	if err != nil {
+		return 0, err
+	}
+	return s.pressLocked(s.chatLocked(chatID), s.userLocked(userID), msgID, data), nil
+}
+
+// findButtonLocked finds the callback data of the button with this label on
+// the most recent bot message in the chat that has one.
+func (s *Server) findButtonLocked(chatID int64, label string) (int, string, error) {
 	c := s.chats[chatID]
 	if c == nil {
-		return 0, errorf("chat %d has no messages", chatID)
+		return 0, "", errorf("chat %d has no messages", chatID)
 	}
 	for i := len(c.order) - 1; i >= 0; i-- {
 		m := c.order[i]
@@ -131,13 +165,13 @@ func (s *Server) UserPressLabel(chatID int64, label string) (int64, error) {
 					continue
 				}
 				if b.Data == "" {
-					return 0, errorf("button %q of message %d in chat %d has no callback data", label, m.w.ID, chatID)
+					return 0, "", errorf("button %q of message %d in chat %d has no callback data", label, m.w.ID, chatID)
 				}
-				return s.pressLocked(chatID, m.w.ID, b.Data), nil
+				return m.w.ID, b.Data, nil
 			}
 		}
 	}
-	return 0, errorf("no bot message in chat %d has a button %q", chatID, label)
+	return 0, "", errorf("no bot message in chat %d has a button %q", chatID, label)
 }
 
 // UserPhoto queues a photo message: the bytes are stored as a file and the
@@ -160,13 +194,21 @@ func (s *Server) userPhotoLocked(chatID int64, data []byte, caption string) *mes
 // UserAlbum queues several photo messages sharing one media_group_id, one
 // update each, with consecutive ids.
 func (s *Server) UserAlbum(chatID int64, images [][]byte) []int64 {
+	return s.UserAlbumCaption(chatID, images, "")
+}
+
+// UserAlbumCaption is UserAlbum with a caption on the first photo, as
+// Telegram's apps send an album's caption.
+func (s *Server) UserAlbumCaption(chatID int64, images [][]byte, caption string) []int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.groupSeq++
-	group := strconv.FormatInt(13000000000000000+s.groupSeq, 10)
+	group := s.newMediaGroupLocked()
 	ids := make([]int64, 0, len(images))
-	for _, img := range images {
+	for i, img := range images {
 		m := s.userPhotoLocked(chatID, img, "")
+		if i == 0 {
+			m.w.Caption = caption
+		}
 		m.w.MediaGroupID = group
 		ids = append(ids, s.queueMessageLocked(models.AllowedUpdateMessage, m))
 	}
@@ -196,8 +238,13 @@ func (s *Server) UserBigDocument(chatID int64, name, mime string, size int64) in
 func (s *Server) UserSticker(chatID int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.userFileLocked(chatID, s.stickerLocked())
+}
+
+// stickerLocked registers a sticker file.
+func (s *Server) stickerLocked() *file {
 	data := []byte("RIFF\x1a\x00\x00\x00WEBPVP8 \x0e\x00\x00\x00fake sticker..")
-	return s.userFileLocked(chatID, s.addFileLocked(fileKindSticker, "", data, int64(len(data))))
+	return s.addFileLocked(fileKindSticker, "", data, int64(len(data)))
 }
 
 // UserVoice queues a voice message.
@@ -290,22 +337,143 @@ func (s *Server) ChannelPost(chatID int64, text string) int64 {
 }
 
 // UserTopicText queues a message from userID in the forum topic threadID of
-// a supergroup. An unknown topic is created.
+// a supergroup (0: the General topic). An unknown topic is created.
 func (s *Server) UserTopicText(chatID int64, threadID int, userID int64, text string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.chatLocked(chatID)
-	c.typ, c.forum = chatSupergroup, true
-	if threadID > 0 && c.topics[threadID] == nil {
-		s.addTopicLocked(c, threadID, "Topic "+strconv.Itoa(threadID), 7322096)
-		if threadID > c.nextMsg {
-			c.nextMsg = threadID
-		}
-	}
-	m := s.newUserMessageLocked(c, s.userLocked(userID), threadID)
+	m := s.topicMessageLocked(chatID, threadID, userID)
 	m.w.Text, m.w.Entities = text, commandEntities(text)
 	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
 }
+
+// TopicPhoto queues a photo from userID in a forum topic, as UserPhoto
+// does in a private chat.
+func (s *Server) TopicPhoto(chatID int64, threadID int, userID int64, jpeg []byte, caption string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.topicMessageLocked(chatID, threadID, userID)
+	attachMedia(m, s.addPhotoLocked(jpeg))
+	m.w.Caption = caption
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// TopicDocument queues a document from userID in a forum topic; getFile
+// serves its bytes.
+func (s *Server) TopicDocument(chatID int64, threadID int, userID int64, name, mime string, data []byte, caption string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.addFileLocked(fileKindDocument, name, data, int64(len(data)))
+	f.mime = mime
+	m := s.topicMessageLocked(chatID, threadID, userID)
+	attachMedia(m, f)
+	m.w.Caption = caption
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// TopicAlbum queues an album from userID in a forum topic: one photo
+// message (and update) per image, sharing a media_group_id, the caption on
+// the first.
+func (s *Server) TopicAlbum(chatID int64, threadID int, userID int64, images [][]byte, caption string) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	group := s.newMediaGroupLocked()
+	ids := make([]int64, 0, len(images))
+	for i, img := range images {
+		m := s.topicMessageLocked(chatID, threadID, userID)
+		attachMedia(m, s.addPhotoLocked(img))
+		if i == 0 {
+			m.w.Caption = caption
+		}
+		m.w.MediaGroupID = group
+		ids = append(ids, s.queueMessageLocked(models.AllowedUpdateMessage, m))
+	}
+	return ids
+}
+
+// TopicSticker queues a sticker from userID in a forum topic.
+func (s *Server) TopicSticker(chatID int64, threadID int, userID int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.topicMessageLocked(chatID, threadID, userID)
+	attachMedia(m, s.stickerLocked())
+	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+}
+
+// topicMessageLocked allocates a message from userID in the topic threadID
+// of the forum chatID (0: the General topic, whose messages have no
+// message_thread_id). The chat becomes a forum supergroup and an unknown
+// topic is created, with its forum_topic_created message at id threadID.
+// As in Telegram, a message in a topic other than General replies to that
+// service message: its reply_to_message is the topic's root.
+func (s *Server) topicMessageLocked(chatID int64, threadID int, userID int64) *message {
+	c := s.chatLocked(chatID)
+	c.typ, c.forum = chatSupergroup, true
+	u := s.userLocked(userID)
+	if threadID > 0 && c.topics[threadID] == nil {
+		const color = 7322096
+		t := s.addTopicLocked(c, threadID, "Topic "+strconv.Itoa(threadID), color)
+		if threadID > c.nextMsg {
+			c.nextMsg = threadID
+		}
+		if c.msgs[threadID] == nil {
+			root := &message{kind: kindService, sent: s.clock}
+			root.w.ID, root.w.Date, root.w.Chat = threadID, int(s.clock.Unix()), s.chatObj(c)
+			from := s.userObj(u)
+			root.w.From = &from
+			root.w.ForumTopicCreated = &models.ForumTopicCreated{Name: t.Name, IconColor: color}
+			root.w.MessageThreadID, root.w.IsTopicMessage = threadID, true
+			c.msgs[threadID] = root
+		}
+	}
+	m := s.newUserMessageLocked(c, u, threadID)
+	if root := c.msgs[threadID]; threadID > 0 && root != nil && !root.deleted && root.w.ForumTopicCreated != nil {
+		s.setReply(m, root)
+	}
+	return m
+}
+
+// MigrateGroup upgrades the basic group oldID (-10^12 < oldID < 0) to the
+// supergroup newID (newID <= -10^12), with topics enabled, as Telegram does
+// when a group's owner turns on topics. Later writes to oldID (sends,
+// copies, edits, deletions, topic calls) answer 400 "group chat was
+// upgraded to a supergroup chat" with parameters.migrate_to_chat_id. It
+// queues the two service messages Telegram sends: migrate_to_chat_id in the
+// old chat (from the group's last user) and migrate_from_chat_id in the new
+// one (from GroupAnonymousBot on behalf of the supergroup). It panics on
+// ids outside those ranges.
+func (s *Server) MigrateGroup(oldID, newID int64) {
+	if oldID >= 0 || oldID <= -1_000_000_000_000 || newID > -1_000_000_000_000 {
+		panic(errorf("MigrateGroup(%d, %d): want a basic group id in (-10^12, 0) and a supergroup id <= -10^12", oldID, newID))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.chatLocked(oldID)
+	old.typ, old.forum = chatGroup, false
+	nc := s.chatLocked(newID)
+	nc.typ, nc.forum, nc.title = chatSupergroup, true, old.title
+	old.migratedTo = newID
+
+	uid := old.lastUser
+	if uid == 0 {
+		uid = 1
+	}
+	to := s.newMessageLocked(old, 0)
+	from := s.userObj(s.userLocked(uid))
+	to.w.From, to.kind = &from, kindService
+	to.w.MigrateToChatID = newID
+	s.queueMessageLocked(models.AllowedUpdateMessage, to)
+
+	fm := s.newMessageLocked(nc, 0)
+	anon := models.User{ID: groupAnonymousBot, IsBot: true, FirstName: "Group", Username: "GroupAnonymousBot"}
+	sender := s.chatObj(nc)
+	fm.w.From, fm.w.SenderChat, fm.kind = &anon, &sender, kindService
+	fm.w.MigrateFromChatID = oldID
+	s.queueMessageLocked(models.AllowedUpdateMessage, fm)
+}
+
+// groupAnonymousBot is the user id Telegram puts in from for messages sent
+// on behalf of a group.
+const groupAnonymousBot = 1087968824
 
 // DeleteTopic deletes a forum topic as an administrator would: later sends
 // to it answer "message thread not found".
