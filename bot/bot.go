@@ -42,6 +42,18 @@ type Config struct {
 	AlbumWait time.Duration
 	// ShutdownTimeout bounds a graceful stop; default 10 s.
 	ShutdownTimeout time.Duration
+	// StaffChat is the staff supergroup (with topics) where cases go; 0
+	// means there is no support team. The flow must be built WithStaff
+	// exactly when it is set.
+	StaffChat int64
+	// StaffUsers, when set, are the only members of the staff group whose
+	// messages and buttons count.
+	StaffUsers []int64
+	// StaffLang is the language the staff group is written to; default en.
+	StaffLang string
+	// QueueEvery is how often the queue of waiting cases is refreshed, for
+	// the waiting times; default 1 min.
+	QueueEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -62,6 +74,7 @@ type Bot struct {
 	api    *tg.Bot
 	http   *http.Client
 	send   *sender
+	desk   *desk // nil without a staff group
 	chats  chatLocks
 	albums *albums
 	// procCtx outlives the intake's context, so an update being applied
@@ -99,6 +112,18 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.StaffLang == "" {
+		cfg.StaffLang = "en"
+	}
+	if cfg.QueueEvery == 0 {
+		cfg.QueueEvery = time.Minute
+	}
+	if (cfg.StaffChat != 0) != flow.Staff() {
+		return nil, errors.New("bot: the conversation and the configuration disagree on whether there is a staff group")
+	}
+	if cfg.StaffChat > 0 {
+		return nil, fmt.Errorf("bot: staff chat %d is a private chat; a group's id is negative", cfg.StaffChat)
+	}
 	hc := &http.Client{Timeout: cfg.PollTimeout + 15*time.Second}
 	api, err := tg.New(cfg.Token,
 		tg.WithServerURL(cfg.APIURL),
@@ -113,6 +138,9 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	b.procCtx, b.procCancel = context.WithCancel(context.Background())
 	b.send = newSender(b)
 	b.albums = newAlbums(b)
+	if cfg.StaffChat != 0 {
+		b.desk = newDesk(b)
+	}
 	return b, nil
 }
 
@@ -122,6 +150,9 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 func (b *Bot) Run(ctx context.Context) error {
 	b.setCommands(ctx)
 	b.send.start(ctx)
+	if b.desk != nil {
+		b.desk.start(ctx)
+	}
 	var err error
 	if b.cfg.WebhookURL != "" {
 		err = b.serveWebhook(ctx)
@@ -138,6 +169,9 @@ func (b *Bot) stop() {
 	go func() {
 		b.albums.stop()
 		b.send.stop()
+		if b.desk != nil {
+			b.desk.wait()
+		}
 		close(done)
 	}()
 	select {

@@ -86,10 +86,6 @@ func newHarness(t *testing.T, st store.Store, opts fakeapi.Options) *harness {
 // start runs one bot replica; webhook mode when webhook is true.
 func (h *harness) start(webhook bool, tweak ...func(*Config)) *Bot {
 	h.t.Helper()
-	flow, err := flows.New()
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	// The scripted applicants answer instantly, so Telegram's per-chat pace
 	// is lifted here; TestSendLimits checks it against the fake's limits.
 	cfg := Config{Token: h.srv.Token(), APIURL: h.srv.URL(), PollTimeout: time.Second, AlbumWait: 200 * time.Millisecond,
@@ -107,6 +103,14 @@ func (h *harness) start(webhook bool, tweak ...func(*Config)) *Bot {
 	}
 	for _, f := range tweak {
 		f(&cfg)
+	}
+	var opts []flows.Option
+	if cfg.StaffChat != 0 {
+		opts = append(opts, flows.WithStaff(cfg.StaffLang))
+	}
+	flow, err := flows.New(opts...)
+	if err != nil {
+		h.t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b, err := New(logger, cfg, h.st, flow)

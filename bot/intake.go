@@ -33,6 +33,7 @@ type press struct {
 	messageID int
 	text      string // the pressed message's text, to show the choice under it
 	label     string // the pressed button's label, when it can be found
+	staff     bool   // a case card's button, in the staff group
 }
 
 // Handle applies one update: it turns it into the conversation's input,
@@ -98,7 +99,10 @@ func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (c s
 	if problem != nil {
 		replies = b.flow.Apology(flows.Session{})
 	} else {
-		if p != nil {
+		switch {
+		case p != nil && p.staff:
+			ops = append(ops, op{Kind: opAnswer, QueryID: p.queryID})
+		case p != nil:
 			ops = append(ops, b.pressOps(s, in.Data, p)...)
 		}
 		next, replies, problem = b.flow.Step(s, in, now)
@@ -121,11 +125,12 @@ func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (c s
 // or removes the buttons of a question that is no longer current.
 func (b *Bot) pressOps(s flows.Session, data string, p *press) []op {
 	lang := s.Language()
-	if flows.IsStale(s, data) {
-		return []op{
-			{Kind: opAnswer, QueryID: p.queryID, Text: b.flow.Catalog().Text(lang, "toast_out_of_date", nil)},
-			{Kind: opUnbutton, MessageID: p.messageID},
-		}
+	toast, stale := b.flow.Toast(s, data)
+	switch {
+	case stale:
+		return []op{{Kind: opAnswer, QueryID: p.queryID, Text: toast}, {Kind: opUnbutton, MessageID: p.messageID}}
+	case toast != "":
+		return []op{{Kind: opAnswer, QueryID: p.queryID, Text: toast}}
 	}
 	ops := []op{{Kind: opAnswer, QueryID: p.queryID}}
 	if p.messageID == 0 {
@@ -147,8 +152,11 @@ func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, ch
 	case upd.CallbackQuery != nil:
 		q := upd.CallbackQuery
 		m := q.Message.Message
-		if m == nil || m.Chat.Type != models.ChatTypePrivate {
+		if m == nil {
 			return in, 0, nil, false, nil
+		}
+		if m.Chat.Type != models.ChatTypePrivate {
+			return b.staffInput(ctx, upd)
 		}
 		p = &press{queryID: q.ID, messageID: m.ID, text: m.Text}
 		if m.ReplyMarkup != nil {
@@ -160,8 +168,12 @@ func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, ch
 				}
 			}
 		}
-		return flows.Input{Kind: flows.Button, Data: q.Data, ClientLang: q.From.LanguageCode}, m.Chat.ID, p, true, nil
+		return flows.Input{Kind: flows.Button, Data: q.Data, Label: p.label, ClientLang: q.From.LanguageCode,
+			Name: q.From.FirstName}, m.Chat.ID, p, true, nil
 	case upd.Message != nil:
+		if upd.Message.Chat.Type != models.ChatTypePrivate {
+			return b.staffInput(ctx, upd)
+		}
 		return b.message(ctx, upd.Message)
 	case upd.EditedMessage != nil:
 		// A corrected message is read as a new answer (a date typed again).
@@ -175,30 +187,33 @@ func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, ch
 
 func (b *Bot) message(ctx context.Context, m *models.Message) (flows.Input, int64, *press, bool, error) {
 	if m.Chat.Type != models.ChatTypePrivate {
-		return flows.Input{}, 0, nil, false, nil // groups and channels: the staff group comes later
+		return flows.Input{}, 0, nil, false, nil // groups and channels go to staffInput
 	}
-	lang := ""
+	in := flows.Input{Kind: flows.Unsupported, Album: m.MediaGroupID, Msgs: []flows.Message{msgOf(m)}}
 	if m.From != nil {
-		lang = m.From.LanguageCode
+		in.ClientLang, in.Name = m.From.LanguageCode, m.From.FirstName
 	}
 	chat := m.Chat.ID
 	switch {
 	case m.Text != "":
-		return flows.ParseText(m.Text, lang), chat, nil, true, nil
+		t := flows.ParseText(m.Text, in.ClientLang)
+		in.Kind, in.Text, in.Command = t.Kind, t.Text, t.Command
 	case len(m.Photo) > 0:
 		// Telegram sends every size; the largest is last. Photos are JPEG.
 		ph := m.Photo[len(m.Photo)-1]
-		f := flows.File{Ref: ph.FileID, Type: rules.JPEG, Size: int64(ph.FileSize), Photo: true}
-		return flows.Input{Kind: flows.Files, Files: []flows.File{f}, Album: m.MediaGroupID, ClientLang: lang}, chat, nil, true, nil
+		in.Kind = flows.Files
+		in.Files = []flows.File{{Ref: ph.FileID, Type: rules.JPEG, Size: int64(ph.FileSize), Photo: true}}
 	case m.Document != nil:
 		f, err := b.document(ctx, m.Document)
 		if err != nil {
 			return flows.Input{}, 0, nil, false, err
 		}
-		return flows.Input{Kind: flows.Files, Files: []flows.File{f}, Album: m.MediaGroupID, ClientLang: lang}, chat, nil, true, nil
+		in.Kind, in.Files = flows.Files, []flows.File{f}
 	}
-	// Stickers, voice, locations, contacts, videos…: a hint, then the question again.
-	return flows.Input{Kind: flows.Unsupported, ClientLang: lang}, chat, nil, true, nil
+	// Anything else (stickers, voice, locations, contacts, videos…) stays
+	// Unsupported: a hint, then the question again; or passed on to the
+	// person who has the conversation.
+	return in, chat, nil, true, nil
 }
 
 // acceptedMIME are the document types the bot takes, as the sender's app

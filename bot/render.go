@@ -12,13 +12,24 @@ import (
 // maxText is Telegram's limit on a message's text, in UTF-16 code units.
 const maxText = 4096
 
-// op is one call to Telegram, as kept in a chat's outbox.
+// op is one call to Telegram, as kept in a chat's outbox. A chat's outbox
+// also carries what concerns the chat's case in the staff group (Staff set),
+// so that the applicant's and the team's messages keep one order and one
+// delivery guarantee.
 type op struct {
-	Kind      string  `json:"k"`           // send, edit, unbutton, answer
+	Kind      string  `json:"k"`           // send, edit, unbutton, answer, copy, card
 	Text      string  `json:"t,omitempty"` // send, edit: the text; answer: the notice
 	Buttons   [][]btn `json:"b,omitempty"`
 	MessageID int     `json:"m,omitempty"` // edit, unbutton
 	QueryID   string  `json:"q,omitempty"` // answer
+	// Staff sends (send, copy) to the case's topic in the staff group rather
+	// than to the chat.
+	Staff bool `json:"s,omitempty"`
+	// Thread is the topic for a staff send that belongs to no case (a
+	// notice in a topic the bot no longer knows).
+	Thread int `json:"th,omitempty"`
+	// Msgs are the messages a copy passes on, in order.
+	Msgs []flows.Message `json:"ms,omitempty"`
 }
 
 const (
@@ -26,6 +37,8 @@ const (
 	opEdit     = "edit"     // replace a message's text and remove its buttons
 	opUnbutton = "unbutton" // remove a message's buttons
 	opAnswer   = "answer"   // answer a button press
+	opCopy     = "copy"     // pass messages on between the applicant and the staff topic
+	opCard     = "card"     // bring the case's staff topic up to date
 )
 
 type btn struct {
@@ -44,6 +57,9 @@ type keyButton struct {
 	Text         string `json:"text"`
 	CallbackData string `json:"callback_data"`
 }
+
+// toStaff says the operation goes to the staff group.
+func (o op) toStaff() bool { return o.Staff || o.Kind == opCard }
 
 func (o op) keyboard() *keyboard {
 	if len(o.Buttons) == 0 {
@@ -66,9 +82,17 @@ func (o op) keyboard() *keyboard {
 func render(replies []flows.Reply) []op {
 	var ops []op
 	for _, r := range replies {
+		switch {
+		case r.Card:
+			ops = append(ops, op{Kind: opCard})
+			continue
+		case len(r.Copy) > 0:
+			ops = append(ops, op{Kind: opCopy, Staff: r.Staff, Msgs: r.Copy})
+			continue
+		}
 		parts := split(r.Text, maxText)
 		for i, p := range parts {
-			o := op{Kind: opSend, Text: p}
+			o := op{Kind: opSend, Text: p, Staff: r.Staff}
 			if i == len(parts)-1 {
 				for _, row := range r.Buttons {
 					var rr []btn

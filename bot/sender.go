@@ -22,6 +22,9 @@ const (
 	globalBurst  = 28
 	perChatRate  = rate.Limit(1 / 1.1)
 	perChatBurst = 3
+	// Groups take about 20 messages a minute.
+	perGroupRate  = rate.Limit(18.0 / 60)
+	perGroupBurst = 10
 	// How often chats with undelivered replies are looked for, to take over
 	// from a replica that stopped.
 	recoverEvery = 30 * time.Second
@@ -223,6 +226,10 @@ func (s *sender) deliver(chat int64, data []byte) bool {
 		case errors.As(err, &tooMany):
 			backoff, errBackoff = time.Duration(max(tooMany.RetryAfter, 1))*time.Second, 0
 			s.b.logger.Info("bot: told to slow down", "retry_after_s", tooMany.RetryAfter)
+		case errors.Is(err, tg.ErrorForbidden) && o.toStaff():
+			s.b.logger.Error("bot: the staff group refuses the bot's messages (removed, or not an admin that may manage topics?); dropped",
+				"op", o.Kind, "err", redact(err, s.b.cfg.Token))
+			return true
 		case errors.Is(err, tg.ErrorForbidden):
 			s.blocked(chat)
 			return true
@@ -242,19 +249,35 @@ func (s *sender) deliver(chat int64, data []byte) bool {
 	}
 }
 
-// wait holds a message back until Telegram's limits allow it.
+// wait holds a message back until Telegram's limits allow it. Operations
+// on the staff group pace themselves per call (waitChat), as one may make
+// several.
 func (s *sender) wait(chat int64, o op) error {
+	switch {
+	case o.toStaff() || o.Kind == opCopy:
+		return nil
+	case o.Kind != opSend: // answers and edits add no new message
+		return s.global.Wait(s.ctx)
+	}
+	return s.waitChat(chat)
+}
+
+// waitChat holds one new message to chat back until Telegram's overall and
+// per-chat limits allow it.
+func (s *sender) waitChat(chat int64) error {
 	if err := s.global.Wait(s.ctx); err != nil {
 		return err
 	}
-	// The per-chat pace is for new messages; answers and edits add none.
-	if o.Kind != opSend || s.b.cfg.Unlimited {
+	if s.b.cfg.Unlimited {
 		return nil
 	}
 	s.mu.Lock()
 	l := s.perChat[chat]
 	if l == nil {
 		l = rate.NewLimiter(perChatRate, perChatBurst)
+		if chat < 0 {
+			l = rate.NewLimiter(perGroupRate, perGroupBurst)
+		}
 		s.perChat[chat] = l
 	}
 	if len(s.perChat) > 10000 {
@@ -273,6 +296,13 @@ func (s *sender) call(chat int64, o op) error {
 	defer cancel()
 	api := s.b.api
 	var err error
+	if o.toStaff() || o.Kind == opCopy {
+		if s.b.desk == nil {
+			s.b.logger.Warn("bot: a message for the staff group, but none is configured; dropped", "op", o.Kind)
+			return nil
+		}
+		return s.b.desk.do(ctx, chat, o)
+	}
 	switch o.Kind {
 	case opSend:
 		p := &tg.SendMessageParams{ChatID: chat, Text: o.Text}
@@ -293,21 +323,27 @@ func (s *sender) call(chat int64, o op) error {
 	return err
 }
 
-// blocked records that the applicant blocked the bot; their next message
-// clears it.
+// blocked records that the applicant blocked the bot (their next message
+// clears it) and, when a case is open, tells the support team through the
+// chat's outbox, which this sender is delivering.
 func (s *sender) blocked(chat int64) {
 	s.b.logger.Info("bot: applicant blocked the bot; reply dropped")
 	now := s.b.cfg.Now()
-	err := s.b.st.Update(s.ctx, chat, func(cur []byte) ([]byte, error) {
+	_, err := s.b.st.Apply(s.ctx, chat, 0, s.b.cfg.Owner, leaseTTL, func(cur []byte) (store.Change, error) {
 		if cur == nil {
-			return nil, nil
+			return store.Change{}, nil
 		}
 		sess, err := flows.Unmarshal(cur)
 		if err != nil {
-			return cur, nil
+			return store.Change{Session: cur}, nil
 		}
-		sess.Blocked = &now
-		return sess.Marshal()
+		next, replies := s.b.flow.Blocked(sess, now)
+		data, err := next.Marshal()
+		if err != nil {
+			return store.Change{}, err
+		}
+		out, err := encodeOps(render(replies))
+		return store.Change{Session: data, Outbox: out}, err
 	})
 	if err != nil {
 		s.b.logger.Warn("bot: recording a block", "err", err)

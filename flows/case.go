@@ -130,6 +130,7 @@ type Line struct {
 // File and Caption are kept only when the caption is longer than a bot may
 // send, so the transport can send the media with the caption cut in parts.
 type Message struct {
+	Chat    int64  `json:"chat"` // the chat it is in
 	ID      int    `json:"id"`
 	Media   string `json:"media,omitempty"` // photo, document, video, audio
 	File    string `json:"file,omitempty"`
@@ -562,6 +563,20 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 	return Card{Title: title, Text: strings.Join(b, "\n\n"), Buttons: rows}
 }
 
+// cardMoved reports whether the case card would read differently after a
+// step. While a person has the conversation, the applicant's messages reach
+// the topic as they are, so the card's last messages are not refreshed for
+// each of them.
+func cardMoved(f *Flow, before, after Session, now time.Time) bool {
+	if before.Human == nil {
+		return true
+	}
+	if after.WithPerson() && before.WithPerson() {
+		after.Recent = before.Recent
+	}
+	return f.Card(before, now).Text != f.Card(after, now).Text
+}
+
 // Waiting is a case in the support team's queue.
 type Waiting struct {
 	Title string    // the topic's name
@@ -606,8 +621,9 @@ func (f *Flow) waited(d time.Duration) string {
 // team when a case is open.
 func (f *Flow) Blocked(s Session, now time.Time) (Session, []Reply) {
 	t := &turn{f: f, cat: f.cat, s: s.clone(), now: now, today: rules.Today(now)}
+	was := t.s.Blocked != nil
 	t.s.Blocked = &now
-	if c := t.s.Human; c != nil && c.Topic != 0 && t.s.CaseStatus() != CaseClosed {
+	if c := t.s.Human; !was && c != nil && c.Topic != 0 && t.s.CaseStatus() != CaseClosed {
 		t.staffSay("staff_blocked", nil)
 		t.cardChanged()
 	}

@@ -194,6 +194,9 @@ func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error
 	if err := t.step(); err != nil {
 		return s, f.Apology(s), err
 	}
+	if f.staff && t.s.Human != nil && t.s.CaseStatus() != CaseClosed && cardMoved(f, s, t.s, now) {
+		t.cardChanged()
+	}
 	return t.s, t.out, nil
 }
 

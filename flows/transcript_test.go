@@ -100,6 +100,8 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 	}
 	var s Session
 	var last, all []Reply
+	var lastCard map[string]bool // the lines of the card last shown
+	var lastTitle, lastKeys string
 	var b strings.Builder
 	sc := bufio.NewScanner(strings.NewReader(transcript))
 	files := 0
@@ -168,17 +170,35 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 			}
 		}
 		if card {
+			// The whole card the first time; then its title when it
+			// changes, and the lines that are new, marked "+".
 			c := f.Card(s, now)
-			fmt.Fprintf(&b, "card< # %s\n", c.Title)
-			for _, l := range strings.Split(c.Text, "\n") {
-				fmt.Fprintf(&b, "card< %s\n", l)
+			if lastCard == nil || c.Title != lastTitle {
+				fmt.Fprintf(&b, "card< # %s\n", c.Title)
 			}
+			for _, l := range strings.Split(c.Text, "\n") {
+				switch {
+				case lastCard == nil:
+					fmt.Fprintf(&b, "card< %s\n", l)
+				case !lastCard[l]:
+					fmt.Fprintf(&b, "card< + %s\n", l)
+				}
+			}
+			var rows []string
 			for _, row := range c.Buttons {
 				var labels []string
 				for _, bt := range row {
 					labels = append(labels, "["+bt.Label+"]")
 				}
-				fmt.Fprintf(&b, "  %s\n", strings.Join(labels, " "))
+				rows = append(rows, "  "+strings.Join(labels, " "))
+			}
+			if k := strings.Join(rows, "\n"); lastCard == nil || k != lastKeys {
+				fmt.Fprintf(&b, "%s\n", k)
+				lastKeys = k
+			}
+			lastTitle, lastCard = c.Title, map[string]bool{}
+			for _, l := range strings.Split(c.Text, "\n") {
+				lastCard[l] = true
 			}
 		}
 		b.WriteString("\n")

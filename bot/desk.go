@@ -1,0 +1,752 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/aimabot/aimabot/flows"
+)
+
+// desk keeps the staff group: one topic per case, opened with the case card
+// and the documents and kept up to date, and in the General topic one queue
+// message listing the cases waiting for a person.
+//
+// Its record is kept in the store under the configured staff chat's id: the
+// staff chat's id now (it changes when a group becomes a supergroup), the
+// queue message, and each case's topic, name and status. The record is
+// derived from the cases' sessions and written after them, by whoever
+// delivers a case's outbox; a record lost or behind is caught up by the
+// next change of each case.
+type desk struct {
+	b   *Bot
+	key int64 // STAFF_CHAT_ID as configured: the record's key
+
+	mu      sync.Mutex
+	chat    int64         // the staff chat's id now
+	topics  map[int]int64 // topic -> applicant chat
+	loaded  time.Time     // when the record was last read, for unknown topics
+	lastAsk time.Time
+
+	kick chan struct{}
+	wg   sync.WaitGroup
+}
+
+type deskRecord struct {
+	Chat      int64              `json:"chat"`
+	Queue     int                `json:"queue,omitempty"`      // the queue message in the General topic
+	QueueText string             `json:"queue_text,omitempty"` // its text, to skip edits that change nothing
+	Cases     map[int64]deskCase `json:"cases,omitempty"`      // by applicant chat
+}
+
+type deskCase struct {
+	Topic  int       `json:"topic"`
+	Title  string    `json:"title"`
+	Status string    `json:"status"`
+	Since  time.Time `json:"since"` // when a person was asked for
+}
+
+// Errors of the staff group that the desk mends and retries.
+var (
+	errNoCase     = errors.New("bot: the chat has no case")
+	errThreadGone = errors.New("bot: the case's topic was deleted")
+)
+
+func newDesk(b *Bot) *desk {
+	return &desk{b: b, key: b.cfg.StaffChat, topics: map[int]int64{}, kick: make(chan struct{}, 1)}
+}
+
+// --- the record ---
+
+func (d *desk) load(ctx context.Context) (deskRecord, error) {
+	raw, ok, err := d.b.st.Get(ctx, d.key)
+	if err != nil {
+		return deskRecord{}, fmt.Errorf("bot: read the staff desk: %w", err)
+	}
+	var r deskRecord
+	if ok {
+		if err := json.Unmarshal(raw, &r); err != nil {
+			d.b.logger.Error("bot: unreadable staff desk record; starting a new one", "err", err)
+			r = deskRecord{}
+		}
+	}
+	if r.Chat == 0 {
+		r.Chat = d.key
+	}
+	d.remember(r)
+	return r, nil
+}
+
+func (d *desk) save(ctx context.Context, fn func(r *deskRecord)) error {
+	var saved deskRecord
+	err := d.b.st.Update(ctx, d.key, func(cur []byte) ([]byte, error) {
+		var r deskRecord
+		if len(cur) > 0 && json.Unmarshal(cur, &r) != nil {
+			r = deskRecord{}
+		}
+		if r.Chat == 0 {
+			r.Chat = d.key
+		}
+		fn(&r)
+		saved = r
+		return json.Marshal(r)
+	})
+	if err != nil {
+		return fmt.Errorf("bot: write the staff desk: %w", err)
+	}
+	d.remember(saved)
+	return nil
+}
+
+func (d *desk) remember(r deskRecord) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.chat = r.Chat
+	d.loaded = time.Now()
+	clear(d.topics)
+	for chat, c := range r.Cases {
+		d.topics[c.Topic] = chat
+	}
+}
+
+// current is the staff chat's id now.
+func (d *desk) current(ctx context.Context) (int64, error) {
+	d.mu.Lock()
+	chat := d.chat
+	d.mu.Unlock()
+	if chat != 0 {
+		return chat, nil
+	}
+	r, err := d.load(ctx)
+	return r.Chat, err
+}
+
+// isStaffChat says whether a group is the staff group. A group the desk does
+// not know makes it read its record again (another replica may have seen a
+// migration), at most every few seconds.
+func (d *desk) isStaffChat(ctx context.Context, id int64) (bool, error) {
+	if id == d.key {
+		return true, nil
+	}
+	d.mu.Lock()
+	known, stale := d.chat == id, time.Since(d.loaded) > 5*time.Second
+	d.mu.Unlock()
+	if known || !stale {
+		return known, nil
+	}
+	r, err := d.load(ctx)
+	return r.Chat == id, err
+}
+
+// caseOf finds the applicant whose case has this topic.
+func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
+	d.mu.Lock()
+	chat, ok := d.topics[topic]
+	d.mu.Unlock()
+	if ok {
+		return chat, true, nil
+	}
+	if _, err := d.load(ctx); err != nil {
+		return 0, false, err
+	}
+	d.mu.Lock()
+	chat, ok = d.topics[topic]
+	d.mu.Unlock()
+	return chat, ok, nil
+}
+
+// migrated follows the staff group to its new id: Telegram gives a group a
+// new id when it becomes a supergroup (which topics need).
+func (d *desk) migrated(ctx context.Context, to int64) error {
+	if to == 0 {
+		return nil
+	}
+	d.b.logger.Info("bot: the staff group moved to a new id", "to", to)
+	return d.save(ctx, func(r *deskRecord) {
+		if r.Chat != to {
+			r.Chat, r.Queue, r.QueueText = to, 0, ""
+		}
+	})
+}
+
+// --- the applicant's case ---
+
+func (d *desk) session(ctx context.Context, chat int64) (flows.Session, error) {
+	raw, _, err := d.b.st.Get(ctx, chat)
+	if err != nil {
+		return flows.Session{}, fmt.Errorf("bot: read a session for the staff desk: %w", err)
+	}
+	s, err := flows.Unmarshal(raw)
+	if err != nil {
+		return flows.Session{}, err
+	}
+	if s.Human == nil {
+		return s, errNoCase
+	}
+	return s, nil
+}
+
+// setCase records where the case is shown in the staff group.
+func (d *desk) setCase(ctx context.Context, chat int64, fn func(c *flows.Case)) error {
+	err := d.b.st.Update(ctx, chat, func(cur []byte) ([]byte, error) {
+		s, err := flows.Unmarshal(cur)
+		if err != nil || s.Human == nil {
+			return cur, nil
+		}
+		fn(s.Human)
+		return s.Marshal()
+	})
+	if err != nil {
+		return fmt.Errorf("bot: record the case's topic: %w", err)
+	}
+	return nil
+}
+
+// do runs one outbox operation of a case against the staff group, mending
+// what can be mended: a group that moved to a new id, a topic deleted (made
+// again, with the card), a topic closed by hand (reopened).
+func (d *desk) do(ctx context.Context, chat int64, o op) error {
+	var err error
+	for range 3 {
+		switch o.Kind {
+		case opCard:
+			err = d.sync(ctx, chat)
+		case opCopy:
+			err = d.copy(ctx, chat, o)
+		default:
+			err = d.send(ctx, chat, o)
+		}
+		var moved *tg.MigrateError
+		switch {
+		case err == nil, errors.Is(err, errNoCase):
+			return nil
+		case errors.As(err, &moved):
+			if err := d.migrated(ctx, int64(moved.MigrateToChatID)); err != nil {
+				return err
+			}
+		case isThreadGone(err):
+			d.b.logger.Info("bot: a case's topic was deleted; opening it again")
+			if err := d.setCase(ctx, chat, func(c *flows.Case) { c.Topic, c.Card, c.Shown, c.Posted = 0, 0, "", nil }); err != nil {
+				return err
+			}
+		case isTopicClosed(err):
+			if err := d.reopen(ctx, chat); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	return err
+}
+
+func isThreadGone(err error) bool {
+	if errors.Is(err, errThreadGone) {
+		return true
+	}
+	if !errors.Is(err, tg.ErrorBadRequest) {
+		return false
+	}
+	e := strings.ToLower(err.Error())
+	return strings.Contains(e, "thread not found") || strings.Contains(e, "topic_id_invalid") ||
+		strings.Contains(e, "topic_deleted")
+}
+
+func isTopicClosed(err error) bool {
+	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "TOPIC_CLOSED")
+}
+
+func isNotModified(err error) bool {
+	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "not modified")
+}
+
+func isMessageGone(err error) bool {
+	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "message to edit not found")
+}
+
+func (d *desk) reopen(ctx context.Context, chat int64) error {
+	s, err := d.session(ctx, chat)
+	if err != nil {
+		return err
+	}
+	staff, err := d.current(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	_, err = d.b.api.ReopenForumTopic(cctx, &tg.ReopenForumTopicParams{ChatID: staff, MessageThreadID: s.Human.Topic})
+	if err != nil && !isNotModified(err) {
+		return fmt.Errorf("bot: reopen a case's topic: %w", redact(err, d.b.cfg.Token))
+	}
+	return nil
+}
+
+// topic is the case's topic, opened (with its card and documents) if it has
+// none yet.
+func (d *desk) topic(ctx context.Context, chat int64) (staff int64, thread int, err error) {
+	s, err := d.session(ctx, chat)
+	if err != nil {
+		return 0, 0, err
+	}
+	if s.Human.Topic == 0 {
+		if err := d.sync(ctx, chat); err != nil {
+			return 0, 0, err
+		}
+		if s, err = d.session(ctx, chat); err != nil {
+			return 0, 0, err
+		}
+	}
+	staff, err = d.current(ctx)
+	return staff, s.Human.Topic, err
+}
+
+// sync brings the case's topic up to date: it opens the topic (named for
+// the case) with the card, edits the card and the name as the case
+// changes, posts the documents not yet posted, and refreshes the desk's
+// record of the case. Every step is recorded as it succeeds, so a retry
+// after a failure or a crash carries on rather than repeats.
+func (d *desk) sync(ctx context.Context, chat int64) error {
+	s, err := d.session(ctx, chat)
+	if err != nil {
+		return err
+	}
+	staff, err := d.current(ctx)
+	if err != nil {
+		return err
+	}
+	rec, err := d.load(ctx)
+	if err != nil {
+		return err
+	}
+	c := s.Human
+	card := d.b.flow.Card(s, d.b.cfg.Now())
+	entry := rec.Cases[chat]
+	if c.Topic == 0 {
+		if err := d.b.send.waitChat(staff); err != nil {
+			return err
+		}
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		t, err := d.b.api.CreateForumTopic(cctx, &tg.CreateForumTopicParams{ChatID: staff, Name: card.Title})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("bot: open a case's topic: %w", redact(err, d.b.cfg.Token))
+		}
+		c.Topic, c.Card, c.Shown, c.Posted = t.MessageThreadID, 0, "", nil
+		if err := d.setCase(ctx, chat, func(x *flows.Case) { x.Topic, x.Card, x.Shown, x.Posted = c.Topic, 0, "", nil }); err != nil {
+			return err
+		}
+		// Record the topic at once, so that a staff reply can find the case.
+		if err := d.index(ctx, chat, s, card.Title); err != nil {
+			return err
+		}
+		if entry.Topic != 0 && entry.Topic != c.Topic {
+			note := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "staff_topic_recreated", nil)
+			if _, err := d.sendText(ctx, staff, c.Topic, note, nil); err != nil {
+				return err
+			}
+		}
+		entry.Title = card.Title
+	}
+	digest := digestOf(card)
+	switch {
+	case c.Card == 0:
+		id, err := d.sendText(ctx, staff, c.Topic, clipText(card.Text), card.Buttons)
+		if err != nil {
+			return err
+		}
+		if err := d.setCase(ctx, chat, func(x *flows.Case) { x.Card, x.Shown = id, digest }); err != nil {
+			return err
+		}
+	case c.Shown != digest:
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := d.b.api.EditMessageText(cctx, &tg.EditMessageTextParams{ChatID: staff, MessageID: c.Card,
+			Text: clipText(card.Text), ReplyMarkup: staffKeyboard(card.Buttons)})
+		cancel()
+		switch {
+		case isMessageGone(err):
+			// The card was deleted by hand: post it again.
+			if err := d.setCase(ctx, chat, func(x *flows.Case) { x.Card = 0 }); err != nil {
+				return err
+			}
+			return d.sync(ctx, chat)
+		case err != nil && !isNotModified(err):
+			return fmt.Errorf("bot: edit a case card: %w", redact(err, d.b.cfg.Token))
+		}
+		if err := d.setCase(ctx, chat, func(x *flows.Case) { x.Shown = digest }); err != nil {
+			return err
+		}
+	}
+	if entry.Title != "" && entry.Title != card.Title {
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := d.b.api.EditForumTopic(cctx, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: c.Topic, Name: card.Title})
+		cancel()
+		if err != nil && !isNotModified(err) {
+			return fmt.Errorf("bot: rename a case's topic: %w", redact(err, d.b.cfg.Token))
+		}
+	}
+	if err := d.postDocuments(ctx, chat, staff, s); err != nil {
+		return err
+	}
+	if err := d.index(ctx, chat, s, card.Title); err != nil {
+		return err
+	}
+	d.poke()
+	return nil
+}
+
+// index records the case in the desk's record.
+func (d *desk) index(ctx context.Context, chat int64, s flows.Session, title string) error {
+	c := s.Human
+	e := deskCase{Topic: c.Topic, Title: title, Status: s.CaseStatus(), Since: c.At}
+	return d.save(ctx, func(r *deskRecord) {
+		if r.Cases == nil {
+			r.Cases = map[int64]deskCase{}
+		}
+		r.Cases[chat] = e
+	})
+}
+
+// postDocuments posts the documents not yet in the topic, by file id (no
+// download): photos as albums of photos, files as albums of files, each
+// captioned with what it is.
+func (d *desk) postDocuments(ctx context.Context, chat, staff int64, s flows.Session) error {
+	c := s.Human
+	var photos, files []models.InputMedia
+	var refs []string
+	for _, doc := range s.Docs {
+		if slices.Contains(c.Posted, doc.Ref) {
+			continue
+		}
+		title := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "doc_"+string(doc.ID), nil)
+		if doc.Photo {
+			photos = append(photos, &models.InputMediaPhoto{Media: doc.Ref, Caption: title})
+		} else {
+			files = append(files, &models.InputMediaDocument{Media: doc.Ref, Caption: title})
+		}
+		refs = append(refs, doc.Ref)
+	}
+	for _, group := range [][]models.InputMedia{photos, files} {
+		for len(group) > 0 {
+			n := min(len(group), 10)
+			if err := d.sendMedia(ctx, staff, c.Topic, group[:n]); err != nil {
+				return err
+			}
+			group = group[n:]
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	return d.setCase(ctx, chat, func(x *flows.Case) { x.Posted = append(x.Posted, refs...) })
+}
+
+// sendMedia posts one media item, or an album of several.
+func (d *desk) sendMedia(ctx context.Context, staff int64, thread int, items []models.InputMedia) error {
+	if err := d.b.send.waitChat(staff); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	var err error
+	switch m := items[0].(type) {
+	case *models.InputMediaPhoto:
+		if len(items) == 1 {
+			_, err = d.b.api.SendPhoto(cctx, &tg.SendPhotoParams{ChatID: staff, MessageThreadID: thread,
+				Photo: &models.InputFileString{Data: m.Media}, Caption: m.Caption})
+			break
+		}
+		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+	case *models.InputMediaDocument:
+		if len(items) == 1 {
+			_, err = d.b.api.SendDocument(cctx, &tg.SendDocumentParams{ChatID: staff, MessageThreadID: thread,
+				Document: &models.InputFileString{Data: m.Media}, Caption: m.Caption})
+			break
+		}
+		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+	default:
+		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+	}
+	if err != nil {
+		return fmt.Errorf("bot: post documents to a case's topic: %w", redact(err, d.b.cfg.Token))
+	}
+	return nil
+}
+
+func (d *desk) sendText(ctx context.Context, staff int64, thread int, text string, buttons [][]flows.ButtonSpec) (int, error) {
+	if err := d.b.send.waitChat(staff); err != nil {
+		return 0, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	p := &tg.SendMessageParams{ChatID: staff, MessageThreadID: thread, Text: text}
+	if k := staffKeyboard(buttons); k != nil {
+		p.ReplyMarkup = k
+	}
+	m, err := d.b.api.SendMessage(cctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("bot: write in the staff group: %w", redact(err, d.b.cfg.Token))
+	}
+	return m.ID, nil
+}
+
+// send posts a notice in the case's topic.
+func (d *desk) send(ctx context.Context, chat int64, o op) error {
+	staff, thread := int64(0), o.Thread
+	var err error
+	if thread == 0 {
+		staff, thread, err = d.topic(ctx, chat)
+	} else {
+		staff, err = d.current(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = d.sendText(ctx, staff, thread, o.Text, nil)
+	return err
+}
+
+// copy passes messages on as they are: the applicant's into their topic,
+// or a staff member's to the applicant. An album stays an album; a caption
+// longer than a bot may send is cut, and the rest follows as text.
+func (d *desk) copy(ctx context.Context, chat int64, o op) error {
+	to, thread := chat, 0
+	if o.Staff {
+		var err error
+		if to, thread, err = d.topic(ctx, chat); err != nil {
+			return err
+		}
+	}
+	if err := d.b.send.waitChat(to); err != nil {
+		return err
+	}
+	long := slices.ContainsFunc(o.Msgs, func(m flows.Message) bool { return m.Caption != "" })
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	from := o.Msgs[0].Chat
+	var err error
+	var rest []string
+	switch {
+	case len(o.Msgs) == 1 && long:
+		parts := split(o.Msgs[0].Caption, maxCaption)
+		_, err = d.b.api.CopyMessage(cctx, &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from,
+			MessageID: o.Msgs[0].ID, Caption: parts[0]})
+		rest = parts[1:]
+	case len(o.Msgs) == 1:
+		_, err = d.b.api.CopyMessage(cctx, &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from,
+			MessageID: o.Msgs[0].ID})
+	case long:
+		var items []models.InputMedia
+		items, rest = mediaOf(o.Msgs)
+		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: to, MessageThreadID: thread, Media: items})
+	default:
+		ids := make([]int, 0, len(o.Msgs))
+		for _, m := range o.Msgs {
+			ids = append(ids, m.ID)
+		}
+		slices.Sort(ids)
+		_, err = d.b.api.CopyMessages(cctx, &tg.CopyMessagesParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageIDs: ids})
+	}
+	if err != nil {
+		return fmt.Errorf("bot: copy messages: %w", redact(err, d.b.cfg.Token))
+	}
+	for _, text := range rest {
+		if _, err := d.sendText(ctx, to, thread, text, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mediaOf rebuilds an album from its messages' files, each caption cut to
+// what a bot may send; the cut-off rest of the captions is returned as text.
+func mediaOf(msgs []flows.Message) (items []models.InputMedia, rest []string) {
+	for _, m := range msgs {
+		caption := ""
+		if m.Caption != "" {
+			parts := split(m.Caption, maxCaption)
+			caption, rest = parts[0], append(rest, parts[1:]...)
+		}
+		switch m.Media {
+		case "document":
+			items = append(items, &models.InputMediaDocument{Media: m.File, Caption: caption})
+		case "video":
+			items = append(items, &models.InputMediaVideo{Media: m.File, Caption: caption})
+		case "audio":
+			items = append(items, &models.InputMediaAudio{Media: m.File, Caption: caption})
+		default:
+			items = append(items, &models.InputMediaPhoto{Media: m.File, Caption: caption})
+		}
+	}
+	return items, rest
+}
+
+// --- the queue ---
+
+// poke asks for the queue to be refreshed soon.
+func (d *desk) poke() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// start keeps the queue message up to date: at every change of a case, and
+// every QueueEvery for the waiting times. One replica does it at a time.
+func (d *desk) start(ctx context.Context) {
+	d.setCommands(ctx)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		t := time.NewTicker(d.b.cfg.QueueEvery)
+		defer t.Stop()
+		for {
+			d.refreshQueue(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-d.kick:
+				// Changes come in bursts (a card, then its documents):
+				// one refresh after a short pause covers them.
+				if !sleep(ctx, time.Second) {
+					return
+				}
+			}
+		}
+	}()
+}
+
+func (d *desk) wait() { d.wg.Wait() }
+
+func (d *desk) refreshQueue(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*apiTimeout)
+	defer cancel()
+	lead, err := d.b.st.Lease(ctx, "staff-queue", d.b.cfg.Owner, 2*d.b.cfg.QueueEvery+leaseTTL)
+	if err != nil || !lead {
+		if err != nil && ctx.Err() == nil {
+			d.b.logger.Warn("bot: staff queue lease", "err", err)
+		}
+		return
+	}
+	if err := d.queue(ctx); err != nil && ctx.Err() == nil {
+		d.b.logger.Warn("bot: refreshing the staff queue", "err", err)
+	}
+}
+
+func (d *desk) queue(ctx context.Context) error {
+	rec, err := d.load(ctx)
+	if err != nil {
+		return err
+	}
+	var waiting []flows.Waiting
+	for _, c := range rec.Cases {
+		if c.Status == flows.CaseWaiting {
+			waiting = append(waiting, flows.Waiting{Title: c.Title, Since: c.Since, Link: topicLink(rec.Chat, c.Topic)})
+		}
+	}
+	text := clipText(d.b.flow.Queue(waiting, d.b.cfg.Now()))
+	if text == rec.QueueText && rec.Queue != 0 {
+		return nil
+	}
+	id := rec.Queue
+	if id != 0 {
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := d.b.api.EditMessageText(cctx, &tg.EditMessageTextParams{ChatID: rec.Chat, MessageID: id, Text: text})
+		cancel()
+		switch {
+		case err == nil, isNotModified(err):
+		case errors.Is(err, tg.ErrorBadRequest):
+			id = 0 // deleted by hand, or too old to edit: post a new one
+		default:
+			return fmt.Errorf("bot: edit the staff queue: %w", redact(err, d.b.cfg.Token))
+		}
+	}
+	if id == 0 {
+		if id, err = d.sendText(ctx, rec.Chat, 0, text, nil); err != nil {
+			return err
+		}
+	}
+	return d.save(ctx, func(r *deskRecord) {
+		if r.Chat == rec.Chat {
+			r.Queue, r.QueueText = id, text
+		}
+	})
+}
+
+// setCommands shows the staff commands in the staff group's command menu.
+func (d *desk) setCommands(ctx context.Context) {
+	staff, err := d.current(ctx)
+	if err != nil {
+		d.b.logger.Warn("bot: staff commands", "err", err)
+		return
+	}
+	cat := d.b.flow.Catalog()
+	var cmds []models.BotCommand
+	for _, c := range []string{"takeover", "release", "close", "note", "card"} {
+		cmds = append(cmds, models.BotCommand{Command: c, Description: cat.Text(d.b.cfg.StaffLang, "cmd_staff_"+c, nil)})
+	}
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	_, err = d.b.api.SetMyCommands(cctx, &tg.SetMyCommandsParams{Commands: cmds, Scope: &models.BotCommandScopeChat{ChatID: staff}})
+	if err != nil {
+		d.b.logger.Warn("bot: setMyCommands for the staff group failed", "err", redact(err, d.b.cfg.Token))
+	}
+}
+
+// topicLink links to a topic of a supergroup (t.me/c/<id>/<topic>).
+func topicLink(chat int64, topic int) string {
+	const prefix = -1_000_000_000_000
+	if chat > prefix || topic == 0 {
+		return ""
+	}
+	return "https://t.me/c/" + strconv.FormatInt(prefix-chat, 10) + "/" + strconv.Itoa(topic)
+}
+
+func staffKeyboard(rows [][]flows.ButtonSpec) *keyboard {
+	if len(rows) == 0 {
+		return nil
+	}
+	k := &keyboard{InlineKeyboard: make([][]keyButton, 0, len(rows))}
+	for _, row := range rows {
+		r := make([]keyButton, 0, len(row))
+		for _, b := range row {
+			r = append(r, keyButton{Text: b.Label, CallbackData: b.Data})
+		}
+		k.InlineKeyboard = append(k.InlineKeyboard, r)
+	}
+	return k
+}
+
+func digestOf(c flows.Card) string {
+	h := sha256.New()
+	h.Write([]byte(c.Title))
+	h.Write([]byte{0})
+	h.Write([]byte(c.Text))
+	for _, row := range c.Buttons {
+		for _, b := range row {
+			h.Write([]byte{0})
+			h.Write([]byte(b.Data))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// clipText keeps a text within one message.
+func clipText(s string) string {
+	if utf16Len(s) <= maxText {
+		return s
+	}
+	return split(s, maxText-1)[0] + "…"
+}

@@ -1,0 +1,371 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/aimabot/aimabot/bot/fakeapi"
+	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/store"
+)
+
+const (
+	staffChat = int64(-1_009_000_000_001)
+	ana       = int64(7001)
+	bruno     = int64(7002)
+	stranger  = int64(7099) // a member of the staff group who is not staff
+)
+
+// staffHarness runs a bot with a staff group whose staff are Ana and Bruno.
+func staffHarness(t *testing.T, st store.Store, tweak ...func(*Config)) *harness {
+	t.Helper()
+	h := newHarness(t, st, fakeapi.Options{})
+	h.srv.NewForum(staffChat, "Support")
+	h.srv.SetUserName(ana, "Ana")
+	h.srv.SetUserName(bruno, "Bruno")
+	h.srv.SetUserName(stranger, "Sam")
+	h.start(false, append([]func(*Config){func(c *Config) {
+		c.StaffChat, c.StaffUsers, c.QueueEvery = staffChat, []int64{ana, bruno}, time.Hour
+	}}, tweak...)...)
+	return h
+}
+
+// topicOfCase waits for the case's topic and returns it.
+func (h *harness) topicOfCase(name string) fakeapi.Topic {
+	h.t.Helper()
+	ctx, cancel := wait(h.t)
+	defer cancel()
+	var found fakeapi.Topic
+	err := h.srv.WaitFor(ctx, func() bool {
+		for _, tp := range h.srv.Topics(staffChat) {
+			if strings.HasPrefix(tp.Name, name) && !tp.Deleted {
+				found = tp
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		h.t.Fatalf("no topic named %q…; topics: %+v", name, h.srv.Topics(staffChat))
+	}
+	return found
+}
+
+// inTopic waits until a bot message in the topic (or General, 0) contains want.
+func (h *harness) inTopic(thread int, want string) fakeapi.Message {
+	h.t.Helper()
+	ctx, cancel := wait(h.t)
+	defer cancel()
+	var got fakeapi.Message
+	err := h.srv.WaitFor(ctx, func() bool {
+		for _, m := range h.srv.TopicMessages(staffChat, thread) {
+			if strings.Contains(m.Text, want) || strings.Contains(m.Caption, want) {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		var all []string
+		for _, m := range h.srv.TopicMessages(staffChat, thread) {
+			all = append(all, m.Text+m.Caption)
+		}
+		h.t.Fatalf("topic %d: no message containing %q; messages: %q", thread, want, all)
+	}
+	return got
+}
+
+// card waits until the topic's card (its first bot message) contains want.
+func (h *harness) card(thread int, want string) fakeapi.Message {
+	h.t.Helper()
+	ctx, cancel := wait(h.t)
+	defer cancel()
+	var card fakeapi.Message
+	err := h.srv.WaitFor(ctx, func() bool {
+		for _, m := range h.srv.TopicMessages(staffChat, thread) {
+			if strings.HasPrefix(m.Text, "📋") {
+				card = m
+				return strings.Contains(m.Text, want)
+			}
+		}
+		return false
+	})
+	if err != nil {
+		h.t.Fatalf("topic %d: card = %q; want it to contain %q", thread, card.Text, want)
+	}
+	return card
+}
+
+func (h *harness) session(chat int64) flows.Session {
+	h.t.Helper()
+	raw, _, err := h.st.Get(context.Background(), chat)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s, err := flows.Unmarshal(raw)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// toExpiry brings an applicant to the expiry date question of a lost card.
+func (h *harness) toExpiry(chat int64) {
+	h.t.Helper()
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.press(chat, "English")
+	h.expect(chat, "What happened?")
+	h.press(chat, "My card was lost, stolen or damaged")
+	h.expect(chat, "What happened to your card?")
+	h.press(chat, "I lost it")
+	h.expect(chat, "AIMA's emails")
+}
+
+// The whole life of a case: escalation in words, the card and the queue,
+// takeover from the card, messages both ways (text, an album, a long
+// caption), internal notes, release back to the same step, close.
+func TestStaffTakeover(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(5001)
+	h.srv.SetUserName(chat, "Maria")
+	h.toExpiry(chat)
+
+	h.do(chat, func() { h.srv.UserText(chat, "can I talk to a person please?") }, "AIMA's emails")
+	if !strings.Contains(h.dump(chat), "I've noted that you'd like help from a person") {
+		t.Errorf("the applicant was not told a person will come:%s", h.dump(chat))
+	}
+	tp := h.topicOfCase("Maria · 2nd copy · waiting")
+	card := h.card(tp.ThreadID, "Status: waiting for a person")
+	for _, want := range []string{"Request: Second copy of the residence card — card lost", "Language: English",
+		"Where they are: the card's expiry date", "can I talk to a person please?", "⬜ Police report"} {
+		if !strings.Contains(card.Text, want) {
+			t.Errorf("card lacks %q:\n%s", want, card.Text)
+		}
+	}
+	if len(card.Buttons) == 0 || card.Buttons[0][0].Label != "✋ Take over" {
+		t.Errorf("card buttons = %v; want Take over first", card.Buttons)
+	}
+	h.inTopic(0, "1 case waiting for a person")
+
+	// Ana takes over from the card.
+	before := len(h.srv.Messages(chat))
+	if _, err := h.srv.GroupPressLabel(staffChat, ana, "✋ Take over"); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(chat, "Ana from our support team has joined")
+	h.card(tp.ThreadID, "Status: with Ana since")
+	h.topicOfCase("Maria · 2nd copy · with a person")
+	h.inTopic(0, "No case is waiting")
+
+	// Messages pass both ways; the assistant stays quiet.
+	h.srv.UserText(chat, "Is a photo of the police report fine?")
+	h.inTopic(tp.ThreadID, "Is a photo of the police report fine?")
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!checked: yes")
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/note nothing for the applicant")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Yes, a sharp photo is fine.") }, "Yes, a sharp photo is fine.")
+	h.srv.TopicAlbum(staffChat, tp.ThreadID, ana, [][]byte{jpegBytes(t, 30, 20), jpegBytes(t, 40, 20)}, "Like these")
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := h.srv.WaitFor(ctx, func() bool {
+		msgs := h.srv.Messages(chat)
+		n := len(msgs)
+		return n >= 2 && msgs[n-1].MediaGroupID != "" && msgs[n-1].MediaGroupID == msgs[n-2].MediaGroupID
+	}); err != nil {
+		t.Fatalf("the staff album did not reach the applicant as an album:%s", h.dump(chat))
+	}
+	long := strings.Repeat("word ", 300) // 1,500 characters: more than a bot may send as a caption
+	h.srv.UserPhoto(chat, jpegBytes(t, 50, 50), long)
+	cut := h.inTopic(tp.ThreadID, "word word")
+	if n := len(utf16.Encode([]rune(cut.Caption))); cut.Kind != fakeapi.KindCopy || n == 0 || n > maxCaption {
+		t.Errorf("the long caption's photo reached the topic as %s with a caption of %d units; want a copy cut to at most %d",
+			cut.Kind, n, maxCaption)
+	}
+	if err := h.srv.WaitFor(ctx, func() bool {
+		rest := 0
+		for _, m := range h.srv.TopicMessages(staffChat, tp.ThreadID) {
+			if m.Kind == fakeapi.KindText && strings.HasPrefix(m.Text, "word") {
+				rest += len(m.Text)
+			}
+		}
+		return len(cut.Caption)+rest >= len(strings.TrimSpace(long))-2
+	}); err != nil {
+		t.Errorf("the rest of the long caption did not follow in the topic")
+	}
+	for _, m := range h.srv.Messages(chat)[before:] {
+		if strings.Contains(m.Text, "checked") || strings.Contains(m.Text, "nothing for the applicant") {
+			t.Errorf("an internal note reached the applicant: %q", m.Text)
+		}
+		if m.Kind == fakeapi.KindText && !strings.Contains(m.Text, "has joined") {
+			t.Errorf("the assistant spoke during the takeover: %q", m.Text)
+		}
+	}
+
+	// Release: back to the same step.
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/release") }, "AIMA's emails")
+	if !strings.Contains(h.dump(chat), "handed you back to me") {
+		t.Errorf("the applicant was not told they are back with the assistant:%s", h.dump(chat))
+	}
+	h.do(chat, func() { h.srv.UserText(chat, "26/07/2030") }, "your last day to submit is")
+
+	// Close.
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/close") }, "is closed")
+	final := h.card(tp.ThreadID, "Status: closed")
+	for _, want := range []string{"taken over by Ana", "released by Ana", "closed by Bruno"} {
+		if !strings.Contains(final.Text, want) {
+			t.Errorf("card history lacks %q:\n%s", want, final.Text)
+		}
+	}
+	h.topicOfCase("Maria · 2nd copy · closed")
+	if n := len(h.srv.Topics(staffChat)); n != 1 {
+		t.Errorf("topics = %d; want 1", n)
+	}
+	if strings.Contains(h.logs.String(), "Yes, a sharp photo") || strings.Contains(h.logs.String(), "Maria") {
+		t.Errorf("logs contain message text or a name:\n%s", h.logs)
+	}
+}
+
+// Neither an applicant nor a member of the group who is not staff can act
+// as staff; two requests at once open one topic.
+func TestStaffSafety(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(5002)
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.press(chat, "English")
+	h.expect(chat, "What happened?")
+	h.srv.UserText(chat, "/human")
+	h.srv.UserText(chat, "I want to talk to a human")
+	h.srv.UserText(chat, "/human")
+	h.expect(chat, "What happened?")
+	tp := h.topicOfCase("User5002")
+	h.card(tp.ThreadID, "Status: waiting")
+
+	// The applicant forges staff commands and button data.
+	h.do(chat, func() { h.srv.UserText(chat, "/takeover") }, "What happened?")
+	last, _ := h.srv.LastMessage(chat)
+	h.srv.UserPress(chat, last.ID, "case:take")
+	h.srv.UserPress(chat, last.ID, "0:case:take")
+	h.do(chat, func() { h.srv.UserText(chat, "/status") }, "What happened?")
+
+	// A member of the group who is not staff writes and presses.
+	h.srv.UserTopicText(staffChat, tp.ThreadID, stranger, "hello, I am not staff")
+	if _, err := h.srv.GroupPressLabel(staffChat, stranger, "✋ Take over"); err != nil {
+		t.Fatal(err)
+	}
+	// Another group the bot is in.
+	h.srv.GroupText(-4242, ana, "/takeover", "group")
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := h.srv.WaitFor(ctx, func() bool {
+		for _, a := range h.srv.CallbackAnswers() {
+			if a.Chat == staffChat && strings.Contains(a.Text, "Only the support team") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Errorf("the stranger's press was not answered with a refusal: %+v", h.srv.CallbackAnswers())
+	}
+	// Ana's message is the last thing to arrive: everything before it was
+	// applied by then (one chat's updates apply in order).
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hello, I'm Ana.") }, "Hello, I'm Ana.")
+	for _, m := range h.srv.Messages(chat) {
+		if strings.Contains(m.Text, "not staff") {
+			t.Errorf("a non-staff member's message reached the applicant")
+		}
+	}
+	var history []string
+	for _, e := range h.session(chat).Human.History {
+		history = append(history, e.What+" "+e.By)
+	}
+	if got, want := strings.Join(history, ", "), "escalate , take Ana"; got != want {
+		t.Errorf("case history = %q; want %q (one opening, one takeover, by Ana)", got, want)
+	}
+	if n := len(h.srv.Topics(staffChat)); n != 1 {
+		t.Errorf("topics = %d; want 1 for three requests", n)
+	}
+	for _, c := range h.srv.Calls("answerCallbackQuery") {
+		if c.Status != http.StatusOK {
+			t.Errorf("answerCallbackQuery answered %d", c.Status)
+		}
+	}
+}
+
+// A deleted topic is opened again with the card, the documents and a word
+// about it; an applicant who blocked the bot is reported in the topic.
+func TestStaffTopicDeletedAndBlocked(t *testing.T) {
+	h := staffHarness(t, openBolt(t))
+	chat := int64(5003)
+	h.toExpiry(chat)
+	h.srv.UserText(chat, "26/07/2030")
+	h.expect(chat, "your last day to submit is")
+	h.press(chat, "Continue")
+	h.expect(chat, "Document 1 of 3")
+	h.srv.UserPhoto(chat, jpegBytes(t, 64, 48), "")
+	h.expect(chat, "Document 2 of 3")
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
+	first := h.topicOfCase("User5003")
+	h.inTopic(first.ThreadID, "Passport copy") // the document, by file id
+
+	h.srv.DeleteTopic(staffChat, first.ThreadID)
+	h.srv.UserPhoto(chat, jpegBytes(t, 64, 48), "") // a change of the case: the card must follow
+	h.expect(chat, "Document 3 of 3")
+	ctx, cancel := wait(t)
+	defer cancel()
+	var second fakeapi.Topic
+	if err := h.srv.WaitFor(ctx, func() bool {
+		for _, tp := range h.srv.Topics(staffChat) {
+			if !tp.Deleted && tp.ThreadID != first.ThreadID {
+				second = tp
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("the deleted topic was not opened again: %+v", h.srv.Topics(staffChat))
+	}
+	h.card(second.ThreadID, "✅ Residence card copy")
+	h.inTopic(second.ThreadID, "earlier topic of this case was deleted")
+	h.inTopic(second.ThreadID, "Passport copy")
+
+	// Bruno takes over; the applicant has blocked the bot meanwhile.
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, second.ThreadID, bruno, "/takeover") }, "Bruno from our support team")
+	h.srv.BlockChat(chat)
+	h.srv.UserTopicText(staffChat, second.ThreadID, bruno, "Are you still there?")
+	h.inTopic(second.ThreadID, "blocked the bot")
+	h.card(second.ThreadID, "The applicant blocked the bot")
+}
+
+// A staff group given as a basic group that later became a supergroup is
+// followed to its new id.
+func TestStaffGroupMigrated(t *testing.T) {
+	old, moved := int64(-5551), int64(-1_005_551_000_000)
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	h.srv.GroupText(old, ana, "hello", "group")
+	h.srv.MigrateGroup(old, moved)
+	h.start(false, func(c *Config) { c.StaffChat, c.QueueEvery = old, time.Hour })
+	chat := int64(5004)
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Which language")
+	ctx, cancel := wait(t)
+	defer cancel()
+	var thread int
+	if err := h.srv.WaitFor(ctx, func() bool {
+		tps := h.srv.Topics(moved)
+		if len(tps) == 1 {
+			thread = tps[0].ThreadID
+		}
+		return thread != 0
+	}); err != nil {
+		t.Fatalf("no topic in the supergroup the staff group became: %+v", h.srv.Topics(moved))
+	}
+	h.srv.SetUserName(ana, "Ana")
+	h.do(chat, func() { h.srv.UserTopicText(moved, thread, ana, "Olá!") }, "Olá!")
+}
