@@ -115,6 +115,18 @@ func TestDiagramInReadme(t *testing.T) {
 			t.Errorf("Diagram() lacks state %q", s)
 		}
 	}
+	c, err := CaseDiagram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "```mermaid\n" + c + "```"; !strings.Contains(string(readme), want) {
+		t.Errorf("README.md's case diagram differs from the case's; replace it with the output of `go run ./cmd/aimabot diagram case`:\n%s", want)
+	}
+	for _, s := range []string{CaseWaiting, CaseTaken, CaseReleased, CaseClosed} {
+		if !strings.Contains(c, s) {
+			t.Errorf("CaseDiagram() lacks status %q", s)
+		}
+	}
 }
 
 func TestParseText(t *testing.T) {

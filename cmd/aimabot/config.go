@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	neturl "net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +67,35 @@ func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) str
 	return store.OpenBolt(logger, dir, store.BoltOptions{TTL: ttl})
 }
 
+// staffConfig reads the staff group's settings: STAFF_CHAT_ID (a group's
+// negative id), STAFF_USER_IDS (comma-separated user ids) and STAFF_LANG.
+func staffConfig(chat, users, lang string) (id int64, staff []int64, l string, err error) {
+	if lang == "" {
+		lang = "en"
+	}
+	if !slices.Contains(flows.Languages(), lang) {
+		return 0, nil, "", usagef("STAFF_LANG: %q is not one of %s", lang, strings.Join(flows.Languages(), ", "))
+	}
+	if chat == "" {
+		if users != "" {
+			return 0, nil, "", usagef("STAFF_USER_IDS is set but STAFF_CHAT_ID is not")
+		}
+		return 0, nil, lang, nil
+	}
+	id, perr := strconv.ParseInt(strings.TrimSpace(chat), 10, 64)
+	if perr != nil || id >= 0 {
+		return 0, nil, "", usagef("STAFF_CHAT_ID: %q is not a group's id (a negative number such as -1001234567890)", chat)
+	}
+	for _, f := range strings.FieldsFunc(users, func(r rune) bool { return r == ',' || r == ' ' }) {
+		u, perr := strconv.ParseInt(f, 10, 64)
+		if perr != nil || u <= 0 {
+			return 0, nil, "", usagef("STAFF_USER_IDS: %q is not a user id (a positive number)", f)
+		}
+		staff = append(staff, u)
+	}
+	return id, staff, lang, nil
+}
+
 // parseDuration accepts Go durations and whole days ("30d").
 func parseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -79,12 +110,13 @@ func parseDuration(s string) (time.Duration, error) {
 
 // openParts opens the store and loads the conversation: what every command
 // that chats needs. The caller closes the store.
-func openParts(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir string) (st store.Store, flow *flows.Flow, err error) {
+func openParts(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir string,
+	opts ...flows.Option) (st store.Store, flow *flows.Flow, err error) {
 	st, err = openStore(ctx, logger, getenv, dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	flow, err = flows.New()
+	flow, err = flows.New(opts...)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -7,7 +7,7 @@
 //	aimabot eligibility --expiry DATE [--today DATE] [--json]
 //	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
 //	aimabot ask [--json] [--lang en|pt|fr] "question"
-//	aimabot diagram
+//	aimabot diagram [case]
 package main
 
 import (
@@ -53,7 +53,7 @@ const usage = `usage:
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
   aimabot ask [--json] [--lang en|pt|fr] "question"
-  aimabot diagram`
+  aimabot diagram [case]`
 
 // run is the whole program, with its environment passed in so tests can
 // drive it.
@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "documents":
 		return runDocuments(args[1:], stdout)
 	case "diagram":
-		return runDiagram(stdout)
+		return runDiagram(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

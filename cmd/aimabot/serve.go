@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aimabot/aimabot/bot"
+	"github.com/aimabot/aimabot/flows"
 )
 
 var (
@@ -28,6 +29,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	listen := fs.String("listen", envOr(getenv, "LISTEN_ADDR", ":8080"), "HTTP listen address for the webhook (env LISTEN_ADDR)")
 	replica := fs.String("replica", getenv("REPLICA_ID"), "this replica's name in leases; unique per replica, stable across its restarts (env REPLICA_ID; default the host name)")
 	unlimited := fs.Bool("unlimited", false, "lift Telegram's send limits (only against a fake Bot API server, for load tests)")
+	staffChat := fs.String("staff-chat", getenv("STAFF_CHAT_ID"), "the staff supergroup's id, with topics on; no personal help when unset (env STAFF_CHAT_ID)")
+	staffUsers := fs.String("staff-users", getenv("STAFF_USER_IDS"), "comma-separated user ids of the staff; every member of the staff group when unset (env STAFF_USER_IDS)")
+	staffLang := fs.String("staff-lang", getenv("STAFF_LANG"), "language of the staff group: en, pt or fr (env STAFF_LANG; default en)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,6 +39,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited, Owner: *replica}
 	if err := checkServeConfig(cfg); err != nil {
 		return err
+	}
+	var err error
+	if cfg.StaffChat, cfg.StaffUsers, cfg.StaffLang, err = staffConfig(*staffChat, *staffUsers, *staffLang); err != nil {
+		return err
+	}
+	var opts []flows.Option
+	if cfg.StaffChat != 0 {
+		opts = append(opts, flows.WithStaff(cfg.StaffLang))
 	}
 	logger, err := newLogger(getenv, stderr)
 	if err != nil {
@@ -49,7 +61,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return getenv(k)
 		}
 	}
-	st, flow, err := openParts(ctx, logger, env, *data)
+	st, flow, err := openParts(ctx, logger, env, *data, opts...)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,11 @@ func TestServeConfig(t *testing.T) {
 		{"bad redis URL", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "REDIS_URL": "localhost:6379"}, nil, "REDIS_URL"},
 		{"bad log level", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
 		{"flag overrides env", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc"}, []string{"--token", "bad"}, "TELEGRAM_BOT_TOKEN"},
+		{"staff chat is a user", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "12345"}, nil, "STAFF_CHAT_ID"},
+		{"staff chat not a number", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "@support"}, nil, "STAFF_CHAT_ID"},
+		{"bad staff user", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "STAFF_USER_IDS": "12,ana"}, nil, "STAFF_USER_IDS"},
+		{"staff users without a group", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_USER_IDS": "12"}, nil, "STAFF_CHAT_ID"},
+		{"bad staff language", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "STAFF_LANG": "de"}, nil, "STAFF_LANG"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

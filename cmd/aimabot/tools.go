@@ -155,8 +155,17 @@ func joinReasons(k rules.Kind) string {
 	return strings.Join(s, ", ")
 }
 
-func runDiagram(stdout io.Writer) error {
-	d, err := flows.Diagram()
+// runDiagram prints the conversation's state machine, or with "case" the
+// support case's, as Mermaid.
+func runDiagram(args []string, stdout io.Writer) error {
+	diagram := flows.Diagram
+	switch {
+	case len(args) == 1 && args[0] == "case":
+		diagram = flows.CaseDiagram
+	case len(args) > 0:
+		return usagef("usage: aimabot diagram [case]")
+	}
+	d, err := diagram()
 	if err != nil {
 		return err
 	}
