@@ -369,3 +369,43 @@ func TestStaffGroupMigrated(t *testing.T) {
 	h.srv.SetUserName(ana, "Ana")
 	h.do(chat, func() { h.srv.UserTopicText(moved, thread, ana, "Olá!") }, "Olá!")
 }
+
+// A staff reply and an applicant's message that could not be passed on
+// before a stop are kept in the outbox and passed on once by the next start.
+func TestStaffRepliesSurviveRestart(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(5005)
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Which language")
+	tp := h.topicOfCase("User5005")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/takeover") }, "has joined")
+
+	h.srv.Inject(fakeapi.Fault{Method: "copyMessage", Status: http.StatusBadGateway, Times: 1000})
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Do you have the police report?")
+	h.srv.UserText(chat, "not yet")
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := h.srv.WaitFor(ctx, func() bool { return h.srv.Pending() == 0 && len(h.srv.Calls("copyMessage")) > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	h.stop(h.bots[0])
+	if out, _ := h.st.Outbox(ctx, chat, 10); len(out) != 2 {
+		t.Fatalf("outbox after the stop = %d messages; want the staff reply and the applicant's message kept", len(out))
+	}
+	h.srv.ClearFaults()
+	h.start(false, func(c *Config) {
+		c.Owner, c.StaffChat, c.StaffUsers, c.QueueEvery = "replica-0", staffChat, []int64{ana}, time.Hour
+	})
+	h.expect(chat, "Do you have the police report?")
+	h.inTopic(tp.ThreadID, "not yet")
+	copies := 0
+	for _, m := range h.srv.Messages(chat) {
+		if m.Kind == fakeapi.KindCopy {
+			copies++
+		}
+	}
+	if copies != 1 {
+		t.Errorf("copies in the applicant's chat = %d; want the staff reply once", copies)
+	}
+}
