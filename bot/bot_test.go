@@ -214,14 +214,7 @@ var realPDF = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << 
 // steps.
 func (h *harness) lostCard(chat int64) {
 	h.t.Helper()
-	h.srv.UserText(chat, "/start")
-	h.expect(chat, "Which language")
-	h.press(chat, "English")
-	h.expect(chat, "What happened?")
-	h.press(chat, "My card was lost, stolen or damaged")
-	h.expect(chat, "What happened to your card?")
-	h.press(chat, "I lost it")
-	h.expect(chat, "AIMA's emails")
+	h.toExpiry(chat)
 	h.srv.UserText(chat, "26/07/2030")
 	h.expect(chat, "your last day to submit is")
 	h.press(chat, "Continue")

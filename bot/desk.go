@@ -197,6 +197,16 @@ func (d *desk) session(ctx context.Context, chat int64) (flows.Session, error) {
 	return s, nil
 }
 
+// where reads the chat's session and the staff chat's id now.
+func (d *desk) where(ctx context.Context, chat int64) (flows.Session, int64, error) {
+	s, err := d.session(ctx, chat)
+	if err != nil {
+		return s, 0, err
+	}
+	staff, err := d.current(ctx)
+	return s, staff, err
+}
+
 // setCase records where the case is shown in the staff group.
 func (d *desk) setCase(ctx context.Context, chat int64, fn func(c *flows.Case)) error {
 	err := d.b.st.Update(ctx, chat, func(cur []byte) ([]byte, error) {
@@ -276,11 +286,7 @@ func isMessageGone(err error) bool {
 }
 
 func (d *desk) reopen(ctx context.Context, chat int64) error {
-	s, err := d.session(ctx, chat)
-	if err != nil {
-		return err
-	}
-	staff, err := d.current(ctx)
+	s, staff, err := d.where(ctx, chat)
 	if err != nil {
 		return err
 	}
@@ -318,11 +324,7 @@ func (d *desk) topic(ctx context.Context, chat int64) (staff int64, thread int, 
 // record of the case. Every step is recorded as it succeeds, so a retry
 // after a failure or a crash carries on rather than repeats.
 func (d *desk) sync(ctx context.Context, chat int64) error {
-	s, err := d.session(ctx, chat)
-	if err != nil {
-		return err
-	}
-	staff, err := d.current(ctx)
+	s, staff, err := d.where(ctx, chat)
 	if err != nil {
 		return err
 	}
