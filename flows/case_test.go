@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,45 @@ func TestQueue(t *testing.T) {
 	}
 	if got := f.Queue(nil, now); !strings.Contains(got, "No case is waiting") {
 		t.Errorf("Queue(nil) = %q; want the empty queue", got)
+	}
+}
+
+// A case opens by itself when the assistant keeps misunderstanding, or
+// cannot answer questions the applicant insists on.
+func TestCaseOpensByItself(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		inputs []string // typed after /start and [English]
+		want   string   // Why of the case; "" for none
+	}{
+		{"four misses", []string{"x", "y", "z", "w"}, ""},
+		{"five misses", []string{"x", "y", "z", "w", "v"}, WhyMisses},
+		{"one unanswerable question", []string{"what are the opening hours of the Brazilian consulate in Lisbon?"}, ""},
+		{"two unanswerable questions", []string{"what are the opening hours of the Brazilian consulate in Lisbon?",
+			"how do I get a Portuguese driving licence?"}, WhyQuestion},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, _ := f.Step(Session{}, ParseText("/start", "en"), now)
+			s, _, _ = f.Step(s, Input{Kind: Button, Data: fmt.Sprintf("%d:lang:en", s.Step)}, now)
+			for _, text := range tt.inputs {
+				s, _, err = f.Step(s, ParseText(text, "en"), now)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := ""
+			if s.Human != nil {
+				got = s.Human.Why
+			}
+			if got != tt.want {
+				t.Errorf("after %q, case opened for %q; want %q", tt.inputs, got, tt.want)
+			}
+		})
 	}
 }
