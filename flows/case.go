@@ -103,7 +103,12 @@ type Case struct {
 	History []CaseEvent `json:"history,omitempty"`
 	// StaffAlbum gathers a staff member's album until it is complete, so it
 	// reaches the applicant as one album.
-	StaffAlbum *Album `json:"staff_album,omitempty"`
+	StaffAlbum *Album     `json:"staff_album,omitempty"`
+	ClosedAt   time.Time `json:"closed_at,omitzero"`
+	// Msgs are the staff topic's messages the assistant knows of (staff
+	// messages, and what the transport posted), to empty the topic when it
+	// cannot be deleted.
+	Msgs []int `json:"msgs,omitempty"`
 
 	// Kept by the transport: where the case lives in the staff group.
 	Topic  int      `json:"topic,omitempty"`  // the topic's thread id
@@ -163,6 +168,7 @@ func (c *Case) clone() *Case {
 	}
 	n.History = append([]CaseEvent(nil), c.History...)
 	n.Posted = append([]string(nil), c.Posted...)
+	n.Msgs = append([]int(nil), c.Msgs...)
 	if c.StaffAlbum != nil {
 		n.StaffAlbum = c.StaffAlbum.clone()
 	}
@@ -191,6 +197,11 @@ func (t *turn) caseEvent(event string, by *Agent, why string) error {
 	}
 	c := t.s.Human
 	c.Status = m.Current()
+	if c.Status == CaseClosed {
+		c.ClosedAt = t.now
+	} else {
+		c.ClosedAt = time.Time{}
+	}
 	e := CaseEvent{At: t.now, What: event, Why: why}
 	if by != nil {
 		e.By = by.Name
@@ -307,6 +318,7 @@ func (t *turn) fromStaff() error {
 		t.staffSay("staff_no_case", nil)
 		return nil
 	}
+	t.s.Human.noteTopicMessages(t.in.Msgs)
 	switch t.in.Kind {
 	case Command:
 		switch t.in.Command {
@@ -457,6 +469,7 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	if t.s.Human.StaffAlbum == nil {
 		t.s.Human.StaffAlbum = &Album{ID: in.Album, From: in.From}
 	}
+	t.s.Human.noteTopicMessages(in.Msgs)
 	t.s.Human.StaffAlbum.Msgs = append(t.s.Human.StaffAlbum.Msgs, in.Msgs...)
 	return true, nil
 }

@@ -190,3 +190,33 @@ func TestCaseOpensByItself(t *testing.T) {
 		})
 	}
 }
+
+func TestDue(t *testing.T) {
+	f, err := New(WithStaff("en"), WithRetention(Retention{Session: 30 * 24 * time.Hour, Case: 90 * 24 * time.Hour,
+		Reminder: 24 * time.Hour, Notice: 3 * 24 * time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	tests := []struct {
+		name string
+		s    Session
+		want time.Time // the next wake-up
+	}{
+		{"no conversation", Session{}, time.Time{}},
+		{"choosing a request: the notice", Session{State: StateSituation, Updated: at}, at.Add(27 * day)},
+		{"collecting documents: the reminder", Session{State: StateDocuments, Updated: at}, at.Add(day)},
+		{"reminded: the notice", Session{State: StateDocuments, Updated: at, Reminded: at}, at.Add(27 * day)},
+		{"noticed: the erasure", Session{State: StateDocuments, Updated: at, Reminded: at, Noticed: at}, at.Add(30 * day)},
+		{"active since the reminder: a new one", Session{State: StateDocuments, Updated: at.Add(day), Reminded: at}, at.Add(2 * day)},
+		{"with a person: no reminder", Session{State: StateDocuments, Updated: at, Human: &Case{Status: CaseTaken}}, at.Add(27 * day)},
+		{"a case closed long ago: its erasure", Session{State: StateDone, Updated: at, Noticed: at,
+			Human: &Case{Status: CaseClosed, ClosedAt: at.Add(-89 * day)}}, at.Add(day)},
+	}
+	for _, tt := range tests {
+		if got := f.Due(tt.s); !got.Equal(tt.want) {
+			t.Errorf("%s: Due() = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}

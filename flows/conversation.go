@@ -135,6 +135,7 @@ type Flow struct {
 	kb        *faq.KB
 	staff     bool   // a support team can take conversations over
 	staffLang string // the language the support team reads
+	keep      Retention
 }
 
 // Option configures a Flow.
@@ -163,7 +164,7 @@ func New(opts ...Option) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Flow{cat: cat, kb: kb, staffLang: "en"}
+	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention()}
 	for _, o := range opts {
 		o(f)
 	}
@@ -193,6 +194,9 @@ func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error
 	}
 	if err := t.step(); err != nil {
 		return s, f.Apology(s), err
+	}
+	if t.forgotten {
+		return Session{}, t.out, nil
 	}
 	if f.staff && t.s.Human != nil && t.s.CaseStatus() != CaseClosed && cardMoved(f, s, t.s, now) {
 		t.cardChanged()
@@ -262,6 +266,8 @@ type turn struct {
 	today rules.Date
 	out   []Reply
 	text  []string // paragraphs of the reply being written
+	// forgotten says the applicant erased everything: the session ends.
+	forgotten bool
 }
 
 func (t *turn) tr(id string, data map[string]any) string { return t.cat.Text(t.s.Language(), id, data) }
@@ -333,6 +339,9 @@ func (t *turn) run() error {
 		t.remember()
 	}
 	t.s.Updated = t.now
+	if t.privacyInput() {
+		return t.privacy()
+	}
 	if t.s.WithPerson() {
 		t.relay()
 		return nil
@@ -709,6 +718,7 @@ func (t *turn) onQuestion() error {
 		return nil
 	}
 	if m := t.f.kb.Match(t.in.Text, t.s.Language()); m.Topic != faq.None {
+		t.out = append(t.out, Reply{Event: EventFAQMatched})
 		// Move first, so that the buttons of a choice between two topics
 		// belong to the step they are shown at.
 		if err := t.fire(evAsked); err != nil {
@@ -719,6 +729,7 @@ func (t *turn) onQuestion() error {
 		return nil
 	}
 	t.s.Question = t.in.Text
+	t.out = append(t.out, Reply{Event: EventFAQUnmatched})
 	switch {
 	case !t.f.staff:
 		t.say("question_no_staff", nil)
@@ -1229,6 +1240,7 @@ func (t *turn) answerQuestion() bool {
 		}
 		t.s.Misses++
 		t.s.Unanswered++
+		t.out = append(t.out, Reply{Event: EventFAQUnmatched})
 		switch {
 		case !t.f.staff:
 			t.say("faq_none_no_staff", nil)
@@ -1245,6 +1257,7 @@ func (t *turn) answerQuestion() bool {
 		return true
 	}
 	t.s.Unanswered = 0
+	t.out = append(t.out, Reply{Event: EventFAQMatched})
 	t.answer(m)
 	t.ask()
 	return true

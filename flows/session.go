@@ -49,8 +49,13 @@ type Session struct {
 	// Blocked is when sending to this chat last failed because the applicant
 	// blocked the bot; any new input from them clears it.
 	Blocked *time.Time `json:"blocked,omitempty"`
-	Created time.Time  `json:"created"`
-	Updated time.Time  `json:"updated"`
+	// Reminded and Noticed are the last activity (Updated) for which the
+	// reminder to send documents, and the notice of an erasure, were sent:
+	// one of each per spell of inactivity.
+	Reminded time.Time `json:"reminded,omitzero"`
+	Noticed  time.Time `json:"noticed,omitzero"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
 }
 
 // Doc is a document the applicant sent.
@@ -186,6 +191,16 @@ type Reply struct {
 	// Card asks the transport to bring the staff topic up to date with the
 	// case: open it if needed, and show the card and documents as they are.
 	Card bool
+	// Forget asks the transport to erase everything stored about the
+	// applicant (session, pending messages, wake-ups) before the replies
+	// that follow.
+	Forget bool
+	// DropTopic is a staff topic to delete (or, where that fails, to close
+	// and empty of TopicMsgs) because the case it showed was erased.
+	DropTopic int
+	TopicMsgs []int
+	// Event names what happened, for the operator's metrics; not shown.
+	Event string
 }
 
 // ButtonSpec is an inline button: the label shown and the data sent back.

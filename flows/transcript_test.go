@@ -118,6 +118,16 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 			}
 			continue
 		}
+		if line == "wake" {
+			var replies []Reply
+			s, replies = f.Wake(s, now)
+			if len(replies) == 0 {
+				b.WriteString("(nothing due)\n")
+			}
+			writeReplies(t, &b, replies)
+			b.WriteString("\n")
+			continue
+		}
 		from := last
 		if stale, ok := strings.CutPrefix(line, "stale "); ok {
 			line, from = stale, all
@@ -141,34 +151,7 @@ func replay(t *testing.T, f *Flow, comment, transcript string) string {
 		if err != nil {
 			t.Fatalf("Step(%q) error: %v", line, err)
 		}
-		card := false
-		for _, r := range replies {
-			prefix := "< "
-			if r.Staff {
-				prefix = "staff< "
-			}
-			switch {
-			case r.Card:
-				card = true
-				continue
-			case len(r.Copy) > 0:
-				fmt.Fprintf(&b, "%s(copy of %d message(s))\n", prefix, len(r.Copy))
-				continue
-			}
-			for _, l := range strings.Split(r.Text, "\n") {
-				fmt.Fprintf(&b, "%s%s\n", prefix, l)
-			}
-			for _, row := range r.Buttons {
-				var labels []string
-				for _, bt := range row {
-					labels = append(labels, "["+bt.Label+"]")
-					if len(bt.Data) > maxButtonData {
-						t.Errorf("button %q data %q is over %d bytes", bt.Label, bt.Data, maxButtonData)
-					}
-				}
-				fmt.Fprintf(&b, "  %s\n", strings.Join(labels, " "))
-			}
-		}
+		card := writeReplies(t, &b, replies)
 		if card {
 			// The whole card the first time; then its title when it
 			// changes, and the lines that are new, marked "+".
@@ -291,4 +274,46 @@ func flowWithout(t *testing.T) *Flow {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// writeReplies writes replies as transcript lines and reports whether one
+// of them asked for the case card to be shown.
+func writeReplies(t *testing.T, b *strings.Builder, replies []Reply) (card bool) {
+	for _, r := range replies {
+		prefix := "< "
+		if r.Staff {
+			prefix = "staff< "
+		}
+		switch {
+		case r.Card:
+			card = true
+			continue
+		case r.Forget:
+			fmt.Fprintf(b, "event< %s: everything stored is erased\n", r.Event)
+			continue
+		case r.DropTopic != 0:
+			fmt.Fprintf(b, "staff< (topic %d deleted)\n", r.DropTopic)
+			continue
+		case r.Event != "":
+			fmt.Fprintf(b, "event< %s\n", r.Event)
+			continue
+		case len(r.Copy) > 0:
+			fmt.Fprintf(b, "%s(copy of %d message(s))\n", prefix, len(r.Copy))
+			continue
+		}
+		for _, l := range strings.Split(r.Text, "\n") {
+			fmt.Fprintf(b, "%s%s\n", prefix, l)
+		}
+		for _, row := range r.Buttons {
+			var labels []string
+			for _, bt := range row {
+				labels = append(labels, "["+bt.Label+"]")
+				if len(bt.Data) > maxButtonData {
+					t.Errorf("button %q data %q is over %d bytes", bt.Label, bt.Data, maxButtonData)
+				}
+			}
+			fmt.Fprintf(b, "  %s\n", strings.Join(labels, " "))
+		}
+	}
+	return card
 }
