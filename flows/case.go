@@ -103,7 +103,7 @@ type Case struct {
 	History []CaseEvent `json:"history,omitempty"`
 	// StaffAlbum gathers a staff member's album until it is complete, so it
 	// reaches the applicant as one album.
-	StaffAlbum *Album     `json:"staff_album,omitempty"`
+	StaffAlbum *Album    `json:"staff_album,omitempty"`
 	ClosedAt   time.Time `json:"closed_at,omitzero"`
 	// Msgs are the staff topic's messages the assistant knows of (staff
 	// messages, and what the transport posted), to empty the topic when it
