@@ -33,6 +33,8 @@ const (
 	boltBucket      = "sessions"
 	boltChats       = "chats"  // per chat: expiry, next outbox sequence number, applied ids
 	boltOutbox      = "outbox" // chat key + sequence number: a pending message
+	boltWake        = "wake"   // wake time + chat key: the wake index, oldest first
+	boltWakeAt      = "wakeat" // chat key: the chat's wake time (the wake index's key for it)
 	boltLockTimeout = time.Second
 	// Keys a sweep looks at per write transaction, so that a large sweep
 	// never holds the write lock for long.
@@ -46,12 +48,18 @@ const (
 // flipped (so keys sort like the ids, negative ones first); the value is the
 // expiry time (unix nanoseconds, 8 big-endian bytes) followed by the data.
 //
-// Three buckets: "sessions" holds the sessions; "chats" holds, per chat
+// Five buckets: "sessions" holds the sessions; "chats" holds, per chat
 // written by Apply, the expiry, the next outbox sequence number and the
 // applied update ids (see chatMeta); "outbox" holds the pending messages,
 // keyed by the chat key followed by the message's sequence number (8
 // big-endian bytes), so that a chat's messages are contiguous and in order.
-// A chat's outbox lives and dies with its "chats" record. Send leases and
+// A chat's outbox lives and dies with its "chats" record. "wake" is the wake
+// index, keyed by the wake time (unix milliseconds, 8 big-endian bytes with
+// the sign bit flipped) followed by the chat key, with empty values, so that
+// a cursor finds the chats due oldest first; "wakeat" maps the chat key to
+// its wake time, so that the index entry can be found and moved. Both are
+// written in the same transactions. A sweep removing a chat's last record
+// (session or "chats" record) removes its wake time too. Send leases and
 // global leases live in memory only: one process owns the file.
 type Bolt struct {
 	logger *slog.Logger
@@ -106,7 +114,7 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 		return nil, fmt.Errorf("store: bolt open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range []string{boltBucket, boltChats, boltOutbox} {
+		for _, name := range []string{boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -275,9 +283,11 @@ func (b *Bolt) Delete(ctx context.Context, chat int64) error {
 
 // Sweep removes the values that have expired by the store's clock, and the
 // applied update ids and pending messages of chats whose records expired,
-// and returns how many sessions and chat records it removed. It also forgets
-// expired leases. It works in batches, one write transaction each, and stops
-// between batches when ctx is done.
+// and the wake time of a chat when it removes the chat's session or record
+// and the other is gone or expired too; it returns how many sessions and
+// chat records it removed. It also forgets expired leases. It works in
+// batches, one write transaction each, and stops between batches when ctx is
+// done.
 func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
 	now := b.now().UnixNano()
 	b.pruneLeases(b.now())
@@ -303,8 +313,9 @@ func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
 
 // sweepOne removes the expired records of the named bucket among up to
 // b.sweepBatch keys starting at from (nil: the first key); removing a chat
-// record also removes the chat's outbox. next is the key to resume at, nil
-// when the bucket is done.
+// record also removes the chat's outbox, and removing either of a chat's
+// records removes its wake time when the other record is not live either.
+// next is the key to resume at, nil when the bucket is done.
 func (b *Bolt) sweepOne(name string, now int64, from []byte) (removed int, next []byte, err error) {
 	err = b.db.Update(func(tx *bbolt.Tx) error {
 		bucket := tx.Bucket([]byte(name))
@@ -330,12 +341,25 @@ func (b *Bolt) sweepOne(name string, now int64, from []byte) (removed int, next 
 				expired = append(expired, bytes.Clone(k))
 			}
 		}
+		other := boltChats
+		if name == boltChats {
+			other = boltBucket
+		}
+		otherBucket := tx.Bucket([]byte(other))
+		if otherBucket == nil {
+			return fmt.Errorf("%s bucket missing", other)
+		}
 		for _, k := range expired {
 			if err := bucket.Delete(k); err != nil {
 				return err
 			}
 			if name == boltChats {
 				if err := purgeOutbox(tx, k); err != nil {
+					return err
+				}
+			}
+			if _, live := liveData(otherBucket.Get(k), now); !live {
+				if err := removeWake(tx, k); err != nil {
 					return err
 				}
 			}

@@ -125,8 +125,9 @@ func purgeOutbox(tx *bbolt.Tx, chat []byte) error {
 }
 
 // Apply implements [Store]. Everything but the lease happens in one write
-// transaction, so fn is called exactly once, or not at all for a duplicate;
-// the lease is taken after the commit.
+// transaction (the wake time and a Forget's erasure included), so fn is
+// called exactly once, or not at all for a duplicate; the lease is taken
+// after the commit, and with Forget, the old one dropped just before.
 func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 	fn func(cur []byte) (Change, error)) (Applied, error) {
 	if err := checkLease(owner, leaseTTL); err != nil {
@@ -138,6 +139,7 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 	var (
 		res     Applied
 		pending bool
+		forget  bool
 		fnErr   error
 		// rolls back a transaction that found a duplicate and changed
 		// nothing, which is cheaper than committing it
@@ -166,9 +168,13 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 			fnErr = err
 			return err
 		}
+		if err := checkChange(change); err != nil {
+			return err
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		forget = change.Forget
 
 		expiry := now.Add(b.ttl)
 		if change.Session == nil {
@@ -179,12 +185,16 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 		if err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
-		if !live {
+		if !live || change.Forget {
 			// Messages of an expired chat are dead: drop them now rather
-			// than let them reappear.
+			// than let them reappear. Forget drops them too, but keeps the
+			// sequence number going, so that ids never repeat.
 			if err := purgeOutbox(tx, key); err != nil {
 				return fmt.Errorf("outbox: %w", err)
 			}
+		}
+		if err := applyWake(tx, key, change); err != nil {
+			return fmt.Errorf("wake time: %w", err)
 		}
 		if updateID > 0 {
 			meta.remember(updateID)
@@ -210,15 +220,19 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 	if err != nil && !errors.Is(err, errDuplicate) {
 		return Applied{}, fmt.Errorf("store: bolt apply: %w", err)
 	}
-	res.Lease = b.leaseAfterApply(sendLeaseKey(chat), owner, leaseTTL, pending)
+	res.Lease = b.leaseAfterApply(sendLeaseKey(chat), owner, leaseTTL, pending, forget)
 	return res, nil
 }
 
 // leaseAfterApply renews owner's lease, or takes a free one when messages
-// are pending, and tells whether owner holds it.
-func (b *Bolt) leaseAfterApply(key, owner string, ttl time.Duration, pending bool) bool {
+// are pending, and tells whether owner holds it. forget drops the lease
+// first, whoever holds it.
+func (b *Bolt) leaseAfterApply(key, owner string, ttl time.Duration, pending, forget bool) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if forget {
+		delete(b.leases, key)
+	}
 	now := b.now()
 	l, held := b.leases[key]
 	held = held && now.Before(l.until)

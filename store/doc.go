@@ -21,6 +21,15 @@
 // only the messages of that one update: sending them straight away (saving
 // the Outbox read) keeps the order only when no older message is pending.
 //
+// A chat can also ask to be woken without an update (a reminder, an
+// erasure due): [Change.Wake] records the earliest time it wants, and
+// [Store.Due] hands the chats due to one replica at a time, claiming each
+// for a while; the waker then sets the next time with [Store.SetWake].
+// [Change.Forget] erases the chat's session, pending messages, send lease
+// and wake time in the same step as the rest of the change, keeping only
+// the applied update ids; [Store.Forget] erases everything, and
+// [Store.Keys] lists what is left, for checking an erasure.
+//
 // [Store] is the contract; two implementations satisfy it:
 //
 //   - [Redis] (from [OpenRedis]) for deployments with a Redis server. A
@@ -38,13 +47,25 @@
 //     "<prefix>lease:<name>". Apply reads everything it needs in one
 //     pipeline and writes with one script (two round trips), which checks
 //     again for a duplicate and for a concurrent write; Ack, AcquireSend,
-//     ReleaseSend and Lease are one script each, Outbox one XRANGE.
+//     ReleaseSend and Lease are one script each, Outbox one XRANGE. The
+//     wake times are one sorted set for the whole store, "<prefix>wake"
+//     (member the chat id, score unix milliseconds), which in a Redis
+//     Cluster is in another slot than the chat's keys: Apply writes it in
+//     the same pipeline as its script (no extra round trip; see
+//     [Store.Apply] for what a lost race leaves there), and Due is one
+//     script on it. It has no expiry: a chat whose keys expired may keep
+//     its wake time until the waker, finding no session, removes it. An
+//     emptied outbox stream stays while the chat has a session (so that
+//     ids never repeat), and goes with the last message of a chat without
+//     one.
 //   - [Bolt] (from [OpenBolt]) for a single process with an embedded bbolt
 //     file at "<dir>/aimabot.db". Every record carries its own expiry time;
 //     expired records are invisible at once and removed by [Bolt.Sweep],
 //     which also runs at open and periodically in the background. Applied
 //     ids and the outbox live in their own buckets and expire with the
-//     chat's record that Apply writes; leases are kept in memory.
+//     chat's record that Apply writes; the wake times are an index bucket
+//     (time, chat) and a map bucket (chat → time), written in the same
+//     transactions and swept with the chat; leases are kept in memory.
 //
 // Both keep the value exactly as given: the store never looks inside it and
 // never logs it, nor the chat id. Errors never name the chat either, so a

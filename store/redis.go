@@ -84,6 +84,8 @@ type Redis struct {
 	ackRelease *redis.Script
 	acquire    *redis.Script
 	release    *redis.Script
+	wakeReset  *redis.Script
+	due        *redis.Script
 	trips      *roundTrips
 	prefix     string
 	ttl        time.Duration
@@ -171,6 +173,8 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 		ackRelease: redis.NewScript(ackReleaseScript),
 		acquire:    redis.NewScript(acquireScript),
 		release:    redis.NewScript(releaseScript),
+		wakeReset:  redis.NewScript(wakeResetScript),
+		due:        redis.NewScript(dueScript),
 		trips:      trips,
 		prefix:     prefix,
 		ttl:        ttl,
@@ -180,7 +184,8 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	// script is missing.
 	_, err = client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		// Not Script.Load: in a pipeline it would record an empty digest.
-		for _, src := range []string{casScript, applyScript, ackScript, ackReleaseScript, acquireScript, releaseScript} {
+		for _, src := range []string{casScript, applyScript, ackScript, ackReleaseScript, acquireScript, releaseScript,
+			wakeResetScript, dueScript} {
 			p.ScriptLoad(ctx, src)
 		}
 		return nil

@@ -18,6 +18,35 @@ import (
 // The Lua scripts below touch only keys of one chat (one "{chat:<id>}" hash
 // tag, so one Redis Cluster slot), or a single global key.
 
+// dropStreamLua defines dropStream(key), which deletes an emptied outbox
+// stream so that nothing is left naming a chat that has no session, without
+// letting ids repeat: a new stream takes its ids from the clock, so the old
+// one is deleted at once only when its last id is from an earlier
+// millisecond than now; otherwise it expires just after that millisecond.
+// Either way a stream created after it gets only later ids, and an Ack of
+// an old id cannot remove a new message.
+const dropStreamLua = `
+local function dropStream(key)
+  if redis.call('EXISTS', key) == 0 then
+    return
+  end
+  local info = redis.call('XINFO', 'STREAM', key)
+  local last = 0
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      last = tonumber(string.match(info[i + 1], '^(%d+)-'))
+    end
+  end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if last < now then
+    redis.call('DEL', key)
+  else
+    redis.call('PEXPIRE', key, last - now + 1)
+  end
+end
+`
+
 // applyScript applies one update to a chat if its id is new and the session
 // revision is still the one the caller read.
 //
@@ -34,7 +63,8 @@ import (
 //	ARGV[7]  owner asking for the send lease
 //	ARGV[8]  lease TTL in milliseconds
 //	ARGV[9]  how many applied ids to remember
-//	ARGV[10...]  the messages to append to the outbox, in order
+//	ARGV[10] "1" to forget the chat first (Change.Forget; ARGV[4] is then "0")
+//	ARGV[11...]  the messages to append to the outbox, in order
 //
 // It returns {status, lease, id...}: status 0 when another writer changed
 // the session since the caller read it (nothing done, lease 0), 1 when the
@@ -42,7 +72,13 @@ import (
 // applied, followed by the stream ids of the appended messages. lease is 1
 // when the owner holds the send lease after the call: it is renewed if the
 // owner held it, taken if nobody held it and the outbox is not empty.
-const applyScript = `
+//
+// Forgetting deletes the session and the send lease. When messages follow,
+// it empties the outbox stream with XTRIM, so that they get ids above every
+// erased one; otherwise it drops the stream (dropStream). The applied ids
+// stay. The chat's wake time is another key: Apply handles it
+// (redis_wake.go).
+const applyScript = dropStreamLua + `
 local function lease()
   local holder = redis.call('GET', KEYS[4])
   if holder == ARGV[7] then
@@ -72,6 +108,14 @@ local rev = redis.call('HGET', KEYS[1], 'rev') or ''
 if rev ~= ARGV[2] then
   return {0, 0}
 end
+local forget = ARGV[10] == '1'
+if forget then
+  redis.call('XTRIM', KEYS[3], 'MAXLEN', 0)
+  if #ARGV == 10 then
+    dropStream(KEYS[3])
+  end
+  redis.call('DEL', KEYS[4])
+end
 if ARGV[4] == '0' then
   redis.call('DEL', KEYS[1])
 else
@@ -84,45 +128,59 @@ if isUpdate then
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
 local res = {2, 0}
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   res[#res + 1] = redis.call('XADD', KEYS[3], '*', 'd', ARGV[i])
 end
-redis.call('PEXPIRE', KEYS[3], ARGV[6])
+if not forget or #ARGV > 10 then
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+end
 res[2] = lease()
 return res
 `
 
 // ackScript removes one sent message and renews the owner's send lease.
-// It leaves an emptied outbox stream in place, although SCAN then finds it:
-// a new stream would start its ids afresh from the clock, and within the same
-// millisecond hand out an id just acknowledged, which a retried Ack would
-// then delete unsent. The stream expires with the chat.
+// It leaves an emptied outbox stream of a chat with a session in place,
+// although SCAN then finds it: a new stream would start its ids afresh from
+// the clock, and within the same millisecond hand out an id just
+// acknowledged, which a retried Ack would then delete unsent. The stream
+// expires with the chat. A chat without a session (forgotten, or erased
+// with a last message) gets its emptied stream dropped (dropStream), which
+// avoids that, so that nothing but its applied ids is left.
 //
 //	KEYS[1]  the chat's outbox
 //	KEYS[2]  the chat's send lease
+//	KEYS[3]  the chat's session
 //	ARGV[1]  the message's stream id
 //	ARGV[2]  the owner
 //	ARGV[3]  lease TTL in milliseconds
-const ackScript = `
+const ackScript = dropStreamLua + `
 redis.call('XDEL', KEYS[1], ARGV[1])
 if redis.call('GET', KEYS[2]) == ARGV[2] then
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+if redis.call('XLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+  dropStream(KEYS[1])
 end
 return 0
 `
 
 // ackReleaseScript removes one sent message, then renews the owner's send
-// lease if messages remain, or gives it up.
+// lease if messages remain, or gives it up. An emptied stream is dropped as
+// in ackScript.
 //
 //	KEYS[1]  the chat's outbox
 //	KEYS[2]  the chat's send lease
+//	KEYS[3]  the chat's session
 //	ARGV[1]  the message's stream id
 //	ARGV[2]  the owner
 //	ARGV[3]  lease TTL in milliseconds
 //
 // It returns 1 when messages remain and the owner keeps the lease, else 0.
-const ackReleaseScript = `
+const ackReleaseScript = dropStreamLua + `
 redis.call('XDEL', KEYS[1], ARGV[1])
+if redis.call('XLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 then
+  dropStream(KEYS[1])
+end
 if redis.call('GET', KEYS[2]) ~= ARGV[2] then
   return 0
 end
@@ -207,9 +265,11 @@ func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(),
 
 // Apply implements [Store]. Uncontended, it makes two round trips: one
 // pipeline reading the session, the applied ids, the lease holder and the
-// outbox length, then EVALSHA of the apply script. A duplicate seen in the
-// read costs one round trip, two when it renews the owner's lease or takes a
-// free one for messages left pending. After a lost race it pauses briefly and starts over, at most
+// outbox length, then EVALSHA of the apply script, in one pipeline with the
+// wake index's command when the change has a Wake or Forget (see
+// writeApply). A duplicate seen in the read costs one round trip, two when
+// it renews the owner's lease or takes a free one for messages left pending.
+// After a lost race it pauses briefly and starts over, at most
 // redisMaxAttempts times.
 func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 	fn func(cur []byte) (Change, error)) (Applied, error) {
@@ -254,6 +314,9 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 		if err != nil {
 			return Applied{}, err
 		}
+		if err := checkChange(change); err != nil {
+			return Applied{}, fmt.Errorf("store: redis apply: %w", err)
+		}
 		if err := ctx.Err(); err != nil {
 			return Applied{}, fmt.Errorf("store: redis apply: %w", err)
 		}
@@ -262,37 +325,41 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 		if change.Session == nil {
 			op = "0"
 		}
-		args := make([]any, 0, 9+len(change.Outbox))
+		forget := "0"
+		if change.Forget {
+			forget = "1"
+		}
+		args := make([]any, 0, 10+len(change.Outbox))
 		args = append(args, id, st.rev, rand.Text(), op, change.Session, ttlMillis,
-			owner, leaseMillis, AppliedWindow)
+			owner, leaseMillis, AppliedWindow, forget)
 		for _, m := range change.Outbox {
 			args = append(args, m)
 		}
-		res, err := r.apply.Run(ctx, r.client, keys, args...).Slice()
+		w, err := r.writeApply(ctx, chat, keys, args, change)
 		if err != nil {
-			return Applied{}, fmt.Errorf("store: redis apply script: %w", err)
+			return Applied{}, err
 		}
-		status, lease, ids, err := parseApplyResult(res)
-		if err != nil {
-			return Applied{}, fmt.Errorf("store: redis apply script: %w", err)
-		}
-		switch status {
+		switch w.status {
 		case 0:
 			continue // lost a race: read again
 		case 1:
-			return Applied{Duplicate: true, Lease: lease}, nil
+			return Applied{Duplicate: true, Lease: w.lease}, nil
 		}
-		if len(ids) != len(change.Outbox) {
-			return Applied{}, fmt.Errorf("store: redis apply script: %d message ids for %d messages", len(ids), len(change.Outbox))
+		if len(w.ids) != len(change.Outbox) {
+			return Applied{}, fmt.Errorf("store: redis apply script: %d message ids for %d messages", len(w.ids), len(change.Outbox))
 		}
 		var out []OutMsg
-		if len(ids) > 0 {
-			out = make([]OutMsg, len(ids))
-			for i, id := range ids {
+		if len(w.ids) > 0 {
+			out = make([]OutMsg, len(w.ids))
+			for i, id := range w.ids {
 				out[i] = OutMsg{ID: id, Data: bytes.Clone(change.Outbox[i])}
 			}
 		}
-		return Applied{Outbox: out, Lease: lease, Backlog: st.pending > 0}, nil
+		res := Applied{Outbox: out, Lease: w.lease, Backlog: st.pending > 0 && !change.Forget}
+		if w.wakeErr != nil {
+			return res, fmt.Errorf("store: redis apply: the update is applied but the chat's wake time may not be: %w", w.wakeErr)
+		}
+		return res, nil
 	}
 	return Applied{}, fmt.Errorf("store: redis apply: gave up after %d attempts: %w", redisMaxAttempts, ErrContention)
 }
@@ -421,7 +488,7 @@ func (r *Redis) Ack(ctx context.Context, chat int64, id string, owner string, le
 	if err := checkLease(owner, leaseTTL); err != nil {
 		return fmt.Errorf("store: redis ack: %w", err)
 	}
-	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender")}
+	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender"), r.chatKey(chat, "session")}
 	if err := r.ack.Run(ctx, r.client, keys, id, owner, millis(leaseTTL)).Err(); err != nil {
 		return fmt.Errorf("store: redis ack: %w", err)
 	}
@@ -433,7 +500,7 @@ func (r *Redis) AckRelease(ctx context.Context, chat int64, id string, owner str
 	if err := checkLease(owner, leaseTTL); err != nil {
 		return false, fmt.Errorf("store: redis ack and release: %w", err)
 	}
-	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender")}
+	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender"), r.chatKey(chat, "session")}
 	n, err := r.ackRelease.Run(ctx, r.client, keys, id, owner, millis(leaseTTL)).Int64()
 	if err != nil {
 		return false, fmt.Errorf("store: redis ack and release: %w", err)

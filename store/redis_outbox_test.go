@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -68,6 +69,38 @@ func TestRedisRoundTrips(t *testing.T) {
 	cost("Outbox", 1, func() error { _, err := r.Outbox(ctx, chat, 10); return err })
 	cost("AcquireSend", 1, func() error { _, err := r.AcquireSend(ctx, chat, "a", time.Minute); return err })
 	cost("Lease", 1, func() error { _, err := r.Lease(ctx, "poller", "a", time.Minute); return err })
+
+	// Wake and Forget ride in Apply's write pipeline: no extra round trip.
+	wakeAt := time.Now().Add(time.Hour)
+	cost("Apply with Wake", 2, func() error {
+		_, err := r.Apply(ctx, chat, 2, "a", time.Minute, func([]byte) (store.Change, error) {
+			return store.Change{Session: []byte("s"), Outbox: [][]byte{[]byte("w")}, Wake: wakeAt}, nil
+		})
+		return err
+	})
+	cost("Apply with Forget", 2, func() error {
+		_, err := r.Apply(ctx, chat, 3, "a", time.Minute, func([]byte) (store.Change, error) {
+			return store.Change{Forget: true, Outbox: [][]byte{[]byte("bye")}}, nil
+		})
+		return err
+	})
+	cost("Apply with Forget and Wake", 2, func() error {
+		_, err := r.Apply(ctx, chat, 4, "a", time.Minute, func([]byte) (store.Change, error) {
+			return store.Change{Forget: true, Wake: wakeAt}, nil
+		})
+		return err
+	})
+	now := time.Now()
+	cost("SetWake", 1, func() error { return r.SetWake(ctx, chat, now) })
+	cost("Due", 1, func() error {
+		got, err := r.Due(ctx, now, 10, time.Minute)
+		if err == nil && len(got) != 1 {
+			err = fmt.Errorf("Due = %v; want [%d]", got, chat)
+		}
+		return err
+	})
+	cost("SetWake zero", 1, func() error { return r.SetWake(ctx, chat, time.Time{}) })
+	cost("Forget", 1, func() error { return r.Forget(ctx, chat) })
 	// SCAN takes one round trip per batch of the whole keyspace, shared
 	// with other tests: just log it.
 	cost("PendingChats", 1<<20, func() error { return r.PendingChats(ctx, func(int64) bool { return true }) })

@@ -54,6 +54,27 @@ type Store interface {
 	// An updateID of 0 or less is an input that is not a Telegram update
 	// (an album's end, say): it is applied without the duplicate check and
 	// not remembered.
+	//
+	// Change.Wake and Change.Forget are applied with the rest of the change.
+	// On Bolt that is one transaction. On Redis the wake index is one key
+	// for the whole store (in a Redis Cluster, in another slot than the
+	// chat's keys), written in the same pipeline as the chat's script, so it
+	// costs no extra round trip but is not atomic with the chat's write:
+	//   - Wake is written after the chat's script, whatever the script
+	//     answers: a lost race (fn runs again) or a duplicate can leave the
+	//     chat's wake time earlier than any change asked for. Since a wake
+	//     only ever moves earlier that way, the chat is woken too early,
+	//     never too late, and the waker, finding nothing due, sets the real
+	//     time with SetWake.
+	//   - Forget's erasure of the wake time is sent before the chat's script
+	//     and answers the wake time it erased; when the script then reports
+	//     a lost race or a duplicate (or fails), Apply puts that time back
+	//     (ZADD LT: at worst earlier than wanted, as above) before trying
+	//     again or returning, so a wake another writer set meanwhile is not
+	//     lost. Only this case costs a round trip more.
+	//   - If the update is applied but its wake time could not be written
+	//     (the wake key's node failing alone), Apply returns the Applied
+	//     describing what was done together with an error saying so.
 	Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 		fn func(cur []byte) (Change, error)) (Applied, error)
 	// Outbox returns up to n of the chat's pending messages, oldest first
@@ -84,6 +105,40 @@ type Store interface {
 	// Lease takes or renews a named global lease (e.g. "poller") for owner;
 	// false if another owner holds it.
 	Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	// Due claims up to n chats whose wake time is at or before now, oldest
+	// first: each claimed chat's wake time moves to now+claim, atomically, so
+	// that another replica calling Due meanwhile does not get it too. The
+	// caller then sets the chat's real next wake with SetWake (or the chat
+	// is offered again after claim). n <= 0 claims nothing; claim must be at
+	// least a millisecond. Wake times and now are compared in whole
+	// milliseconds (truncated): a chat is due at its wake time, and may be
+	// offered up to a millisecond before it. Chats due at the same
+	// millisecond come in an unspecified order.
+	//
+	// Expiry: on Redis the wake index has no expiry, so a chat whose keys
+	// expired may still be offered (the waker then finds no session and
+	// calls SetWake with a zero time); on Bolt the sweep that removes an
+	// expired chat removes its wake time too.
+	Due(ctx context.Context, now time.Time, n int, claim time.Duration) ([]int64, error)
+	// SetWake sets the chat's wake time exactly; a zero time removes it.
+	// It overwrites: a wake time that an Apply set after the caller read
+	// the chat is replaced, so at must account for every change the caller
+	// did not see (Change.Wake, which only lowers, has no such race).
+	SetWake(ctx context.Context, chat int64, at time.Time) error
+	// Forget erases everything stored under the chat's keys (session,
+	// applied ids, outbox, send lease, wake time). For tests and for the
+	// operator; the applicant's /forget goes through Apply with Change.Forget.
+	// It is not atomic with a concurrent Apply of the chat on Redis (the
+	// wake index is another key), and with the applied ids gone, a
+	// redelivered update applies again.
+	Forget(ctx context.Context, chat int64) error
+	// Keys lists the store's keys that name the chat (for checking an
+	// erasure): on Redis the key names (found with SCAN, so one round trip
+	// per batch of the keyspace), plus "<prefix>wake#<chat>" when the chat
+	// is in the wake index; on Bolt "bucket/key" strings, the chat and
+	// numbers in decimal, in-memory leases as "leases/send:<chat>". Sorted.
+	Keys(ctx context.Context, chat int64) ([]string, error)
+
 	// RoundTrips returns how many round trips to the backing server this
 	// store has made (Redis: each command, script call or pipeline counts
 	// one, connection handshakes included; Bolt: 0). For benchmarks.
@@ -94,6 +149,43 @@ type Store interface {
 type Change struct {
 	Session []byte   // the new session; nil deletes it
 	Outbox  [][]byte // messages to append to the chat's outbox, in order (opaque bytes)
+	// Wake asks for the chat to be woken (see Store.Due) at this instant or
+	// earlier: the chat's wake time becomes the earlier of Wake and the one
+	// it has. Zero leaves it as it is.
+	Wake time.Time
+	// Forget erases the chat's session, its pending outbox messages, its
+	// send lease and its wake time before Outbox is appended, in the same
+	// atomic step. The ids of the updates already applied are kept (they name
+	// nothing personal), so a repeated delivery is still recognised.
+	//
+	// Session must be nil with Forget: a Change with both is refused (Apply
+	// stores nothing and returns an error). Wake with Forget sets the wake
+	// time to exactly Wake, since the old one is erased first. The messages
+	// appended after a Forget never get the id of an erased one, so a
+	// sender that was delivering an erased message cannot acknowledge a new
+	// one by mistake; that sender, having lost its lease, may still deliver
+	// messages it already read (as when a lease expires mid-delivery).
+	Forget bool
+}
+
+// checkChange rejects a Change that makes no sense.
+func checkChange(c Change) error {
+	if c.Forget && c.Session != nil {
+		return errors.New("a change cannot both forget the chat and store a session")
+	}
+	return nil
+}
+
+// wakeMillis is t in unix milliseconds, truncated (rounded down, before
+// 1970 too), as wake times and Due's now are compared.
+func wakeMillis(t time.Time) int64 { return t.UnixMilli() }
+
+// checkDue rejects Due's arguments.
+func checkDue(claim time.Duration) error {
+	if claim < time.Millisecond {
+		return fmt.Errorf("claim %v is shorter than a millisecond", claim)
+	}
+	return nil
 }
 
 // OutMsg is one pending outbox message.

@@ -39,26 +39,42 @@ func StartRedis(t testing.TB) (url string) {
 	if u := os.Getenv(RedisURLEnv); u != "" {
 		return u
 	}
+	srv, port := startOnFreePort(t, redisBinary(t), t.TempDir(), false)
+	t.Cleanup(func() {
+		if err := srv.stop(); err != nil {
+			t.Errorf("stopping redis-server: %v", err)
+		}
+	})
+	return redisURL(port)
+}
+
+// redisBinary finds redis-server on PATH, failing t when it is missing.
+func redisBinary(t testing.TB) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server is not on PATH: run the tests with scripts/test.sh "+
 			"(it installs and starts Redis), install Debian's redis-server package, "+
 			"or set %s to a Redis URL", RedisURLEnv)
 	}
+	return bin
+}
+
+func redisURL(port int) string { return fmt.Sprintf("redis://127.0.0.1:%d/0", port) }
+
+// startOnFreePort starts redis-server with its files in dir on a free
+// loopback port, trying other ports when one is taken meanwhile.
+func startOnFreePort(t testing.TB, bin, dir string, persistent bool) (*redisServer, int) {
+	t.Helper()
 	var failures []string
 	for range redisStartAttempts {
 		port, err := freePort()
 		if err != nil {
 			t.Fatalf("finding a free port for redis-server: %v", err)
 		}
-		srv, exited, err := startRedisServer(bin, port, t.TempDir())
+		srv, exited, err := startRedisServer(bin, port, dir, persistent)
 		if err == nil {
-			t.Cleanup(func() {
-				if err := srv.stop(); err != nil {
-					t.Errorf("stopping redis-server: %v", err)
-				}
-			})
-			return fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+			return srv, port
 		}
 		if !exited {
 			t.Fatalf("starting redis-server on 127.0.0.1:%d: %v", port, err)
@@ -67,7 +83,80 @@ func StartRedis(t testing.TB) (url string) {
 		failures = append(failures, fmt.Sprintf("port %d: %v", port, err))
 	}
 	t.Fatalf("redis-server did not start in %d attempts:\n%s", redisStartAttempts, strings.Join(failures, "\n"))
-	return ""
+	return nil, 0
+}
+
+// RedisProcess is a redis-server of the test's own, with its data on
+// disk (appendonly, fsync always), that the test can stop and start again
+// on the same port, keeping the data. For tests of a Redis outage.
+type RedisProcess struct {
+	URL string // redis://127.0.0.1:<port>/0
+
+	bin  string
+	port int
+	dir  string
+
+	mu  sync.Mutex
+	srv *redisServer // nil while stopped
+}
+
+// StartRedisProcess starts a redis-server of t's own from PATH, whatever
+// AIMABOT_TEST_REDIS_URL says, on a free loopback port with its files in a
+// directory of t's, and stops it when t ends. A missing redis-server, or
+// one that does not start, fails t.
+func StartRedisProcess(t testing.TB) *RedisProcess {
+	t.Helper()
+	bin := redisBinary(t)
+	dir := t.TempDir() // removed after the Cleanup below has stopped the server
+	srv, port := startOnFreePort(t, bin, dir, true)
+	p := &RedisProcess{URL: redisURL(port), bin: bin, port: port, dir: dir, srv: srv}
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.srv == nil {
+			return
+		}
+		if err := p.srv.stop(); err != nil {
+			t.Errorf("stopping redis-server: %v", err)
+		}
+		p.srv = nil
+	})
+	return p
+}
+
+// Stop shuts the server down gracefully (SIGTERM) and waits for it to
+// exit; it is killed, failing t, if it does not within 10 seconds.
+// Stopping a stopped server fails t.
+func (p *RedisProcess) Stop(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv == nil {
+		t.Fatalf("RedisProcess.Stop: redis-server on port %d is not running", p.port)
+	}
+	err := p.srv.stop()
+	p.srv = nil
+	if err != nil {
+		t.Fatalf("stopping redis-server on port %d: %v", p.port, err)
+	}
+}
+
+// Start starts the stopped server again, on the same port and with the same
+// data directory, and waits until it answers PING (after loading its data).
+// Starting a running server, or failing to start (say, someone took the
+// port meanwhile), fails t.
+func (p *RedisProcess) Start(t testing.TB) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.srv != nil {
+		t.Fatalf("RedisProcess.Start: redis-server on port %d is already running", p.port)
+	}
+	srv, _, err := startRedisServer(p.bin, p.port, p.dir, true)
+	if err != nil {
+		t.Fatalf("starting redis-server again on 127.0.0.1:%d: %v", p.port, err)
+	}
+	p.srv = srv
 }
 
 // freePort returns a loopback TCP port nobody listened on a moment ago.
@@ -87,17 +176,23 @@ type redisServer struct {
 }
 
 // startRedisServer starts redis-server and waits for it to answer. exited
-// reports that it quit by itself (typically: the port was taken).
-func startRedisServer(bin string, port int, dir string) (srv *redisServer, exited bool, err error) {
+// reports that it quit by itself (typically: the port was taken). A
+// persistent server keeps an append-only file in dir, fsynced at every
+// write; another keeps nothing on disk.
+func startRedisServer(bin string, port int, dir string, persistent bool) (srv *redisServer, exited bool, err error) {
 	out := &lockedBuffer{}
-	cmd := exec.Command(bin,
+	appendOnly := []string{"--appendonly", "no"}
+	if persistent {
+		appendOnly = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
-		"--appendonly", "no",
 		"--dir", dir,
 		"--daemonize", "no",
-	)
+	}, appendOnly...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {

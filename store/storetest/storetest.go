@@ -58,6 +58,13 @@ func Run(t *testing.T, open func(t *testing.T, ttl time.Duration) store.Store) {
 		{"GlobalLease", testGlobalLease},
 		{"LeaseArgs", testLeaseArgs},
 		{"ApplyExpiry", testApplyExpiry},
+
+		{"WakeApply", testWakeApply},
+		{"Due", testDue},
+		{"DueConcurrent", testDueConcurrent},
+		{"SetWake", testSetWake},
+		{"ApplyForget", testApplyForget},
+		{"Forget", testForget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
