@@ -24,10 +24,12 @@ func Words(text string) []string {
 		text = text[:maxInput]
 	}
 	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	folded, _, err := transform.String(t, strings.ToLower(text))
+	// Lower case after the decomposition: "™" and "№" decompose into capitals.
+	folded, _, err := transform.String(t, text)
 	if err != nil {
-		folded = strings.ToLower(text)
+		folded = text
 	}
+	folded = strings.ToLower(folded)
 	return strings.FieldsFunc(folded, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
