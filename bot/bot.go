@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -54,6 +55,9 @@ type Config struct {
 	// QueueEvery is how often the queue of waiting cases is refreshed, for
 	// the waiting times; default 1 min.
 	QueueEvery time.Duration
+	// WakeEvery is how often the store is asked for conversations due a
+	// reminder, a notice or an erasure; default 30 s.
+	WakeEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -75,8 +79,14 @@ type Bot struct {
 	http   *http.Client
 	send   *sender
 	desk   *desk // nil without a staff group
-	chats  chatLocks
-	albums *albums
+	// metrics and readiness
+	metrics    *metrics
+	down       outage
+	wakers     sync.WaitGroup
+	readyMu    sync.Mutex
+	telegramOK time.Time
+	chats      chatLocks
+	albums     *albums
 	// procCtx outlives the intake's context, so an update being applied
 	// when a stop is asked for is finished; it ends after ShutdownTimeout.
 	procCtx    context.Context
@@ -118,6 +128,9 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if cfg.QueueEvery == 0 {
 		cfg.QueueEvery = time.Minute
 	}
+	if cfg.WakeEvery == 0 {
+		cfg.WakeEvery = 30 * time.Second
+	}
 	if (cfg.StaffChat != 0) != flow.Staff() {
 		return nil, errors.New("bot: the conversation and the configuration disagree on whether there is a staff group")
 	}
@@ -134,7 +147,8 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if err != nil {
 		return nil, fmt.Errorf("bot: telegram client: %w", redact(err, cfg.Token))
 	}
-	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, api: api, http: hc}
+	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, api: api, http: hc, down: outage{logger: logger}}
+	b.metrics = newMetrics(b)
 	b.procCtx, b.procCancel = context.WithCancel(context.Background())
 	b.send = newSender(b)
 	b.albums = newAlbums(b)
@@ -150,6 +164,7 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 func (b *Bot) Run(ctx context.Context) error {
 	b.setCommands(ctx)
 	b.send.start(ctx)
+	b.startWaker(ctx)
 	if b.desk != nil {
 		b.desk.start(ctx)
 	}
@@ -157,17 +172,88 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.cfg.WebhookURL != "" {
 		err = b.serveWebhook(ctx)
 	} else {
-		err = b.poll(ctx)
+		var stopOps func()
+		if stopOps, err = b.serveOps(); err == nil {
+			err = b.poll(ctx)
+			stopOps()
+		}
 	}
 	b.stop()
 	return err
 }
+
+// OpsHandler serves /metrics, /healthz and /readyz; Run serves it on
+// ListenAddr in both modes.
+func (b *Bot) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	b.opsHandler(mux)
+	return mux
+}
+
+// serveOps serves the operator's endpoints on ListenAddr in polling mode
+// (in webhook mode they share the webhook's listener); nothing when
+// ListenAddr is empty.
+func (b *Bot) serveOps() (stop func(), err error) {
+	if b.cfg.ListenAddr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("bot: listen on %s: %w", b.cfg.ListenAddr, err)
+	}
+	srv := &http.Server{Handler: b.OpsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	b.logger.Info("bot: metrics and health", "listen", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// outage logs a store outage once when it starts and once when it ends,
+// not once per update.
+type outage struct {
+	logger *slog.Logger
+	mu     sync.Mutex
+	since  time.Time
+}
+
+// failed notes a failure of the store.
+func (o *outage) failed(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.since.IsZero() {
+		return
+	}
+	o.since = time.Now()
+	o.logger.Error("bot: the store is unreachable; updates stay unconfirmed with Telegram and replies in the outbox until it is back", "err", err)
+}
+
+// ok notes that the store answered.
+func (o *outage) ok() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.since.IsZero() {
+		return
+	}
+	o.logger.Warn("bot: the store is reachable again; catching up", "outage", time.Since(o.since).Round(time.Millisecond).String())
+	o.since = time.Time{}
+}
+
+// storeError marks an error of the store, as opposed to one of Telegram's
+// (a download that failed), for the outage log.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
 
 // stop finishes in-flight work within the shutdown timeout.
 func (b *Bot) stop() {
 	done := make(chan struct{})
 	go func() {
 		b.albums.stop()
+		b.wakers.Wait()
 		b.send.stop()
 		if b.desk != nil {
 			b.desk.wait()
@@ -188,7 +274,10 @@ func (b *Bot) setCommands(ctx context.Context) {
 	cat := b.flow.Catalog()
 	for _, lang := range flows.Languages() {
 		var cmds []models.BotCommand
-		for _, c := range []string{"start", "back", "status", "faq", "language", "cancel", "human", "help"} {
+		for _, c := range []string{"start", "back", "status", "faq", "language", "cancel", "human", "privacy", "mydata", "forget", "help"} {
+			if c == "human" && !b.flow.Staff() {
+				continue // personal help is not available: no menu entry for it
+			}
 			cmds = append(cmds, models.BotCommand{Command: c, Description: cat.Text(lang, "cmd_"+c, nil)})
 		}
 		code := lang

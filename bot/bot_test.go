@@ -30,6 +30,8 @@ type harness struct {
 	st   store.Store
 	logs *syncBuffer
 	bots []*running
+	// flowOpts are added to the conversation of every replica started.
+	flowOpts []flows.Option
 }
 
 type running struct {
@@ -104,7 +106,7 @@ func (h *harness) start(webhook bool, tweak ...func(*Config)) *Bot {
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	var opts []flows.Option
+	opts := h.flowOpts
 	if cfg.StaffChat != 0 {
 		opts = append(opts, flows.WithStaff(cfg.StaffLang))
 	}

@@ -230,6 +230,8 @@ func (d *desk) do(ctx context.Context, chat int64, o op) error {
 	var err error
 	for range 3 {
 		switch o.Kind {
+		case opDrop:
+			return d.drop(ctx, chat, o)
 		case opCard:
 			err = d.sync(ctx, chat)
 		case opCopy:
@@ -283,6 +285,62 @@ func isNotModified(err error) bool {
 
 func isMessageGone(err error) bool {
 	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "message to edit not found")
+}
+
+// drop deletes the topic of an erased case and its entry in the desk's
+// record. Where the topic cannot be deleted (the bot lacks the right to
+// delete messages), it is emptied of the messages the case knew of, closed
+// and renamed, so nothing personal stays in it.
+func (d *desk) drop(ctx context.Context, chat int64, o op) error {
+	staff, err := d.current(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	_, err = d.b.api.DeleteForumTopic(cctx, &tg.DeleteForumTopicParams{ChatID: staff, MessageThreadID: o.Thread})
+	cancel()
+	var moved *tg.MigrateError
+	switch {
+	case errors.As(err, &moved):
+		if err := d.migrated(ctx, int64(moved.MigrateToChatID)); err != nil {
+			return err
+		}
+		return d.drop(ctx, chat, o)
+	case err != nil && !isThreadGone(err):
+		d.b.logger.Warn("bot: an erased case's topic could not be deleted; emptying it", "err", redact(err, d.b.cfg.Token))
+		d.empty(ctx, staff, o)
+	}
+	return d.save(ctx, func(r *deskRecord) {
+		if e, ok := r.Cases[chat]; ok && e.Topic == o.Thread {
+			delete(r.Cases, chat)
+		}
+	})
+}
+
+// empty deletes what it can of a topic that cannot be deleted, then closes
+// it under a name that says it was erased.
+func (d *desk) empty(ctx context.Context, staff int64, o op) {
+	ids := slices.Clone(o.IDs)
+	slices.Sort(ids)
+	for len(ids) > 0 {
+		n := min(len(ids), 100)
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := d.b.api.DeleteMessages(cctx, &tg.DeleteMessagesParams{ChatID: staff, MessageIDs: ids[:n]})
+		cancel()
+		if err != nil {
+			d.b.logger.Warn("bot: deleting an erased case's messages", "err", redact(err, d.b.cfg.Token))
+		}
+		ids = ids[n:]
+	}
+	name := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "topic_erased", nil)
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if _, err := d.b.api.EditForumTopic(cctx, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: o.Thread, Name: name}); err != nil && !isNotModified(err) {
+		d.b.logger.Warn("bot: renaming an erased case's topic", "err", redact(err, d.b.cfg.Token))
+	}
+	if _, err := d.b.api.CloseForumTopic(cctx, &tg.CloseForumTopicParams{ChatID: staff, MessageThreadID: o.Thread}); err != nil && !isNotModified(err) {
+		d.b.logger.Warn("bot: closing an erased case's topic", "err", redact(err, d.b.cfg.Token))
+	}
 }
 
 func (d *desk) reopen(ctx context.Context, chat int64) error {

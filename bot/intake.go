@@ -42,16 +42,33 @@ type press struct {
 // It returns only after that commit (or with an error, and then nothing was
 // committed, so the update can be delivered again).
 func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
+	start := time.Now()
+	kind := kindOf(upd)
 	in, chat, p, ok, err := b.input(ctx, upd)
 	if err != nil || !ok {
+		outcome := outcomeIgnored
+		if err != nil {
+			outcome = outcomeFailed
+		}
+		b.metrics.updates.WithLabelValues(kind, outcome).Inc()
 		return err
+	}
+	if in.From != nil {
+		kind = "staff"
 	}
 	unlock := b.chats.lock(chat)
 	defer unlock()
 	res, err := b.apply(ctx, chat, upd.ID, in, p)
 	if err != nil {
+		b.metrics.updates.WithLabelValues(kind, outcomeFailed).Inc()
 		return err
 	}
+	outcome := outcomeApplied
+	if res.Duplicate {
+		outcome = outcomeDuplicate
+	}
+	b.metrics.updates.WithLabelValues(kind, outcome).Inc()
+	b.metrics.latency.Observe(time.Since(start).Seconds())
 	if in.Album != "" {
 		b.albums.touch(chat, in.Album)
 	}
@@ -73,29 +90,47 @@ func (b *Bot) deliver(chat int64, res store.Applied) {
 func (b *Bot) apply(ctx context.Context, chat, updateID int64, in flows.Input, p *press) (store.Applied, error) {
 	now := b.cfg.Now()
 	var problem error // logged once: the function may run again after a lost race
+	var replies []flows.Reply
 	res, err := b.st.Apply(ctx, chat, updateID, b.cfg.Owner, leaseTTL, func(cur []byte) (store.Change, error) {
-		c, prob, err := b.converse(cur, in, p, now)
-		problem = prob
+		c, r, prob, err := b.converse(cur, in, p, now)
+		problem, replies = prob, r
 		return c, err
 	})
 	if err != nil {
-		return res, fmt.Errorf("bot: apply update: %w", err)
+		b.down.failed(err)
+		return res, storeError{fmt.Errorf("bot: apply update: %w", err)}
 	}
+	b.down.ok()
 	if problem != nil {
-		b.logger.Error("bot: the conversation failed; the session was kept and the applicant told", "err", problem)
+		b.logger.Error("bot: the conversation failed; the session was kept and the applicant told", "err", problem, b.chatAttr(chat))
+	}
+	if !res.Duplicate {
+		b.metrics.countEvents(replies)
 	}
 	return res, nil
+}
+
+// kindOf names an update's kind for the metrics.
+func kindOf(u *models.Update) string {
+	switch {
+	case u.Message != nil:
+		return "message"
+	case u.EditedMessage != nil:
+		return "edited"
+	case u.CallbackQuery != nil:
+		return "button"
+	}
+	return "other"
 }
 
 // converse runs the conversation on a stored session. A session that cannot
 // be read, or a failure inside the flow, keeps the session as it was and
 // answers with an apology, so one bad update never blocks the chat; that
 // failure is returned as problem, for the caller to log.
-func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (c store.Change, problem, err error) {
+func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (c store.Change, replies []flows.Reply, problem, err error) {
 	var ops []op
 	s, problem := flows.Unmarshal(cur)
 	var next flows.Session
-	var replies []flows.Reply
 	if problem != nil {
 		replies = b.flow.Apology(flows.Session{})
 	} else {
@@ -107,18 +142,13 @@ func (b *Bot) converse(cur []byte, in flows.Input, p *press, now time.Time) (c s
 		}
 		next, replies, problem = b.flow.Step(s, in, now)
 	}
-	ops = append(ops, render(replies)...)
-	out, err := encodeOps(ops)
-	if err != nil {
-		return store.Change{}, problem, err
+	if next.State == "" && problem != nil {
+		// Keep the session as it was; only the apology goes out.
+		out, err := encodeOps(append(ops, render(replies)...), now)
+		return store.Change{Session: cur, Outbox: out}, replies, problem, err
 	}
-	data := cur
-	if next.State != "" {
-		if data, err = next.Marshal(); err != nil {
-			return store.Change{}, problem, err
-		}
-	}
-	return store.Change{Session: data, Outbox: out}, problem, nil
+	c, err = b.change(next, replies, ops, now)
+	return c, replies, problem, err
 }
 
 // pressOps answers a button press and shows the choice under the question,
@@ -310,7 +340,7 @@ func (b *Bot) poll(ctx context.Context) error {
 		leader, err := b.st.Lease(ctx, "poller", b.cfg.Owner, 2*b.cfg.PollTimeout+leaseTTL)
 		if err != nil || !leader {
 			if err != nil {
-				b.logger.Warn("bot: poller lease", "err", err)
+				b.down.failed(err)
 			}
 			backoff = 2 * time.Second // another replica polls; stand by
 			continue
@@ -368,7 +398,7 @@ func (b *Bot) applyBatch(updates []*models.Update) (offset int64, failed bool) {
 				err := b.Handle(ctx, u)
 				cancel()
 				if err != nil {
-					b.logger.Warn("bot: update not applied; it will come again", "update", u.ID, "err", err)
+					b.logFailed(u, err, "bot: update not applied; it will come again")
 					mu.Lock()
 					errs[u.ID] = err
 					mu.Unlock()
@@ -385,6 +415,17 @@ func (b *Bot) applyBatch(updates []*models.Update) (offset int64, failed bool) {
 		}
 	}
 	return offset, false
+}
+
+// logFailed logs an update that could not be applied: a store outage once
+// for the whole outage (the outage log), anything else each time.
+func (b *Bot) logFailed(u *models.Update, err error, msg string) {
+	var se storeError
+	if errors.As(err, &se) {
+		b.logger.Debug(msg, "update", u.ID, "err", err)
+		return
+	}
+	b.logger.Warn(msg, "update", u.ID, "err", err)
 }
 
 // chatOf groups updates by the chat they belong to; updates the bot ignores
@@ -482,7 +523,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
 		defer cancel()
 		if err := b.Handle(ctx, u); err != nil {
-			b.logger.Warn("bot: webhook update not applied; Telegram will deliver it again", "update", u.ID, "err", err)
+			b.logFailed(u, err, "bot: webhook update not applied; Telegram will deliver it again")
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return
 		}

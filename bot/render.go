@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf16"
 
 	"github.com/aimabot/aimabot/flows"
@@ -30,6 +31,12 @@ type op struct {
 	Thread int `json:"th,omitempty"`
 	// Msgs are the messages a copy passes on, in order.
 	Msgs []flows.Message `json:"ms,omitempty"`
+	// IDs are the messages of a topic to delete when the topic itself
+	// cannot be (drop).
+	IDs []int `json:"ids,omitempty"`
+	// At is when the operation was committed (unix milliseconds), for the
+	// outbox's age in the metrics.
+	At int64 `json:"at,omitempty"`
 }
 
 const (
@@ -39,6 +46,7 @@ const (
 	opAnswer   = "answer"   // answer a button press
 	opCopy     = "copy"     // pass messages on between the applicant and the staff topic
 	opCard     = "card"     // bring the case's staff topic up to date
+	opDrop     = "drop"     // delete an erased case's staff topic
 )
 
 type btn struct {
@@ -56,6 +64,27 @@ type keyboard struct {
 type keyButton struct {
 	Text         string `json:"text"`
 	CallbackData string `json:"callback_data"`
+}
+
+// method names the Bot API method an operation mostly calls, for metrics.
+func (o op) method() string {
+	switch o.Kind {
+	case opSend:
+		return "sendMessage"
+	case opEdit:
+		return "editMessageText"
+	case opUnbutton:
+		return "editMessageReplyMarkup"
+	case opAnswer:
+		return "answerCallbackQuery"
+	case opCopy:
+		return "copyMessage"
+	case opCard:
+		return "staff_card"
+	case opDrop:
+		return "deleteForumTopic"
+	}
+	return o.Kind
 }
 
 // toStaff says the operation goes to the staff group.
@@ -86,6 +115,9 @@ func render(replies []flows.Reply) []op {
 		case r.Card:
 			ops = append(ops, op{Kind: opCard})
 			continue
+		case r.DropTopic != 0:
+			ops = append(ops, op{Kind: opDrop, Staff: true, Thread: r.DropTopic, IDs: r.TopicMsgs})
+			continue
 		case len(r.Copy) > 0:
 			ops = append(ops, op{Kind: opCopy, Staff: r.Staff, Msgs: r.Copy})
 			continue
@@ -113,7 +145,10 @@ func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 // split cuts text into parts of at most limit UTF-16 code units, preferring
 // paragraph breaks, then line breaks, then spaces.
 func split(text string, limit int) []string {
-	text = strings.TrimSpace(text)
+	// Cut positions are counted on the runes, so bytes that are not UTF-8
+	// (never from Telegram's JSON, but possible from elsewhere) are made
+	// the replacement character first.
+	text = strings.TrimSpace(strings.ToValidUTF8(text, "\uFFFD"))
 	if text == "" {
 		return nil
 	}
@@ -146,9 +181,10 @@ func split(text string, limit int) []string {
 	return append(parts, text)
 }
 
-func encodeOps(ops []op) ([][]byte, error) {
+func encodeOps(ops []op, now time.Time) ([][]byte, error) {
 	out := make([][]byte, 0, len(ops))
 	for _, o := range ops {
+		o.At = now.UnixMilli()
 		b, err := json.Marshal(o)
 		if err != nil {
 			return nil, fmt.Errorf("bot: encode outbox message: %w", err)

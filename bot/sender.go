@@ -136,7 +136,7 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 		if len(msgs) == 0 {
 			var err error
 			if msgs, err = st.Outbox(s.ctx, chat, 16); err != nil {
-				s.b.logger.Warn("bot: reading outbox", "err", err)
+				s.b.down.failed(err)
 				sleep(s.ctx, time.Second)
 				continue
 			}
@@ -157,19 +157,46 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 			if !s.deliver(chat, m.Data) {
 				return // stopping, or the lease was lost: the message stays for whoever sends next
 			}
-			var err error
-			if i < len(msgs)-1 {
-				err = st.Ack(s.ctx, chat, m.ID, owner, leaseTTL)
-			} else if more, err = st.AckRelease(s.ctx, chat, m.ID, owner, leaseTTL); err != nil {
-				more = true // read the outbox again to find out
-			}
-			if err != nil {
-				s.b.logger.Warn("bot: ack", "err", err)
+			// A sent message must be acknowledged before anything else, or
+			// it would be sent again: through a store outage, keep trying.
+			last := i == len(msgs)-1
+			if !s.retry(func(ctx context.Context) error {
+				var err error
+				if last {
+					more, err = st.AckRelease(ctx, chat, m.ID, owner, leaseTTL)
+				} else {
+					err = st.Ack(ctx, chat, m.ID, owner, leaseTTL)
+				}
+				return err
+			}) {
+				return
 			}
 		}
 		msgs = nil
 		if !s.carryOn(chat, more) {
 			return
+		}
+	}
+}
+
+// retry runs a store call until it succeeds, backing off while the store
+// is away. The call itself is not cut by a stop (a message Telegram already
+// accepted is acknowledged, not sent again after the restart); when a stop
+// comes while the store is away, it gives up and reports false.
+func (s *sender) retry(call func(ctx context.Context) error) bool {
+	var backoff time.Duration
+	for {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), apiTimeout)
+		err := call(ctx)
+		cancel()
+		if err == nil {
+			s.b.down.ok()
+			return true
+		}
+		s.b.down.failed(err)
+		backoff = min(nextBackoff(backoff), 5*time.Second)
+		if !sleep(s.ctx, backoff) {
+			return false
 		}
 	}
 }
@@ -219,12 +246,18 @@ func (s *sender) deliver(chat int64, data []byte) bool {
 			return false
 		}
 		err := s.call(chat, o)
+		if err != nil {
+			s.b.metrics.apiError(o.method(), err)
+		}
 		var tooMany *tg.TooManyRequestsError
 		switch {
 		case err == nil:
+			s.b.metrics.delivered.Inc()
 			return true
 		case errors.As(err, &tooMany):
 			backoff, errBackoff = time.Duration(max(tooMany.RetryAfter, 1))*time.Second, 0
+			s.b.metrics.waits.Inc()
+			s.b.metrics.waited.Add(backoff.Seconds())
 			s.b.logger.Info("bot: told to slow down", "retry_after_s", tooMany.RetryAfter)
 		case errors.Is(err, tg.ErrorForbidden) && o.toStaff():
 			s.b.logger.Error("bot: the staff group refuses the bot's messages (removed, or not an admin that may manage topics?); dropped",
@@ -338,12 +371,7 @@ func (s *sender) blocked(chat int64) {
 			return store.Change{Session: cur}, nil
 		}
 		next, replies := s.b.flow.Blocked(sess, now)
-		data, err := next.Marshal()
-		if err != nil {
-			return store.Change{}, err
-		}
-		out, err := encodeOps(render(replies))
-		return store.Change{Session: data, Outbox: out}, err
+		return s.b.change(next, replies, nil, now)
 	})
 	if err != nil {
 		s.b.logger.Warn("bot: recording a block", "err", err)

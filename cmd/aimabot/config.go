@@ -40,17 +40,49 @@ func newLogger(getenv func(string) string, stderr io.Writer) (*slog.Logger, erro
 	}
 }
 
-// openStore opens Redis when REDIS_URL is set, otherwise the embedded store
-// in dir. SESSION_TTL sets how long idle conversations are kept.
-func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir string) (store.Store, error) {
-	ttl := store.DefaultTTL
-	if v := getenv("SESSION_TTL"); v != "" {
-		d, err := parseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, usagef("SESSION_TTL: %q is not a positive duration (e.g. 720h or 30d)", v)
+// backstop is how much longer than SESSION_TTL the store keeps an idle
+// conversation's keys by itself: the waker erases it at SESSION_TTL
+// (deleting its staff topic too); the store's own expiry only catches what
+// the waker missed while no replica ran.
+const backstop = 7 * 24 * time.Hour
+
+// retention reads SESSION_TTL, CASE_TTL and REMINDER_AFTER.
+func retention(getenv func(string) string) (flows.Retention, error) {
+	r := flows.DefaultRetention()
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{
+		{"SESSION_TTL", &r.Session, 4 * 24 * time.Hour},
+		{"CASE_TTL", &r.Case, time.Hour},
+		{"REMINDER_AFTER", &r.Reminder, time.Minute},
+	} {
+		s := getenv(v.name)
+		if s == "" {
+			continue
 		}
-		ttl = d
+		d, err := parseDuration(s)
+		if err != nil || d <= 0 {
+			return r, usagef("%s: %q is not a positive duration (e.g. 720h or 30d)", v.name, s)
+		}
+		if d < v.min {
+			return r, usagef("%s: %q is shorter than the least that makes sense (%v)", v.name, s, v.min)
+		}
+		*v.dst = d
 	}
+	return r, nil
+}
+
+// openStore opens Redis when REDIS_URL is set, otherwise the embedded store
+// in dir. Conversations are erased SESSION_TTL after their last message by
+// the waker; the store's own expiry is a backstop a week later.
+func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir string) (store.Store, error) {
+	r, err := retention(getenv)
+	if err != nil {
+		return nil, err
+	}
+	ttl := r.Session + backstop
 	if url := getenv("REDIS_URL"); url != "" {
 		if u, err := neturl.Parse(url); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			return nil, usagef("REDIS_URL: not a redis:// or rediss:// URL")
@@ -116,7 +148,12 @@ func openParts(ctx context.Context, logger *slog.Logger, getenv func(string) str
 	if err != nil {
 		return nil, nil, err
 	}
-	flow, err = flows.New(opts...)
+	r, err := retention(getenv)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	flow, err = flows.New(append(opts, flows.WithRetention(r))...)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -50,6 +50,9 @@ func TestServeConfig(t *testing.T) {
 		{"staff chat not a number", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "@support"}, nil, "STAFF_CHAT_ID"},
 		{"bad staff user", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "STAFF_USER_IDS": "12,ana"}, nil, "STAFF_USER_IDS"},
 		{"staff users without a group", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_USER_IDS": "12"}, nil, "STAFF_CHAT_ID"},
+		{"bad case TTL", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "CASE_TTL": "forever"}, nil, "CASE_TTL"},
+		{"session TTL too short", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "SESSION_TTL": "1h"}, nil, "SESSION_TTL"},
+		{"bad reminder delay", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "REMINDER_AFTER": "-5m"}, nil, "REMINDER_AFTER"},
 		{"bad staff language", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "STAFF_LANG": "de"}, nil, "STAFF_LANG"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,272 @@
+package bot
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aimabot/aimabot/flows"
+)
+
+// metrics are the operator's Prometheus series, every one prefixed aimabot_.
+type metrics struct {
+	reg       *prometheus.Registry
+	updates   *prometheus.CounterVec // by kind and outcome
+	latency   prometheus.Histogram
+	apiErrors *prometheus.CounterVec // by method and code
+	waits     prometheus.Counter
+	waited    prometheus.Counter
+	events    *prometheus.CounterVec
+	faq       *prometheus.CounterVec
+	reminders *prometheus.CounterVec
+	delivered prometheus.Counter
+}
+
+// Update outcomes.
+const (
+	outcomeApplied   = "applied"
+	outcomeDuplicate = "duplicate"
+	outcomeIgnored   = "ignored"
+	outcomeFailed    = "failed"
+)
+
+func newMetrics(b *Bot) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_updates_total",
+			Help: "Telegram updates received, by kind (message, edited, button, staff, other, album_end) and outcome (applied, duplicate, ignored, failed)."},
+			[]string{"kind", "outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "aimabot_update_seconds",
+			Help:    "Time from an update's arrival to its effects committed (session and replies in the outbox).",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5}}),
+		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_telegram_errors_total",
+			Help: "Failed Bot API calls by method and code (400, 401, 403, 404, 409, 429, other: 5xx and network)."},
+			[]string{"method", "code"}),
+		waits: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_telegram_429_total",
+			Help: "Times Telegram answered 429 Too Many Requests."}),
+		waited: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_telegram_429_wait_seconds_total",
+			Help: "Seconds spent waiting because 429 answers asked for it."}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_events_total",
+			Help: "What happened in conversations: faq_matched, faq_unmatched, reminder, erase_notice, erased_idle, erased_case, erased_forget."},
+			[]string{"event"}),
+		faq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_faq_total",
+			Help: "Questions answered from the knowledge base (matched) or not (unmatched)."}, []string{"result"}),
+		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_reminders_sent_total",
+			Help: "Reminders sent: documents (documents stopped coming) and erase_notice (before an erasure)."},
+			[]string{"kind"}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_messages_delivered_total",
+			Help: "Outbox messages delivered to Telegram."}),
+	}
+	for _, r := range []string{"matched", "unmatched"} {
+		m.faq.WithLabelValues(r)
+	}
+	for _, k := range []string{"documents", "erase_notice"} {
+		m.reminders.WithLabelValues(k)
+	}
+	m.reg.MustRegister(m.updates, m.latency, m.apiErrors, m.waits, m.waited, m.events, m.faq, m.reminders,
+		m.delivered, &stateCollector{b: b})
+	// The runtime's and the process's series (memory, CPU, goroutines) too,
+	// under the same prefix.
+	prometheus.WrapRegistererWithPrefix("aimabot_", m.reg).MustRegister(prometheus.NewGoCollector(),
+		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// countEvents records the events among committed replies.
+func (m *metrics) countEvents(replies []flows.Reply) {
+	for _, r := range replies {
+		switch r.Event {
+		case "":
+			continue
+		case flows.EventFAQMatched:
+			m.faq.WithLabelValues("matched").Inc()
+		case flows.EventFAQUnmatched:
+			m.faq.WithLabelValues("unmatched").Inc()
+		case flows.EventReminder:
+			m.reminders.WithLabelValues("documents").Inc()
+		case flows.EventEraseNotice:
+			m.reminders.WithLabelValues("erase_notice").Inc()
+		}
+		m.events.WithLabelValues(r.Event).Inc()
+	}
+}
+
+// apiError counts a failed Bot API call.
+func (m *metrics) apiError(method string, err error) {
+	var tooMany *tg.TooManyRequestsError
+	var moved *tg.MigrateError
+	code := "other"
+	switch {
+	case errors.As(err, &tooMany):
+		code = "429"
+	case errors.As(err, &moved), errors.Is(err, tg.ErrorBadRequest):
+		code = "400"
+	case errors.Is(err, tg.ErrorForbidden):
+		code = "403"
+	case errors.Is(err, tg.ErrorNotFound):
+		code = "404"
+	case errors.Is(err, tg.ErrorUnauthorized):
+		code = "401"
+	case errors.Is(err, tg.ErrorConflict):
+		code = "409"
+	}
+	m.apiErrors.WithLabelValues(method, code).Inc()
+}
+
+// stateCollector reports, when scraped, what the store holds: the outbox's
+// depth and oldest message, the open cases and those waiting for a person.
+// It reads the store at most every few seconds.
+type stateCollector struct {
+	b  *Bot
+	mu sync.Mutex
+	at time.Time
+	v  stateValues
+}
+
+type stateValues struct {
+	depth, oldest, open, waiting float64
+	ok                           bool
+}
+
+var (
+	descDepth   = prometheus.NewDesc("aimabot_outbox_depth", "Messages waiting in outboxes to be delivered to Telegram.", nil, nil)
+	descOldest  = prometheus.NewDesc("aimabot_outbox_oldest_seconds", "Age of the oldest message waiting in an outbox.", nil, nil)
+	descOpen    = prometheus.NewDesc("aimabot_cases_open", "Support cases not closed.", nil, nil)
+	descWaiting = prometheus.NewDesc("aimabot_cases_waiting", "Support cases waiting for a person.", nil, nil)
+	descStoreUp = prometheus.NewDesc("aimabot_store_up", "1 when the store answered the last check, else 0.", nil, nil)
+)
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDepth, descOldest, descOpen, descWaiting, descStoreUp} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if time.Since(c.at) > 5*time.Second {
+		c.v, c.at = c.read(), time.Now()
+	}
+	v := c.v
+	c.mu.Unlock()
+	up := 0.0
+	if v.ok {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descDepth, prometheus.GaugeValue, v.depth)
+	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, v.oldest)
+	ch <- prometheus.MustNewConstMetric(descOpen, prometheus.GaugeValue, v.open)
+	ch <- prometheus.MustNewConstMetric(descWaiting, prometheus.GaugeValue, v.waiting)
+	ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, up)
+}
+
+// maxScanChats bounds the chats read for the outbox figures per scrape.
+const maxScanChats = 1000
+
+func (c *stateCollector) read() stateValues {
+	b := c.b
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var v stateValues
+	now := b.cfg.Now()
+	var oldest time.Time
+	seen := 0
+	err := b.st.PendingChats(ctx, func(chat int64) bool {
+		msgs, err := b.st.Outbox(ctx, chat, 1000)
+		if err != nil {
+			return false
+		}
+		v.depth += float64(len(msgs))
+		if len(msgs) > 0 {
+			var o op
+			if json.Unmarshal(msgs[0].Data, &o) == nil && o.At > 0 {
+				if at := time.UnixMilli(o.At); oldest.IsZero() || at.Before(oldest) {
+					oldest = at
+				}
+			}
+		}
+		seen++
+		return seen < maxScanChats
+	})
+	if err != nil {
+		return v
+	}
+	if !oldest.IsZero() {
+		v.oldest = max(now.Sub(oldest).Seconds(), 0)
+	}
+	if b.desk != nil {
+		rec, err := b.desk.load(ctx)
+		if err != nil {
+			return v
+		}
+		for _, cs := range rec.Cases {
+			if cs.Status != flows.CaseClosed {
+				v.open++
+			}
+			if cs.Status == flows.CaseWaiting {
+				v.waiting++
+			}
+		}
+	}
+	v.ok = true
+	return v
+}
+
+// opsHandler serves /metrics, /healthz (the process is up) and /readyz (the
+// store and Telegram answer).
+func (b *Bot) opsHandler(mux *http.ServeMux) {
+	mux.Handle("/metrics", promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{Timeout: 10 * time.Second}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if problem := b.ready(r.Context()); problem != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(problem + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+}
+
+// ready checks the store and Telegram; "" when both answer. Telegram is
+// asked at most every 30 seconds.
+func (b *Bot) ready(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := b.st.Ping(ctx); err != nil {
+		return "store unreachable"
+	}
+	b.readyMu.Lock()
+	defer b.readyMu.Unlock()
+	if time.Since(b.telegramOK) < 30*time.Second {
+		return ""
+	}
+	if _, err := b.api.GetMe(ctx); err != nil {
+		return "telegram unreachable"
+	}
+	b.telegramOK = time.Now()
+	return ""
+}
+
+// chatAttr names a chat in logs by a keyed hash: stable, so one chat's lines
+// can be followed, but not the chat id itself.
+func (b *Bot) chatAttr(chat int64) slog.Attr {
+	h := hmac.New(sha256.New, []byte("aimabot-log:"+b.cfg.Token))
+	h.Write([]byte(strconv.FormatInt(chat, 10)))
+	return slog.String("chat", hex.EncodeToString(h.Sum(nil)[:6]))
+}

@@ -1,0 +1,263 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aimabot/aimabot/bot/fakeapi"
+	"github.com/aimabot/aimabot/store"
+	"github.com/aimabot/aimabot/store/storetest"
+)
+
+// clock is a test clock the bot reads as its Now.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.ns.Store(t.UnixNano())
+	return c
+}
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// /forget erases everything the store holds about the applicant, deletes
+// their staff topic and tells them what was erased.
+func TestForget(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"redis", openRedis}, {"embedded", openBolt}} {
+		t.Run(mode.name, func(t *testing.T) {
+			h := staffHarness(t, mode.open(t))
+			chat := int64(6001)
+			h.toExpiry(chat)
+			h.srv.UserText(chat, "26/07/2030")
+			h.expect(chat, "your last day to submit")
+			h.press(chat, "Continue")
+			h.expect(chat, "Document 1 of 3")
+			h.srv.UserPhoto(chat, jpegBytes(t, 64, 48), "")
+			h.expect(chat, "Document 2 of 3")
+			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
+			tp := h.topicOfCase("User6001")
+			h.inTopic(tp.ThreadID, "Passport copy")
+
+			h.do(chat, func() { h.srv.UserText(chat, "/mydata") }, "Document 2 of 3")
+			if !strings.Contains(h.dump(chat), "Passport copy: a photo of") {
+				t.Errorf("/mydata does not list the document:%s", h.dump(chat))
+			}
+			h.do(chat, func() { h.srv.UserText(chat, "/forget") }, "This cannot be undone")
+			h.press(chat, "Yes, erase everything")
+			h.expect(chat, "the reference to 1 document")
+
+			ctx, cancel := wait(t)
+			defer cancel()
+			if err := h.srv.WaitFor(ctx, func() bool {
+				for _, x := range h.srv.Topics(staffChat) {
+					if x.ThreadID == tp.ThreadID {
+						return x.Deleted
+					}
+				}
+				return false
+			}); err != nil {
+				t.Errorf("the case's topic was not deleted: %+v", h.srv.Topics(staffChat))
+			}
+			if err := eventually(ctx, func() bool {
+				out, err := h.st.Outbox(ctx, chat, 10)
+				return err == nil && len(out) == 0
+			}); err != nil {
+				t.Errorf("the outbox was not emptied")
+			}
+			if _, ok, _ := h.st.Get(ctx, chat); ok {
+				t.Errorf("the session survived /forget")
+			}
+			// Only the ids of the updates applied remain (on Redis their own
+			// key; on the embedded store the chat's record holds them), once
+			// the confirmation is delivered and its send lease given up.
+			var keys []string
+			if err := eventually(ctx, func() bool {
+				keys, _ = h.st.Keys(ctx, chat)
+				for _, k := range keys {
+					if !strings.Contains(k, "applied") && k != fmt.Sprintf("chats/%d", chat) {
+						return false
+					}
+				}
+				return true
+			}); err != nil {
+				t.Errorf("keys naming the chat after /forget: %q; want only the applied update ids", keys)
+			}
+			raw, _, _ := h.st.Get(ctx, staffChat)
+			if strings.Contains(string(raw), fmt.Sprint(chat)) {
+				t.Errorf("the staff desk still names the chat: %s", raw)
+			}
+			// A new conversation starts from nothing.
+			h.do(chat, func() { h.srv.UserText(chat, "hello") }, "Which language")
+		})
+	}
+}
+
+// Reminders are kept in the store: one reminder when documents stop coming
+// (once, even with two replicas and a restart), the notice before the
+// erasure, the erasure with the staff topic.
+func TestReminders(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"redis", openRedis}, {"embedded", openBolt}} {
+		t.Run(mode.name, func(t *testing.T) {
+			clk := newClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+			fast := func(c *Config) { c.Now, c.WakeEvery = clk.Now, 20*time.Millisecond }
+			h := staffHarness(t, mode.open(t), fast)
+			chat := int64(6002)
+			h.toExpiry(chat)
+			h.srv.UserText(chat, "26/07/2030")
+			h.expect(chat, "your last day to submit")
+			h.press(chat, "Continue")
+			h.expect(chat, "Document 1 of 3")
+			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 1 of 3")
+			tp := h.topicOfCase("User6002")
+
+			// A second replica: the reminder is in the store, and one of
+			// them sends it.
+			staff := func(c *Config) {
+				c.StaffChat, c.StaffUsers, c.QueueEvery = staffChat, []int64{ana, bruno}, time.Hour
+			}
+			h.start(false, fast, staff)
+			clk.Advance(25 * time.Hour)
+			h.expect(chat, "You were collecting the documents")
+			h.expect(chat, "Document 1 of 3") // the reminder asks for the document again
+			// The first replica restarts (under its name, so it polls again
+			// at once): nothing due is lost or repeated. (It stops once the
+			// reminder is acknowledged: a stop between a send and its
+			// acknowledgement is the documented repeat window.)
+			octx, ocancel := wait(t)
+			defer ocancel()
+			if err := eventually(octx, func() bool {
+				out, err := h.st.Outbox(octx, chat, 1)
+				return err == nil && len(out) == 0
+			}); err != nil {
+				t.Fatal("the reminder was never acknowledged")
+			}
+			h.stop(h.bots[0])
+			h.start(false, fast, staff, func(c *Config) { c.Owner = "replica-0" })
+			clk.Advance(2 * time.Hour)
+			h.do(chat, func() { h.srv.UserText(chat, "/status") }, "Document 1 of 3")
+			clk.Advance(25 * time.Hour)
+			ctx, cancel := wait(t)
+			defer cancel()
+			if err := h.srv.WaitFor(ctx, func() bool { return strings.Count(h.dump(chat), "You were collecting") == 2 }); err != nil {
+				t.Fatalf("no second reminder after the applicant came back and stopped again:%s", h.dump(chat))
+			}
+			h.expect(chat, "Document 1 of 3")
+			clk.Advance(24 * time.Hour)
+			h.do(chat, func() { h.srv.UserText(chat, "/help") }, "Document 1 of 3")
+			if n := strings.Count(h.dump(chat), "You were collecting"); n != 2 {
+				t.Errorf("reminders = %d; want 2 (one per time documents stopped coming)", n)
+			}
+
+			clk.Advance(27*24*time.Hour + time.Hour)
+			h.expect(chat, "I'll erase your conversation")
+			clk.Advance(3 * 24 * time.Hour)
+			if err := eventually(ctx, func() bool {
+				_, ok, err := h.st.Get(ctx, chat)
+				return err == nil && !ok
+			}); err != nil {
+				t.Fatalf("the idle conversation was not erased")
+			}
+			if err := h.srv.WaitFor(ctx, func() bool {
+				for _, x := range h.srv.Topics(staffChat) {
+					if x.ThreadID == tp.ThreadID {
+						return x.Deleted
+					}
+				}
+				return false
+			}); err != nil {
+				t.Errorf("the erased case's topic was not deleted")
+			}
+		})
+	}
+}
+
+// With Redis stopped under load, the bot keeps running, confirms nothing,
+// reports not ready, logs the outage once, and catches up when Redis is
+// back: every conversation ends with exactly the replies it should have.
+func TestStoreOutage(t *testing.T) {
+	rp := storetest.StartRedisProcess(t)
+	st, err := store.OpenRedis(nil, rp.URL, store.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := newHarness(t, st, fakeapi.Options{})
+	addr := freeAddr(t)
+	h.start(false, func(c *Config) { c.ListenAddr = addr })
+
+	ref := int64(6100)
+	h.lostCard(ref)
+	want := texts(h.srv.Messages(ref))
+
+	const n = 16
+	var wg sync.WaitGroup
+	for i := range n {
+		chat := int64(6200 + i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.lostCard(chat)
+		}()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := h.srv.WaitFor(ctx, func() bool { return len(h.srv.Messages(6200)) >= 4 }); err != nil {
+		t.Fatal(err)
+	}
+	rp.Stop(t)
+	if err := eventually(ctx, func() bool {
+		code, _ := get(t, "http://"+addr+"/readyz")
+		return code == http.StatusServiceUnavailable
+	}); err != nil {
+		t.Errorf("/readyz did not report the store down")
+	}
+	before := len(h.srv.Calls("sendMessage"))
+	// The applicants keep writing meanwhile: their updates wait at
+	// Telegram, unconfirmed. The outage lasts a second and a half.
+	if err := h.srv.WaitFor(ctx, func() bool { return h.srv.Pending() > 0 }); err != nil {
+		t.Fatalf("no update waited during the outage")
+	}
+	time.Sleep(1500 * time.Millisecond)
+	rp.Start(t)
+	wg.Wait()
+	if got := len(h.srv.Calls("sendMessage")); got <= before {
+		t.Errorf("no message sent after Redis came back")
+	}
+	for i := range n {
+		chat := int64(6200 + i)
+		if got := texts(h.srv.Messages(chat)); strings.Join(got, "\n---\n") != strings.Join(want, "\n---\n") {
+			t.Errorf("chat %d: %d messages; want %d, the same as without an outage:%s", chat, len(got), len(want), h.dump(chat))
+		}
+	}
+	logs := h.logs.String()
+	if c := strings.Count(logs, "the store is unreachable"); c != 1 {
+		t.Errorf("the outage was logged %d times; want once", c)
+	}
+	if c := strings.Count(logs, "the store is reachable again"); c != 1 {
+		t.Errorf("the end of the outage was logged %d times; want once", c)
+	}
+	if code, _ := get(t, "http://"+addr+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz = %d after the outage; want 200", code)
+	}
+}
+
+func texts(msgs []fakeapi.Message) []string {
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, m.Text)
+	}
+	return out
+}
