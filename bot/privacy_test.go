@@ -58,14 +58,7 @@ func TestForget(t *testing.T) {
 
 			ctx, cancel := wait(t)
 			defer cancel()
-			if err := h.srv.WaitFor(ctx, func() bool {
-				for _, x := range h.srv.Topics(staffChat) {
-					if x.ThreadID == tp.ThreadID {
-						return x.Deleted
-					}
-				}
-				return false
-			}); err != nil {
+			if err := h.srv.WaitFor(ctx, func() bool { return h.topicDeleted(tp.ThreadID) }); err != nil {
 				t.Errorf("the case's topic was not deleted: %+v", h.srv.Topics(staffChat))
 			}
 			if err := eventually(ctx, func() bool {
@@ -170,14 +163,7 @@ func TestReminders(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("the idle conversation was not erased")
 			}
-			if err := h.srv.WaitFor(ctx, func() bool {
-				for _, x := range h.srv.Topics(staffChat) {
-					if x.ThreadID == tp.ThreadID {
-						return x.Deleted
-					}
-				}
-				return false
-			}); err != nil {
+			if err := h.srv.WaitFor(ctx, func() bool { return h.topicDeleted(tp.ThreadID) }); err != nil {
 				t.Errorf("the erased case's topic was not deleted")
 			}
 		})
@@ -260,4 +246,14 @@ func texts(msgs []fakeapi.Message) []string {
 		out = append(out, m.Text)
 	}
 	return out
+}
+
+// topicDeleted says whether the staff group's topic was deleted.
+func (h *harness) topicDeleted(thread int) bool {
+	for _, x := range h.srv.Topics(staffChat) {
+		if x.ThreadID == thread {
+			return x.Deleted
+		}
+	}
+	return false
 }
