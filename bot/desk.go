@@ -432,7 +432,7 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 	case c.Shown != digest:
 		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 		_, err := d.b.api.EditMessageText(cctx, &tg.EditMessageTextParams{ChatID: staff, MessageID: c.Card,
-			Text: clipText(card.Text), ReplyMarkup: staffKeyboard(card.Buttons)})
+			Text: clipText(card.Text), ReplyMarkup: keyboardOf(buttonsOf(card.Buttons))})
 		cancel()
 		switch {
 		case isMessageGone(err):
@@ -551,7 +551,7 @@ func (d *desk) sendText(ctx context.Context, staff int64, thread int, text strin
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	p := &tg.SendMessageParams{ChatID: staff, MessageThreadID: thread, Text: text}
-	if k := staffKeyboard(buttons); k != nil {
+	if k := keyboardOf(buttonsOf(buttons)); k != nil {
 		p.ReplyMarkup = k
 	}
 	m, err := d.b.api.SendMessage(cctx, p)
@@ -772,21 +772,6 @@ func topicLink(chat int64, topic int) string {
 		return ""
 	}
 	return "https://t.me/c/" + strconv.FormatInt(prefix-chat, 10) + "/" + strconv.Itoa(topic)
-}
-
-func staffKeyboard(rows [][]flows.ButtonSpec) *keyboard {
-	if len(rows) == 0 {
-		return nil
-	}
-	k := &keyboard{InlineKeyboard: make([][]keyButton, 0, len(rows))}
-	for _, row := range rows {
-		r := make([]keyButton, 0, len(row))
-		for _, b := range row {
-			r = append(r, keyButton{Text: b.Label, CallbackData: b.Data})
-		}
-		k.InlineKeyboard = append(k.InlineKeyboard, r)
-	}
-	return k
 }
 
 func digestOf(c flows.Card) string {

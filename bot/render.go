@@ -90,12 +90,28 @@ func (o op) method() string {
 // toStaff says the operation goes to the staff group.
 func (o op) toStaff() bool { return o.Staff || o.Kind == opCard }
 
-func (o op) keyboard() *keyboard {
-	if len(o.Buttons) == 0 {
+func (o op) keyboard() *keyboard { return keyboardOf(o.Buttons) }
+
+// buttonsOf keeps the flow's buttons in an operation.
+func buttonsOf(rows [][]flows.ButtonSpec) [][]btn {
+	var out [][]btn
+	for _, row := range rows {
+		r := make([]btn, 0, len(row))
+		for _, b := range row {
+			r = append(r, btn{Label: b.Label, Data: b.Data})
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// keyboardOf is the inline keyboard of buttons; nil when there are none.
+func keyboardOf(rows [][]btn) *keyboard {
+	if len(rows) == 0 {
 		return nil
 	}
-	k := &keyboard{InlineKeyboard: make([][]keyButton, 0, len(o.Buttons))}
-	for _, row := range o.Buttons {
+	k := &keyboard{InlineKeyboard: make([][]keyButton, 0, len(rows))}
+	for _, row := range rows {
 		r := make([]keyButton, 0, len(row))
 		for _, b := range row {
 			r = append(r, keyButton{Text: b.Label, CallbackData: b.Data})
@@ -126,13 +142,7 @@ func render(replies []flows.Reply) []op {
 		for i, p := range parts {
 			o := op{Kind: opSend, Text: p, Staff: r.Staff}
 			if i == len(parts)-1 {
-				for _, row := range r.Buttons {
-					var rr []btn
-					for _, b := range row {
-						rr = append(rr, btn{Label: b.Label, Data: b.Data})
-					}
-					o.Buttons = append(o.Buttons, rr)
-				}
+				o.Buttons = buttonsOf(r.Buttons)
 			}
 			ops = append(ops, o)
 		}
