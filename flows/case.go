@@ -523,20 +523,7 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 	}
 	b = append(b, strings.Join(head, "\n"))
 	if s.Kind != "" && s.Reason != "" {
-		docs, _ := rules.Documents(s.Kind, s.Reason)
-		lines := []string{tr("card_documents", nil)}
-		for _, d := range docs {
-			id := "checklist_missing"
-			if _, ok := s.doc(d.ID); ok {
-				id = "checklist_sent"
-			} else if s.skipped(d.ID) {
-				id = "checklist_skipped"
-			} else if !d.Mandatory {
-				id = "checklist_optional"
-			}
-			lines = append(lines, tr(id, map[string]any{"Title": tr("doc_"+string(d.ID), nil)}))
-		}
-		b = append(b, strings.Join(lines, "\n"))
+		b = append(b, checklist(f.cat, lang, s, "card_documents"))
 	}
 	if s.Question != "" {
 		b = append(b, tr("card_question", map[string]any{"Question": clip(s.Question, 600)}))
@@ -661,7 +648,7 @@ func clock(x time.Time) string {
 	if x.IsZero() {
 		return "—"
 	}
-	return x.In(rules.Lisbon()).Format("02 Jan 15:04")
+	return x.In(rules.Lisbon()).Format("02/01 15:04") // day/month, in every language
 }
 
 func agentName(a *Agent) string {

@@ -139,7 +139,7 @@ func TestQueue(t *testing.T) {
 		{Title: "Maria · data change · waiting", Since: now.Add(-3*time.Hour - 7*time.Minute), Link: "https://t.me/c/1/5"},
 		{Title: "Chen · 2nd copy · waiting", Since: now.Add(-50 * time.Hour)},
 	}, now)
-	want := "3 cases waiting for a person (updated 25 Nov 12:00):\n" +
+	want := "3 cases waiting for a person (updated 25/11 12:00):\n" +
 		"1. Chen · 2nd copy · waiting — waiting 2 d 2 h\n" +
 		"2. Maria · data change · waiting — waiting 3 h 7 min\n   https://t.me/c/1/5\n" +
 		"3. Bruno · 2nd copy · waiting — waiting 5 min"

@@ -957,19 +957,37 @@ func (t *turn) askDocument() {
 
 // checklist writes every document's status: sent, missing, optional or skipped.
 func (t *turn) checklist() {
-	lines := []string{t.tr("checklist_title", nil)}
-	for _, d := range t.requiredDocs() {
+	t.text = append(t.text, checklist(t.cat, t.s.Language(), t.s, "checklist_title"))
+}
+
+// checklist writes the session's documents under a title, each sent,
+// missing, optional or skipped, in lang: for the applicant, and on the
+// support team's card.
+func checklist(cat *Catalog, lang string, s Session, title string) string {
+	docs, _ := rules.Documents(s.Kind, s.Reason)
+	lines := []string{cat.Text(lang, title, nil)}
+	for _, d := range docs {
 		id := "checklist_missing"
-		if _, ok := t.s.doc(d.ID); ok {
+		if _, ok := s.doc(d.ID); ok {
 			id = "checklist_sent"
-		} else if t.s.skipped(d.ID) {
+		} else if s.skipped(d.ID) {
 			id = "checklist_skipped"
 		} else if !d.Mandatory {
 			id = "checklist_optional"
 		}
-		lines = append(lines, t.tr(id, map[string]any{"Title": t.docTitle(d.ID)}))
+		lines = append(lines, cat.Text(lang, id, map[string]any{"Title": cat.Text(lang, "doc_"+string(d.ID), nil)}))
 	}
-	t.text = append(t.text, strings.Join(lines, "\n"))
+	return strings.Join(lines, "\n")
+}
+
+// megabytes writes a size in MB with one decimal, with a decimal comma in
+// Portuguese and French.
+func megabytes(lang string, size int64) string {
+	mb := fmt.Sprintf("%.1f", float64(size)/(1<<20))
+	if lang != "en" {
+		mb = strings.Replace(mb, ".", ",", 1)
+	}
+	return mb
 }
 
 func (t *turn) onDocuments(action string) error {
@@ -1059,11 +1077,7 @@ func (t *turn) fileProblem(err error, f File) string {
 	if errors.As(err, &fe) {
 		switch fe.Code {
 		case rules.FileTooLarge:
-			mb := fmt.Sprintf("%.1f", float64(f.Size)/(1<<20))
-			if t.s.Language() != "en" {
-				mb = strings.Replace(mb, ".", ",", 1) // decimal comma
-			}
-			return t.tr("file_too_large", map[string]any{"MB": mb})
+			return t.tr("file_too_large", map[string]any{"MB": megabytes(t.s.Language(), f.Size)})
 		case rules.FileEmpty:
 			return t.tr("file_empty", nil)
 		}

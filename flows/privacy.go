@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -182,7 +181,7 @@ func (t *turn) myData() {
 			kind = t.tr("mydata_photo", nil)
 		}
 		add("mydata_document", map[string]any{"Title": t.docTitle(d.ID), "Kind": kind,
-			"Size": fmt.Sprintf("%.1f", float64(d.Size)/(1<<20)), "At": t.words(rules.Today(d.At))})
+			"Size": megabytes(s.Language(), d.Size), "At": t.words(rules.Today(d.At))})
 	}
 	if c := s.Human; c != nil {
 		add("mydata_case", map[string]any{"Status": t.tr("mydata_case_"+s.CaseStatus(), nil),
