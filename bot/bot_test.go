@@ -211,6 +211,33 @@ func jpegBytes(t testing.TB, w, h int) []byte {
 
 var realPDF = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
+// toAddressChange brings an applicant to the expiry date question of a
+// change of address.
+func (h *harness) toAddressChange(chat int64) {
+	h.t.Helper()
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.press(chat, "English")
+	h.expect(chat, "What happened?")
+	h.press(chat, "My personal data changed")
+	h.expect(chat, "Which of your data changed?")
+	h.press(chat, "My address")
+	h.expect(chat, "What is the expiry date")
+}
+
+// toSecondDocument brings an applicant with a lost card to the second
+// document, the passport sent.
+func (h *harness) toSecondDocument(chat int64) {
+	h.t.Helper()
+	h.toExpiry(chat)
+	h.srv.UserText(chat, "26/07/2030")
+	h.expect(chat, "your last day to submit")
+	h.press(chat, "Continue")
+	h.expect(chat, "Document 1 of 3")
+	h.srv.UserPhoto(chat, jpegBytes(h.t, 64, 48), "")
+	h.expect(chat, "Document 2 of 3")
+}
+
 // lostCard runs the whole conversation: language, second copy of a
 // lost card, expiry date, passport and police report as photos, review, next
 // steps.
@@ -386,13 +413,7 @@ func TestDocuments(t *testing.T) {
 	h := newHarness(t, openRedis(t), fakeapi.Options{})
 	h.start(true)
 	chat := int64(5001)
-	h.srv.UserText(chat, "/start")
-	h.expect(chat, "Which language")
-	h.press(chat, "English")
-	h.expect(chat, "What happened?")
-	h.press(chat, "My personal data changed")
-	h.expect(chat, "Which of your data changed?")
-	h.press(chat, "My address")
+	h.toAddressChange(chat)
 	h.srv.UserText(chat, "my card expires on 26 July 2030")
 	h.expect(chat, "Friday, 26 July 2030")
 	h.press(chat, "Continue")

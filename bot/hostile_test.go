@@ -14,14 +14,7 @@ func TestHostileInput(t *testing.T) {
 	h := newHarness(t, openRedis(t), fakeapi.Options{})
 	h.start(false)
 	chat := int64(9301)
-	h.srv.UserText(chat, "/start")
-	h.expect(chat, "Which language")
-	h.press(chat, "English")
-	h.expect(chat, "What happened?")
-	h.press(chat, "My personal data changed")
-	h.expect(chat, "Which of your data changed?")
-	h.press(chat, "My address")
-	h.expect(chat, "What is the expiry date")
+	h.toAddressChange(chat)
 
 	state := func() flows.Session { return h.session(chat) }
 	tests := []struct {

@@ -302,13 +302,7 @@ func TestStaffSafety(t *testing.T) {
 func TestStaffTopicDeletedAndBlocked(t *testing.T) {
 	h := staffHarness(t, openBolt(t))
 	chat := int64(5003)
-	h.toExpiry(chat)
-	h.srv.UserText(chat, "26/07/2030")
-	h.expect(chat, "your last day to submit is")
-	h.press(chat, "Continue")
-	h.expect(chat, "Document 1 of 3")
-	h.srv.UserPhoto(chat, jpegBytes(t, 64, 48), "")
-	h.expect(chat, "Document 2 of 3")
+	h.toSecondDocument(chat)
 	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
 	first := h.topicOfCase("User5003")
 	h.inTopic(first.ThreadID, "Passport copy") // the document, by file id
