@@ -459,6 +459,9 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 	if err := d.postDocuments(ctx, chat, staff, s); err != nil {
 		return err
 	}
+	if now := deskEntry(s, card.Title); now == rec.Cases[chat] {
+		return nil // the card changed (a message, a document), not the case's place in the queue
+	}
 	if err := d.index(ctx, chat, s, card.Title); err != nil {
 		return err
 	}
@@ -466,10 +469,14 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 	return nil
 }
 
+// deskEntry is the case as the desk's record keeps it.
+func deskEntry(s flows.Session, title string) deskCase {
+	return deskCase{Topic: s.Human.Topic, Title: title, Status: s.CaseStatus(), Since: s.Human.At}
+}
+
 // index records the case in the desk's record.
 func (d *desk) index(ctx context.Context, chat int64, s flows.Session, title string) error {
-	c := s.Human
-	e := deskCase{Topic: c.Topic, Title: title, Status: s.CaseStatus(), Since: c.At}
+	e := deskEntry(s, title)
 	return d.save(ctx, func(r *deskRecord) {
 		if r.Cases == nil {
 			r.Cases = map[int64]deskCase{}
