@@ -129,31 +129,10 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 		}
 		return nil, fmt.Errorf("store: invalid redis URL: %w", err)
 	}
-	opt, err := redis.ParseURL(rawURL)
+	client, addr, cluster, err := dialRedis(u, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store: invalid redis URL %s: %w", u.Redacted(), err)
+		return nil, err
 	}
-	if opt.DialTimeout == 0 {
-		opt.DialTimeout = redisDialTimeout
-	}
-	if opt.ReadTimeout == 0 {
-		opt.ReadTimeout = redisReadTimeout
-	}
-	if opt.WriteTimeout == 0 {
-		opt.WriteTimeout = redisWriteTimeout
-	}
-	// Let the caller's context deadline bound each call, not only the
-	// socket timeouts.
-	opt.ContextTimeoutEnabled = true
-	// Plain Redis sends no maintenance notifications; probing for them
-	// costs a command on every new connection.
-	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-
-	client, err := newRedisClient(opt)
-	if err != nil {
-		return nil, fmt.Errorf("store: redis client for %s: %w", opt.Addr, err)
-	}
-
 	trips := &roundTrips{}
 	client.AddHook(trips)
 
@@ -161,7 +140,7 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
-		return nil, fmt.Errorf("store: connecting to redis at %s://%s: %w", u.Scheme, opt.Addr, err)
+		return nil, fmt.Errorf("store: connecting to redis at %s://%s: %w", u.Scheme, addr, err)
 	}
 
 	r := &Redis{
@@ -179,33 +158,126 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 		prefix:     prefix,
 		ttl:        ttl,
 	}
-	// Load the scripts now (one pipeline) so that the first calls need no
-	// EVAL fallback. Not fatal: every call falls back to EVAL when its
-	// script is missing.
-	_, err = client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		// Not Script.Load: in a pipeline it would record an empty digest.
-		for _, src := range []string{casScript, applyScript, ackScript, ackReleaseScript, acquireScript, releaseScript,
-			wakeResetScript, dueScript} {
-			p.ScriptLoad(ctx, src)
+	// Load the scripts now so that the first calls need no EVAL fallback.
+	// Not fatal: every call falls back to EVAL when its script is missing.
+	sources := []string{casScript, applyScript, ackScript, ackReleaseScript, acquireScript, releaseScript,
+		wakeResetScript, dueScript}
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		// The cluster client loads each script on every master.
+		for _, src := range sources {
+			if err = cc.ScriptLoad(ctx, src).Err(); err != nil {
+				break
+			}
 		}
-		return nil
-	})
-	if err != nil {
-		logger.Warn("store: could not preload the redis scripts", "addr", opt.Addr, "err", err)
+	} else {
+		_, err = client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			// Not Script.Load: in a pipeline it would record an empty digest.
+			for _, src := range sources {
+				p.ScriptLoad(ctx, src)
+			}
+			return nil
+		})
 	}
-	logger.Info("store: using redis", "addr", opt.Addr, "db", opt.DB, "tls", opt.TLSConfig != nil, "ttl", ttl)
+	if err != nil {
+		logger.Warn("store: could not preload the redis scripts", "addr", addr, "err", err)
+	}
+	logger.Info("store: using redis", "addr", addr, "cluster", cluster, "tls", u.Scheme == "rediss", "ttl", ttl)
 	return r, nil
 }
 
-// newRedisClient builds the client, turning the panics go-redis reserves
-// for impossible option values into an error.
-func newRedisClient(opt *redis.Options) (client redis.UniversalClient, err error) {
+// dialRedis builds the client for the URL: a cluster client when the URL
+// names more than one node (?addr=host:port, repeatable) or its one node
+// says it is part of a Redis Cluster, a plain client otherwise. addr is
+// the first node's address, for messages.
+func dialRedis(u *url.URL, rawURL string) (client redis.UniversalClient, addr string, cluster bool, err error) {
+	if u.Query().Has("addr") {
+		copt, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, u.Host, true, fmt.Errorf("store: invalid redis cluster URL %s: %w", u.Redacted(), err)
+		}
+		client, err := newRedisClient(func() redis.UniversalClient { return redis.NewClusterClient(tuneCluster(copt)) })
+		if err != nil {
+			return nil, u.Host, true, fmt.Errorf("store: redis cluster client for %s: %w", u.Host, err)
+		}
+		return client, copt.Addrs[0], true, nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, u.Host, false, fmt.Errorf("store: invalid redis URL %s: %w", u.Redacted(), err)
+	}
+	tune(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout)
+	// Let the caller's context deadline bound each call, not only the
+	// socket timeouts.
+	opt.ContextTimeoutEnabled = true
+	// Plain Redis sends no maintenance notifications; probing for them
+	// costs a command on every new connection.
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	plain, err := newRedisClient(func() redis.UniversalClient { return redis.NewClient(opt) })
+	if err != nil {
+		return nil, opt.Addr, false, fmt.Errorf("store: redis client for %s: %w", opt.Addr, err)
+	}
+
+	// One node of a cluster answers only for its own slots: ask.
+	ctx, cancel := context.WithTimeout(context.Background(), redisOpenTimeout)
+	defer cancel()
+	info, err := plain.(*redis.Client).Info(ctx, "cluster").Result()
+	if err != nil && strings.Contains(err.Error(), "SELECT is not allowed in cluster mode") {
+		// The connection's SELECT of a database other than 0 failed.
+		_ = plain.Close()
+		return nil, opt.Addr, true, fmt.Errorf("store: redis at %s is a cluster node, which has only database 0; drop /%d from REDIS_URL", opt.Addr, opt.DB)
+	}
+	if err != nil || !strings.Contains(info, "cluster_enabled:1") {
+		// An unreachable server is reported by the caller's PING.
+		return plain, opt.Addr, false, nil
+	}
+	_ = plain.Close()
+	copt := &redis.ClusterOptions{
+		Addrs:        []string{opt.Addr},
+		Username:     opt.Username,
+		Password:     opt.Password,
+		TLSConfig:    opt.TLSConfig,
+		DialTimeout:  opt.DialTimeout,
+		ReadTimeout:  opt.ReadTimeout,
+		WriteTimeout: opt.WriteTimeout,
+		PoolSize:     opt.PoolSize,
+		ClientName:   opt.ClientName,
+	}
+	client, err = newRedisClient(func() redis.UniversalClient { return redis.NewClusterClient(tuneCluster(copt)) })
+	if err != nil {
+		return nil, opt.Addr, true, fmt.Errorf("store: redis cluster client for %s: %w", opt.Addr, err)
+	}
+	return client, opt.Addr, true, nil
+}
+
+// tune applies the default timeouts the URL did not set.
+func tune(dial, read, write *time.Duration) {
+	if *dial == 0 {
+		*dial = redisDialTimeout
+	}
+	if *read == 0 {
+		*read = redisReadTimeout
+	}
+	if *write == 0 {
+		*write = redisWriteTimeout
+	}
+}
+
+func tuneCluster(o *redis.ClusterOptions) *redis.ClusterOptions {
+	tune(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout)
+	o.ContextTimeoutEnabled = true
+	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return o
+}
+
+// newRedisClient builds a client, turning the panics go-redis reserves for
+// impossible option values into an error.
+func newRedisClient(build func() redis.UniversalClient) (client redis.UniversalClient, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			client, err = nil, fmt.Errorf("invalid options: %v", p)
 		}
 	}()
-	return redis.NewClient(opt), nil
+	return build(), nil
 }
 
 // key is the chat's session key. Everything of one chat shares the

@@ -64,7 +64,7 @@ func redisURL(port int) string { return fmt.Sprintf("redis://127.0.0.1:%d/0", po
 
 // startOnFreePort starts redis-server with its files in dir on a free
 // loopback port, trying other ports when one is taken meanwhile.
-func startOnFreePort(t testing.TB, bin, dir string, persistent bool) (*redisServer, int) {
+func startOnFreePort(t testing.TB, bin, dir string, persistent bool, extra ...string) (*redisServer, int) {
 	t.Helper()
 	var failures []string
 	for range redisStartAttempts {
@@ -72,7 +72,7 @@ func startOnFreePort(t testing.TB, bin, dir string, persistent bool) (*redisServ
 		if err != nil {
 			t.Fatalf("finding a free port for redis-server: %v", err)
 		}
-		srv, exited, err := startRedisServer(bin, port, dir, persistent)
+		srv, exited, err := startRedisServer(bin, port, dir, persistent, extra...)
 		if err == nil {
 			return srv, port
 		}
@@ -179,7 +179,7 @@ type redisServer struct {
 // reports that it quit by itself (typically: the port was taken). A
 // persistent server keeps an append-only file in dir, fsynced at every
 // write; another keeps nothing on disk.
-func startRedisServer(bin string, port int, dir string, persistent bool) (srv *redisServer, exited bool, err error) {
+func startRedisServer(bin string, port int, dir string, persistent bool, extra ...string) (srv *redisServer, exited bool, err error) {
 	out := &lockedBuffer{}
 	appendOnly := []string{"--appendonly", "no"}
 	if persistent {
@@ -192,6 +192,7 @@ func startRedisServer(bin string, port int, dir string, persistent bool) (srv *r
 		"--dir", dir,
 		"--daemonize", "no",
 	}, appendOnly...)
+	args = append(args, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = out
 	cmd.Stderr = out
