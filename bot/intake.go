@@ -543,6 +543,11 @@ func (b *Bot) serveWebhook(ctx context.Context) error {
 		path = "/"
 	}
 	mux := http.NewServeMux()
+	b.opsHandler(mux)
+	switch path {
+	case "/metrics", "/healthz", "/readyz":
+		return fmt.Errorf("bot: WEBHOOK_URL's path %s is taken by the operator's endpoints: choose another", path)
+	}
 	mux.Handle(path, b.WebhookHandler())
 	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
 	if err != nil {

@@ -75,8 +75,11 @@ func newMetrics(b *Bot) *metrics {
 	for _, k := range []string{"documents", "erase_notice"} {
 		m.reminders.WithLabelValues(k)
 	}
+	trips := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aimabot_store_round_trips_total",
+		Help: "Round trips to the store's server (Redis commands and pipelines sent; 0 for the embedded store)."},
+		func() float64 { return float64(b.st.RoundTrips()) })
 	m.reg.MustRegister(m.updates, m.latency, m.apiErrors, m.waits, m.waited, m.events, m.faq, m.reminders,
-		m.delivered, &stateCollector{b: b})
+		m.delivered, trips, &stateCollector{b: b})
 	// The runtime's and the process's series (memory, CPU, goroutines) too,
 	// under the same prefix.
 	prometheus.WrapRegistererWithPrefix("aimabot_", m.reg).MustRegister(prometheus.NewGoCollector(),

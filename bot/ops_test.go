@@ -74,3 +74,21 @@ func TestOps(t *testing.T) {
 		}
 	}
 }
+
+// In webhook mode the operator's endpoints share the webhook's listener.
+func TestOpsWebhookMode(t *testing.T) {
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	b := h.start(true)
+	chat := int64(8102)
+	h.toExpiry(chat)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(t, "http://"+b.cfg.ListenAddr+path); code != http.StatusOK {
+			t.Errorf("%s in webhook mode = %d %q; want 200", path, code, body)
+		}
+	}
+	if code, body := get(t, "http://"+b.cfg.ListenAddr+"/metrics"); code != http.StatusOK ||
+		!strings.Contains(body, `aimabot_updates_total{kind="button",outcome="applied"} 3`) ||
+		!strings.Contains(body, "aimabot_store_round_trips_total") {
+		t.Errorf("/metrics in webhook mode = %d, without the updates or the store's round trips:\n%.2000s", code, body)
+	}
+}
