@@ -155,7 +155,13 @@ func (s *Server) recordLocked(method string, req *request, status int) {
 	if status == http.StatusTooManyRequests {
 		s.tooMany++
 	}
-	s.calls = append(s.calls, Call{Method: method, Params: params, At: time.Now(), Status: status})
+	now := time.Now()
+	s.calls = append(s.calls, Call{Method: method, Params: params, At: now, Status: status})
+	if s.opts.OnCall != nil && status == http.StatusOK {
+		if chat, err := strconv.ParseInt(params["chat_id"], 10, 64); err == nil {
+			s.opts.OnCall(method, chat, now)
+		}
+	}
 	s.notifyLocked()
 }
 

@@ -39,6 +39,11 @@ type Options struct {
 	GroupPerMinute int
 	// Logf receives diagnostics (never message texts); nil discards them.
 	Logf func(format string, args ...any)
+	// OnCall, when set, hears of every successful method call that names a
+	// chat (chat_id), with the moment it was accepted: a load driver's way
+	// to notice replies without polling. It runs with the server's lock
+	// held, so it must return at once and must not call the Server.
+	OnCall func(method string, chat int64, at time.Time)
 }
 
 // Server is a running fake Telegram Bot API server. All methods are safe for
