@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,10 +26,13 @@ import (
 //
 // Its record is kept in the store under the configured staff chat's id: the
 // staff chat's id now (it changes when a group becomes a supergroup), the
-// queue message, and each case's topic, name and status. The record is
-// derived from the cases' sessions and written after them, by whoever
-// delivers a case's outbox; a record lost or behind is caught up by the
-// next change of each case.
+// queue message, and each open case's topic, name and status. Each topic
+// also has a small entry of its own naming its applicant (under
+// [topicKey]), kept while the case's data is: so the record stays as small
+// as the open cases, however many closed ones are kept. Both are derived
+// from the cases' sessions and written after them, by whoever delivers a
+// case's outbox; a record lost or behind is caught up by the next change
+// of each case.
 type desk struct {
 	b   *Bot
 	key int64 // STAFF_CHAT_ID as configured: the record's key
@@ -41,14 +45,26 @@ type desk struct {
 
 	kick chan struct{}
 	wg   sync.WaitGroup
+
+	// Changes of cases waiting to be written to the record together: many
+	// cases change at once under load, and one write of the record for
+	// all of them keeps its key from becoming a point of contention.
+	batchMu  sync.Mutex
+	batch    map[int64]*deskCase // nil: take the case out
+	waiters  []chan error
+	flushing bool
 }
 
 type deskRecord struct {
 	Chat      int64              `json:"chat"`
 	Queue     int                `json:"queue,omitempty"`      // the queue message in the General topic
 	QueueText string             `json:"queue_text,omitempty"` // its text, to skip edits that change nothing
-	Cases     map[int64]deskCase `json:"cases,omitempty"`      // by applicant chat
+	Cases     map[int64]deskCase `json:"cases,omitempty"`      // open cases, by applicant chat
 }
+
+// topicKey is the store key of a topic's entry: below every chat id
+// Telegram gives (they stay within ±2^53).
+func topicKey(topic int) int64 { return math.MinInt64 + int64(uint32(topic)) }
 
 type deskCase struct {
 	Topic  int       `json:"topic"`
@@ -114,7 +130,6 @@ func (d *desk) remember(r deskRecord) {
 	defer d.mu.Unlock()
 	d.chat = r.Chat
 	d.loaded = time.Now()
-	clear(d.topics)
 	for chat, c := range r.Cases {
 		d.topics[c.Topic] = chat
 	}
@@ -149,13 +164,27 @@ func (d *desk) isStaffChat(ctx context.Context, id int64) (bool, error) {
 	return r.Chat == id, err
 }
 
-// caseOf finds the applicant whose case has this topic.
+// caseOf finds the applicant whose case has this topic: from memory, else
+// from the topic's entry, else from the record (which named every case's
+// topic before topics had entries of their own).
 func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
 	d.mu.Lock()
 	chat, ok := d.topics[topic]
 	d.mu.Unlock()
 	if ok {
 		return chat, true, nil
+	}
+	raw, ok, err := d.b.st.Get(ctx, topicKey(topic))
+	if err != nil {
+		return 0, false, fmt.Errorf("bot: read a staff topic's entry: %w", err)
+	}
+	if ok {
+		if chat, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			d.mu.Lock()
+			d.topics[topic] = chat
+			d.mu.Unlock()
+			return chat, true, nil
+		}
 	}
 	if _, err := d.load(ctx); err != nil {
 		return 0, false, err
@@ -164,6 +193,18 @@ func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
 	chat, ok = d.topics[topic]
 	d.mu.Unlock()
 	return chat, ok, nil
+}
+
+// setTopic writes the topic's entry naming its applicant.
+func (d *desk) setTopic(ctx context.Context, topic int, chat int64) error {
+	v := []byte(strconv.FormatInt(chat, 10))
+	if err := d.b.st.Update(ctx, topicKey(topic), func([]byte) ([]byte, error) { return v, nil }); err != nil {
+		return fmt.Errorf("bot: record a staff topic: %w", err)
+	}
+	d.mu.Lock()
+	d.topics[topic] = chat
+	d.mu.Unlock()
+	return nil
 }
 
 // migrated follows the staff group to its new id: Telegram gives a group a
@@ -279,8 +320,11 @@ func isTopicClosed(err error) bool {
 	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "TOPIC_CLOSED")
 }
 
+// isNotModified: an edit that changes nothing ("message is not modified",
+// or TOPIC_NOT_MODIFIED for a topic renamed to its own name).
 func isNotModified(err error) bool {
-	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "not modified")
+	return errors.Is(err, tg.ErrorBadRequest) &&
+		(strings.Contains(err.Error(), "not modified") || strings.Contains(err.Error(), "TOPIC_NOT_MODIFIED"))
 }
 
 func isMessageGone(err error) bool {
@@ -310,6 +354,12 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 		d.b.logger.Warn("bot: an erased case's topic could not be deleted; emptying it", "err", redact(err, d.b.cfg.Token))
 		d.empty(ctx, staff, o)
 	}
+	if err := d.b.st.Delete(ctx, topicKey(o.Thread)); err != nil {
+		return fmt.Errorf("bot: forget an erased case's topic: %w", err)
+	}
+	d.mu.Lock()
+	delete(d.topics, o.Thread)
+	d.mu.Unlock()
 	return d.save(ctx, func(r *deskRecord) {
 		if e, ok := r.Cases[chat]; ok && e.Topic == o.Thread {
 			delete(r.Cases, chat)
@@ -408,6 +458,9 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 			return err
 		}
 		// Record the topic at once, so that a staff reply can find the case.
+		if err := d.setTopic(ctx, c.Topic, chat); err != nil {
+			return err
+		}
 		if err := d.index(ctx, chat, s, card.Title); err != nil {
 			return err
 		}
@@ -459,7 +512,8 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 	if err := d.postDocuments(ctx, chat, staff, s); err != nil {
 		return err
 	}
-	if now := deskEntry(s, card.Title); now == rec.Cases[chat] {
+	have, listed := rec.Cases[chat]
+	if now := deskEntry(s, card.Title); (listed && now == have) || (!listed && now.Status == flows.CaseClosed) {
 		return nil // the card changed (a message, a document), not the case's place in the queue
 	}
 	if err := d.index(ctx, chat, s, card.Title); err != nil {
@@ -474,14 +528,96 @@ func deskEntry(s flows.Session, title string) deskCase {
 	return deskCase{Topic: s.Human.Topic, Title: title, Status: s.CaseStatus(), Since: s.Human.At}
 }
 
-// index records the case in the desk's record.
+// index records the case in the desk's record while it is open, and
+// takes it out when it is closed. It returns once the record is written,
+// in one write with the other cases' changes that came meanwhile.
 func (d *desk) index(ctx context.Context, chat int64, s flows.Session, title string) error {
-	e := deskEntry(s, title)
-	return d.save(ctx, func(r *deskRecord) {
-		if r.Cases == nil {
-			r.Cases = map[int64]deskCase{}
+	var e *deskCase
+	if now := deskEntry(s, title); now.Status != flows.CaseClosed {
+		e = &now
+	}
+	done := make(chan error, 1)
+	d.batchMu.Lock()
+	if d.batch == nil {
+		d.batch = map[int64]*deskCase{}
+	}
+	d.batch[chat] = e
+	d.waiters = append(d.waiters, done)
+	lead := !d.flushing
+	d.flushing = true
+	d.batchMu.Unlock()
+	if lead {
+		go d.flush()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("bot: write the staff desk: %w", ctx.Err())
+	}
+}
+
+// flush writes the batched changes until none are left.
+func (d *desk) flush() {
+	for {
+		d.batchMu.Lock()
+		batch, waiters := d.batch, d.waiters
+		d.batch, d.waiters = nil, nil
+		if len(waiters) == 0 {
+			d.flushing = false
+			d.batchMu.Unlock()
+			return
 		}
-		r.Cases[chat] = e
+		d.batchMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		err := d.save(ctx, func(r *deskRecord) {
+			for chat, e := range batch {
+				if e == nil {
+					delete(r.Cases, chat)
+					continue
+				}
+				if r.Cases == nil {
+					r.Cases = map[int64]deskCase{}
+				}
+				r.Cases[chat] = *e
+			}
+		})
+		cancel()
+		for _, w := range waiters {
+			w <- err
+		}
+	}
+}
+
+// migrate gives every case of a record written before topics had entries
+// of their own its entry, and takes the closed ones out of the record.
+func (d *desk) migrate(ctx context.Context) error {
+	rec, err := d.load(ctx)
+	if err != nil {
+		return err
+	}
+	closed := 0
+	for chat, c := range rec.Cases {
+		if _, ok, err := d.b.st.Get(ctx, topicKey(c.Topic)); err != nil {
+			return fmt.Errorf("bot: read a staff topic's entry: %w", err)
+		} else if !ok {
+			if err := d.setTopic(ctx, c.Topic, chat); err != nil {
+				return err
+			}
+		}
+		if c.Status == flows.CaseClosed {
+			closed++
+		}
+	}
+	if closed == 0 {
+		return nil
+	}
+	return d.save(ctx, func(r *deskRecord) {
+		for chat, c := range r.Cases {
+			if c.Status == flows.CaseClosed {
+				delete(r.Cases, chat)
+			}
+		}
 	})
 }
 
@@ -673,6 +809,9 @@ func (d *desk) poke() {
 // every QueueEvery for the waiting times. One replica does it at a time.
 func (d *desk) start(ctx context.Context) {
 	d.setCommands(ctx)
+	if err := d.migrate(ctx); err != nil {
+		d.b.logger.Warn("bot: updating the staff desk's record", "err", err)
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

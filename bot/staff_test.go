@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -401,5 +402,37 @@ func TestStaffRepliesSurviveRestart(t *testing.T) {
 	}
 	if copies != 1 {
 		t.Errorf("copies in the applicant's chat = %d; want the staff reply once", copies)
+	}
+}
+
+// A desk record written before topics had entries of their own named every
+// case, closed ones too: at start each topic gets its entry, and the
+// closed cases leave the record, which keeps only the open ones.
+func TestStaffDeskRecordMigrated(t *testing.T) {
+	st := openRedis(t)
+	legacy := `{"chat":` + strconv.FormatInt(staffChat, 10) + `,"cases":{` +
+		`"5101":{"topic":41,"title":"Ana · 2nd copy · closed","status":"closed","since":"2026-11-20T10:00:00Z"},` +
+		`"5102":{"topic":42,"title":"Rui · change · waiting","status":"waiting","since":"2026-11-20T11:00:00Z"}}}`
+	if err := st.Update(t.Context(), staffChat, func([]byte) ([]byte, error) { return []byte(legacy), nil }); err != nil {
+		t.Fatal(err)
+	}
+	h := staffHarness(t, st)
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := eventually(ctx, func() bool {
+		raw, _, _ := st.Get(ctx, staffChat)
+		return !strings.Contains(string(raw), `"5101"`) && strings.Contains(string(raw), `"5102"`)
+	}); err != nil {
+		raw, _, _ := st.Get(ctx, staffChat)
+		t.Fatalf("desk record after start = %s; want the waiting case only", raw)
+	}
+	d := h.bots[0].bot.desk
+	d.mu.Lock()
+	clear(d.topics) // as on another replica
+	d.mu.Unlock()
+	for topic, want := range map[int]int64{41: 5101, 42: 5102} {
+		if chat, ok, err := d.caseOf(ctx, topic); err != nil || !ok || chat != want {
+			t.Errorf("caseOf(%d) = %d, %v, %v; want %d", topic, chat, ok, err, want)
+		}
 	}
 }
