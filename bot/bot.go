@@ -1,11 +1,13 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -137,7 +139,12 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if cfg.StaffChat > 0 {
 		return nil, fmt.Errorf("bot: staff chat %d is a private chat; a group's id is negative", cfg.StaffChat)
 	}
-	hc := &http.Client{Timeout: cfg.PollTimeout + 15*time.Second}
+	// Many chats are answered at once: keep that many connections to the
+	// Bot API open (Go keeps 2 per host by default and dials the rest anew
+	// for every call).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	hc := &http.Client{Timeout: cfg.PollTimeout + 15*time.Second, Transport: wholeBodies{tr}}
 	api, err := tg.New(cfg.Token,
 		tg.WithServerURL(cfg.APIURL),
 		tg.WithSkipGetMe(),
@@ -344,4 +351,35 @@ func (c *chatLocks) lock(chat int64) func() {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// wholeBodies sends each request body in one piece. The Telegram client
+// streams its multipart forms through a pipe, which net/http sends
+// chunked, in a write (a system call) per form field; read first, a
+// request is one write. Bodies over wholeBodyLimit (uploads) still stream.
+type wholeBodies struct{ next http.RoundTripper }
+
+const wholeBodyLimit = 1 << 20
+
+func (t wholeBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength > 0 {
+		return t.next.RoundTrip(r)
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, wholeBodyLimit+1))
+	if err != nil {
+		r.Body.Close()
+		return nil, fmt.Errorf("reading the request body: %w", err)
+	}
+	r2 := r.Clone(r.Context())
+	if len(buf) > wholeBodyLimit {
+		r2.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+		return t.next.RoundTrip(r2)
+	}
+	r.Body.Close()
+	r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(buf)), int64(len(buf))
+	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	return t.next.RoundTrip(r2)
 }
