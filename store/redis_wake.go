@@ -275,3 +275,48 @@ func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 	slices.Sort(keys)
 	return keys, nil
 }
+
+// Purge removes every key under the store's prefix, on every master of a
+// cluster: for tools and tests that use a prefix of their own.
+func (r *Redis) Purge(ctx context.Context) error {
+	purge := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, globEscape(r.prefix)+"*", redisScanCount).Iterator()
+		var batch []string
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			// One key per DEL: in a cluster the keys of a batch may
+			// belong to different slots of this node.
+			_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range batch {
+					p.Del(ctx, k)
+				}
+				return nil
+			})
+			batch = batch[:0]
+			return err
+		}
+		for iter.Next(ctx) {
+			if batch = append(batch, iter.Val()); len(batch) == 500 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		return flush()
+	}
+	var err error
+	if cc, ok := r.client.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return purge(ctx, c) })
+	} else {
+		err = purge(ctx, r.client)
+	}
+	if err != nil {
+		return fmt.Errorf("store: redis purge: %w", err)
+	}
+	return nil
+}
