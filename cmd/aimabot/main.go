@@ -8,6 +8,7 @@
 //	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
 //	aimabot ask [--json] [--lang en|pt|fr] "question"
 //	aimabot diagram [case]
+//	aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--stored N]
 package main
 
 import (
@@ -53,7 +54,8 @@ const usage = `usage:
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
   aimabot ask [--json] [--lang en|pt|fr] "question"
-  aimabot diagram [case]`
+  aimabot diagram [case]
+  aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N]`
 
 // run is the whole program, with its environment passed in so tests can
 // drive it.
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runDocuments(args[1:], stdout)
 	case "diagram":
 		return runDiagram(args[1:], stdout)
+	case "loadtest":
+		return runLoadtest(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

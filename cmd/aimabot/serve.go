@@ -85,13 +85,17 @@ func checkServeConfig(cfg bot.Config) error {
 	if cfg.Owner != "" && len(cfg.Owner) > 100 {
 		return usagef("REPLICA_ID: at most 100 characters")
 	}
-	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(cfg.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usagef("TELEGRAM_API_URL: %q is not an http(s) URL", cfg.APIURL)
+	}
+	if cfg.Unlimited && !isLoopback(u.Hostname()) {
+		return usagef("--unlimited lifts Telegram's send limits, for load tests only: TELEGRAM_API_URL must be a Bot API server on loopback")
 	}
 	if cfg.WebhookURL == "" {
 		return nil
 	}
-	u, err := url.Parse(cfg.WebhookURL)
+	u, err = url.Parse(cfg.WebhookURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
 		return usagef("WEBHOOK_URL: %q must be an https:// URL (Telegram only calls HTTPS webhooks)", cfg.WebhookURL)
 	}

@@ -158,14 +158,6 @@ func converse(ctx context.Context, srv *fakeapi.Server, chat int64, script []ste
 	return nil
 }
 
-// unpressed is a message's text without the choice shown under it.
-func unpressed(text string) string {
-	if i := strings.LastIndex(text, "\n\n✓ "); i >= 0 {
-		return text[:i]
-	}
-	return text
-}
-
 func texts(srv *fakeapi.Server, chat int64) []string {
 	var out []string
 	for _, m := range srv.Messages(chat) {

@@ -1,0 +1,542 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aimabot/aimabot/store"
+)
+
+// loadConfig is `aimabot loadtest`'s command line.
+type loadConfig struct {
+	users       int
+	duration    time.Duration
+	json        bool
+	replicas    int
+	redisURL    string
+	data        string
+	stored      int
+	stepTimeout time.Duration
+	scripts     []script
+	exe         string   // the aimabot binary the replicas run
+	childEnv    []string // added to every replica's environment
+}
+
+// loadReport is the result; its JSON names are the tool's interface.
+type loadReport struct {
+	Store                    string  `json:"store"`
+	Replicas                 int     `json:"replicas"`
+	Users                    int     `json:"users"`
+	Stored                   int     `json:"stored_conversations"`
+	Seconds                  float64 `json:"seconds"`
+	Conversations            int     `json:"conversations"`
+	Updates                  int     `json:"updates"`
+	UpdatesPerSec            float64 `json:"updates_per_sec"`
+	P50ms                    float64 `json:"p50_ms"`
+	P95ms                    float64 `json:"p95_ms"`
+	P99ms                    float64 `json:"p99_ms"`
+	Errors                   int     `json:"errors"`
+	Lost                     int     `json:"lost"`
+	Duplicated               int     `json:"duplicated"`
+	RedisRoundTripsPerUpdate float64 `json:"redis_round_trips_per_update"`
+	RedisCommandsPerUpdate   float64 `json:"redis_commands_per_update"`
+	CPUMicrosPerUpdate       float64 `json:"cpu_us_per_update"`
+	PeakRSSMB                float64 `json:"peak_rss_mb"`
+}
+
+const loadUsage = `usage: aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N] [--scripts a,b]`
+
+// runLoadtest drives simulated applicants through whole conversations,
+// through the fake Bot API server, against `aimabot serve` replicas it
+// starts as child processes, and reports throughput, latency and costs.
+func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("loadtest")
+	cfg := loadConfig{}
+	fs.IntVar(&cfg.users, "users", 200, "simulated applicants talking at once")
+	fs.DurationVar(&cfg.duration, "duration", 30*time.Second, "how long new conversations start; those running then finish")
+	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON")
+	fs.IntVar(&cfg.replicas, "replicas", 1, "serve replicas, behind a round-robin proxy when more than one (needs Redis)")
+	fs.StringVar(&cfg.redisURL, "redis-url", getenv("REDIS_URL"), "Redis URL, or a cluster's (env REDIS_URL); the embedded store when unset")
+	fs.StringVar(&cfg.data, "data", "", "embedded store directory; default a temporary one, removed afterwards")
+	fs.IntVar(&cfg.stored, "stored", 0, "finished conversations stored before the measurement")
+	fs.DurationVar(&cfg.stepTimeout, "step-timeout", 10*time.Second, "how long an applicant waits for a reply before counting it lost")
+	names := fs.String("scripts", "", "comma-separated conversations to run (default all: "+scriptNames(loadScripts())+")")
+	if err := parseFlags(fs, args); err != nil {
+		return usagef("%v\n%s", err, loadUsage)
+	}
+	cfg.scripts = loadScripts()
+	if *names != "" {
+		var picked []script
+		for _, n := range strings.Split(*names, ",") {
+			i := slices.IndexFunc(cfg.scripts, func(s script) bool { return s.name == strings.TrimSpace(n) })
+			if i < 0 {
+				return usagef("loadtest: --scripts: no conversation %q (there are %s)", n, scriptNames(cfg.scripts))
+			}
+			picked = append(picked, cfg.scripts[i])
+		}
+		cfg.scripts = picked
+	}
+	switch {
+	case cfg.users < 1 || cfg.users > 100_000:
+		return usagef("loadtest: --users must be 1 to 100000")
+	case cfg.duration <= 0:
+		return usagef("loadtest: --duration must be positive")
+	case cfg.replicas < 1 || cfg.replicas > 8:
+		return usagef("loadtest: --replicas must be 1 to 8")
+	case cfg.replicas > 1 && cfg.redisURL == "":
+		return usagef("loadtest: %d replicas need a shared store: set REDIS_URL", cfg.replicas)
+	case cfg.stored < 0:
+		return usagef("loadtest: --stored must not be negative")
+	case cfg.stepTimeout <= 0:
+		return usagef("loadtest: --step-timeout must be positive")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("loadtest: finding the aimabot binary: %w", err)
+	}
+	cfg.exe = exe
+	if getenv("AIMABOT_TEST_MAIN") == "1" { // run from the tests' binary
+		cfg.childEnv = append(cfg.childEnv, "AIMABOT_TEST_MAIN=1")
+	}
+	rep, err := loadtest(ctx, cfg, progressTo(stderr))
+	if rep != nil {
+		if cfg.json {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if jerr := enc.Encode(rep); jerr != nil {
+				return fmt.Errorf("loadtest: writing the report: %w", jerr)
+			}
+		} else {
+			printReport(stdout, rep)
+		}
+	}
+	return err
+}
+
+// progressTo writes the progress line: rewritten in place on a terminal,
+// a line every five seconds otherwise.
+func progressTo(w io.Writer) func(line string, final bool) {
+	f, ok := w.(*os.File)
+	tty := false
+	if ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	var n int
+	return func(line string, final bool) {
+		n++
+		switch {
+		case tty && final:
+			fmt.Fprintf(w, "\r\033[K%s\n", line)
+		case tty:
+			fmt.Fprintf(w, "\r\033[K%s", line)
+		case final || n%5 == 0:
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+func printReport(w io.Writer, r *loadReport) {
+	fmt.Fprintf(w, "aimabot loadtest: %d replica(s) on %s, %d users, %d stored conversations, %.1f s\n",
+		r.Replicas, r.Store, r.Users, r.Stored, r.Seconds)
+	fmt.Fprintf(w, "  updates         %d (%.0f/s) in %d conversations\n", r.Updates, r.UpdatesPerSec, r.Conversations)
+	fmt.Fprintf(w, "  latency         p50 %.2f ms, p95 %.2f ms, p99 %.2f ms (update offered to reply accepted)\n", r.P50ms, r.P95ms, r.P99ms)
+	fmt.Fprintf(w, "  replies         %d errors, %d lost, %d duplicated (against the run without load)\n", r.Errors, r.Lost, r.Duplicated)
+	fmt.Fprintf(w, "  bot CPU         %.0f µs per update\n", r.CPUMicrosPerUpdate)
+	if r.Store != "embedded" {
+		fmt.Fprintf(w, "  Redis           %.2f round trips, %.2f commands per update\n", r.RedisRoundTripsPerUpdate, r.RedisCommandsPerUpdate)
+	}
+	fmt.Fprintf(w, "  peak RSS        %.1f MB (largest replica)\n", r.PeakRSSMB)
+}
+
+func scriptNames(scripts []script) string {
+	var names []string
+	for _, s := range scripts {
+		names = append(names, s.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// loadtest runs the reference, then the measurement. The replicas lift
+// Telegram's send limits (--unlimited), which serve allows only against
+// a Bot API server on loopback: the fake one here.
+func loadtest(ctx context.Context, cfg loadConfig, progress func(string, bool)) (*loadReport, error) {
+	w := newWorld(nil)
+	defer w.close()
+	run := strings.ToLower(rand.Text()[:8])
+	env := append([]string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(),
+		"STAFF_CHAT_ID=" + strconv.FormatInt(loadStaffChat, 10), "STAFF_USER_IDS=" + strconv.FormatInt(loadStaffUser, 10),
+		"LOG_LEVEL=warn"}, cfg.childEnv...)
+	storeName := "embedded"
+	var refEnv, loadEnv []string
+	if cfg.redisURL != "" {
+		storeName = "redis"
+		if strings.Contains(cfg.redisURL, "addr=") {
+			storeName = "redis cluster"
+		}
+		refPrefix, loadPrefix := "aimabot-load:"+run+":ref:", "aimabot-load:"+run+":"
+		refEnv = append(slices.Clone(env), "REDIS_URL="+cfg.redisURL, "REDIS_PREFIX="+refPrefix)
+		loadEnv = append(slices.Clone(env), "REDIS_URL="+cfg.redisURL, "REDIS_PREFIX="+loadPrefix)
+		defer dropKeys(cfg.redisURL, refPrefix)
+		defer dropKeys(cfg.redisURL, loadPrefix)
+	} else {
+		dir := cfg.data
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "aimabot-loadtest-")
+			if err != nil {
+				return nil, fmt.Errorf("loadtest: %w", err)
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		}
+		refEnv = append(slices.Clone(env), "AIMABOT_DATA="+filepath.Join(dir, "reference-"+run))
+		loadEnv = append(slices.Clone(env), "AIMABOT_DATA="+filepath.Join(dir, "load-"+run))
+	}
+
+	// The reference: each script once, at the same time, with no load.
+	progress("loadtest: recording the conversations without load…", false)
+	refs, err := recordReferences(ctx, w, cfg, refEnv)
+	if err != nil {
+		return nil, err
+	}
+
+	if cfg.stored > 0 {
+		progress(fmt.Sprintf("loadtest: storing %d finished conversations…", cfg.stored), false)
+		if err := storeConversations(ctx, refEnv, loadEnv, cfg.stored); err != nil {
+			return nil, err
+		}
+	}
+
+	// The measurement.
+	reps, stop, err := startReplicas(ctx, cfg, loadEnv, "load")
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	rep, err := measure(ctx, w, cfg, reps, refs, progress)
+	if rep != nil {
+		rep.Store, rep.Stored = storeName, cfg.stored
+	}
+	if serr := stop(); err == nil && serr != nil {
+		err = serr
+	}
+	return rep, err
+}
+
+// startReplicas starts cfg.replicas serve processes, behind a round-robin
+// proxy when more than one. stop ends them gracefully and is safe to call
+// again.
+func startReplicas(ctx context.Context, cfg loadConfig, env []string, name string) ([]*replica, func() error, error) {
+	var px *proxy
+	hook := ""
+	addrs := []string{}
+	reps := []*replica{}
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			for _, r := range reps {
+				if err := r.stop(); err != nil && stopErr == nil {
+					stopErr = fmt.Errorf("loadtest: %w", err)
+				}
+			}
+			if px != nil {
+				px.close()
+			}
+		})
+		return stopErr
+	}
+	for i := range cfg.replicas {
+		r, err := newReplica(cfg.exe, name+"-"+strconv.Itoa(i+1), env, "")
+		if err != nil {
+			return nil, stop, err
+		}
+		reps = append(reps, r)
+		addrs = append(addrs, r.addr)
+	}
+	if cfg.replicas > 1 {
+		var err error
+		if px, err = startProxy(addrs); err != nil {
+			return nil, stop, err
+		}
+		hook = "http://" + px.addr + "/telegram"
+		for _, r := range reps {
+			r.env = append(r.env, "WEBHOOK_URL="+hook) // the later setting wins
+		}
+	}
+	for _, r := range reps {
+		if err := r.start(ctx); err != nil {
+			stop()
+			return nil, stop, fmt.Errorf("loadtest: %w", err)
+		}
+	}
+	return reps, stop, nil
+}
+
+func recordReferences(ctx context.Context, w *world, cfg loadConfig, env []string) ([]reference, error) {
+	one := cfg
+	one.replicas = 1
+	reps, stop, err := startReplicas(ctx, one, env, "reference")
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	refs := make([]reference, len(cfg.scripts))
+	errs := make([]error, len(cfg.scripts))
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, sc := range cfg.scripts {
+		wg.Go(func() { refs[i], errs[i] = w.record(rctx, int64(i+1), sc) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("loadtest: the run without load failed: %w\n%s", err, lastLogLines(reps[0].log(), 10))
+	}
+	return refs, stop()
+}
+
+// referenceChat is the chat of the first script's reference conversation,
+// whose stored session --stored copies.
+const referenceChat = 1
+
+// storeConversations copies the stored session of a finished reference
+// conversation to n chats of the measured store, so the measurement runs
+// with a store that already holds that many conversations.
+func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) error {
+	logger := slog.New(slog.DiscardHandler)
+	ref, err := openStore(ctx, logger, envFunc(refEnv), envFunc(refEnv)("AIMABOT_DATA"))
+	if err != nil {
+		return fmt.Errorf("loadtest: opening the reference store: %w", err)
+	}
+	raw, ok, err := ref.Get(ctx, referenceChat)
+	ref.Close()
+	if err != nil || !ok {
+		return fmt.Errorf("loadtest: reading a finished conversation (found %v): %v", ok, err)
+	}
+	st, err := openStore(ctx, logger, envFunc(loadEnv), envFunc(loadEnv)("AIMABOT_DATA"))
+	if err != nil {
+		return fmt.Errorf("loadtest: opening the store: %w", err)
+	}
+	defer st.Close()
+	var next atomic.Int64
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				if err := st.Update(ctx, storedChat0+i, func([]byte) ([]byte, error) { return raw, nil }); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return fmt.Errorf("loadtest: storing conversations: %w", err)
+	}
+	return nil
+}
+
+// Chat ids: stored conversations, then the measured ones.
+const (
+	storedChat0 = 10_000_000
+	loadChat0   = 100_000_000
+)
+
+// envFunc is getenv over a list of KEY=value.
+func envFunc(env []string) func(string) string {
+	return func(k string) string {
+		for i := len(env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(env[i], k+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+// dropKeys removes a run's keys from Redis.
+func dropKeys(url, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.OpenRedis(slog.New(slog.DiscardHandler), url, store.RedisOptions{Prefix: prefix})
+	if err != nil {
+		return
+	}
+	defer st.Close()
+	_ = st.Purge(ctx)
+}
+
+// measure drives cfg.users applicants for cfg.duration and reads the
+// figures off the replicas and Redis.
+func measure(ctx context.Context, w *world, cfg loadConfig, reps []*replica, refs []reference,
+	progress func(string, bool)) (*loadReport, error) {
+	type done struct {
+		chat   int64
+		script int
+		out    outcome
+	}
+	var (
+		mu        sync.Mutex
+		finished  []done
+		latencies []time.Duration
+		updates   atomic.Int64
+		failed    atomic.Int64
+		started   atomic.Int64
+	)
+	cpu0, trips0 := replicaFigures(reps)
+	var cmds0 int64
+	if cfg.redisURL != "" {
+		c, err := redisCommands(ctx, cfg.redisURL)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: %w", err)
+		}
+		cmds0 = c
+	}
+
+	begin := time.Now()
+	deadline := begin.Add(cfg.duration)
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		last, lastAt := int64(0), begin
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case now := <-t.C:
+				n := updates.Load()
+				progress(fmt.Sprintf("loadtest: %3.0fs/%.0fs  %d users  %d conversations  %d updates  %.0f/s  %d failed",
+					now.Sub(begin).Seconds(), cfg.duration.Seconds(), cfg.users, started.Load(), n,
+					float64(n-last)/now.Sub(lastAt).Seconds(), failed.Load()), false)
+				last, lastAt = n, now
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for range cfg.users {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				n := started.Add(1) - 1
+				chat := loadChat0 + n
+				i := int(n % int64(len(cfg.scripts)))
+				out := w.converse(ctx, chat, cfg.scripts[i], refs[i], cfg.stepTimeout)
+				updates.Add(int64(out.updates))
+				if out.err != nil {
+					failed.Add(1)
+				}
+				mu.Lock()
+				finished = append(finished, done{chat, i, out})
+				latencies = append(latencies, out.latencies...)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	close(stopProgress)
+	<-progressDone
+
+	cpu1, trips1 := replicaFigures(reps)
+	var cmds1 int64
+	if cfg.redisURL != "" {
+		c, err := redisCommands(ctx, cfg.redisURL)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: %w", err)
+		}
+		cmds1 = c
+	}
+	var rss int64
+	for _, r := range reps {
+		_, m := r.figures()
+		rss = max(rss, m)
+	}
+
+	// Late repeats would show now.
+	time.Sleep(500 * time.Millisecond)
+	rep := &loadReport{Replicas: cfg.replicas, Users: cfg.users, Seconds: elapsed.Seconds(),
+		Conversations: len(finished), PeakRSSMB: float64(rss) / 1e6}
+	var firstErr error
+	for _, d := range finished {
+		rep.Updates += d.out.updates
+		switch {
+		case errors.Is(d.out.err, errLost):
+			rep.Lost++
+		case d.out.err != nil:
+			rep.Errors++
+		default:
+			switch kind, dups := verdict(w.transcript(d.chat), refs[d.script].transcript); kind {
+			case "duplicated":
+				rep.Duplicated += dups
+			case "mismatch":
+				rep.Errors++
+				if firstErr == nil {
+					firstErr = fmt.Errorf("chat %d (%s) differs from the run without load:\n%s\nwant:\n%s", d.chat,
+						cfg.scripts[d.script].name, strings.Join(w.transcript(d.chat), "\n"), strings.Join(refs[d.script].transcript, "\n"))
+				}
+			}
+		}
+		if d.out.err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("chat %d: %w; the applicant saw:\n%s\nwithout load:\n%s", d.chat, d.out.err,
+				strings.Join(w.transcript(d.chat), "\n"), strings.Join(refs[d.script].transcript, "\n"))
+		}
+	}
+	if rep.Updates > 0 {
+		u := float64(rep.Updates)
+		rep.UpdatesPerSec = u / elapsed.Seconds()
+		rep.CPUMicrosPerUpdate = float64((cpu1 - cpu0).Microseconds()) / u
+		rep.RedisRoundTripsPerUpdate = (trips1 - trips0) / u
+		rep.RedisCommandsPerUpdate = float64(cmds1-cmds0) / u
+	}
+	slices.Sort(latencies)
+	rep.P50ms, rep.P95ms, rep.P99ms = quantileMs(latencies, 0.50), quantileMs(latencies, 0.95), quantileMs(latencies, 0.99)
+	progress(fmt.Sprintf("loadtest: done: %d conversations, %d updates in %.1f s", rep.Conversations, rep.Updates, rep.Seconds), true)
+	if bad := rep.Errors + rep.Lost + rep.Duplicated; bad > 0 {
+		return rep, fmt.Errorf("loadtest: %d errors, %d lost, %d duplicated; first: %v\nlast replica's log:\n%s",
+			rep.Errors, rep.Lost, rep.Duplicated, firstErr, lastLogLines(reps[len(reps)-1].log(), 10))
+	}
+	return rep, nil
+}
+
+func replicaFigures(reps []*replica) (cpu time.Duration, trips float64) {
+	for _, r := range reps {
+		c, _ := r.figures()
+		cpu += c
+		trips += r.roundTrips()
+	}
+	return cpu, trips
+}
+
+// quantileMs is the q-quantile of sorted durations, in milliseconds.
+func quantileMs(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(len(sorted)-1, int(q*float64(len(sorted))))
+	return float64(sorted[i].Microseconds()) / 1000
+}

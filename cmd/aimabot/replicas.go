@@ -1,0 +1,356 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// `aimabot serve` replicas run as child processes by the load test, a
+// round-robin proxy in front of them, and what is read off them: CPU time
+// and peak memory from /proc, round trips from their /metrics, and the
+// commands Redis processed.
+
+// replica is one `aimabot serve` child in webhook mode.
+type replica struct {
+	name string
+	addr string // its listener, host:port
+	exe  string
+	env  []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	stderr *syncBuf
+	exited chan struct{}
+	// cpu and rss keep the figures of earlier processes of this replica
+	// (before a restart).
+	cpuBefore time.Duration
+	rssPeak   int64
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freeAddr is a loopback address nobody listened on a moment ago.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	addr := l.Addr().String()
+	return addr, l.Close()
+}
+
+// newReplica prepares a replica named name: env is the serve
+// configuration (token, API URL, store, staff), to which its webhook and
+// listener are added. hookURL is where Telegram posts updates (this
+// replica or the proxy in front).
+func newReplica(exe, name string, env []string, hookURL string) (*replica, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	if hookURL == "" {
+		hookURL = "http://" + addr + "/telegram"
+	}
+	env = append(append([]string(nil), env...), "REPLICA_ID="+name, "LISTEN_ADDR="+addr,
+		"WEBHOOK_URL="+hookURL, "WEBHOOK_SECRET=load-test-secret")
+	return &replica{name: name, addr: addr, exe: exe, env: env}, nil
+}
+
+// start runs the replica and waits until it is ready (/readyz answers 200).
+func (r *replica) start(ctx context.Context) error {
+	r.mu.Lock()
+	cmd := exec.Command(r.exe, "serve", "--unlimited")
+	cmd.Env = append(os.Environ(), r.env...)
+	r.stderr = &syncBuf{}
+	cmd.Stderr = r.stderr
+	if err := cmd.Start(); err != nil {
+		r.mu.Unlock()
+		return fmt.Errorf("starting replica %s: %w", r.name, err)
+	}
+	r.cmd = cmd
+	exited := make(chan struct{})
+	r.exited = exited
+	r.mu.Unlock()
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+
+	cli := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("replica %s exited at start (%v):\n%s", r.name, cmd.ProcessState, lastLogLines(r.stderr.String(), 10))
+		default:
+		}
+		if resp, err := cli.Get("http://" + r.addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			r.kill()
+			return fmt.Errorf("replica %s not ready within 20 s:\n%s", r.name, lastLogLines(r.stderr.String(), 10))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill ends the replica with SIGKILL, as a crash would, keeping its CPU
+// time and peak memory for the totals.
+func (r *replica) kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	r.keepFigures()
+	_ = r.cmd.Process.Kill()
+	<-r.exited
+	r.cmd = nil
+}
+
+// stop ends the replica gracefully (SIGTERM), killing it after 15 s.
+func (r *replica) stop() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return nil
+	}
+	r.keepFigures()
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-time.After(15 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+		r.cmd = nil
+		return fmt.Errorf("replica %s ignored SIGTERM for 15 s", r.name)
+	}
+	st := r.cmd.ProcessState
+	r.cmd = nil
+	if !st.Success() {
+		return fmt.Errorf("replica %s: %v:\n%s", r.name, st, lastLogLines(r.stderr.String(), 10))
+	}
+	return nil
+}
+
+// keepFigures adds the running process's CPU time and peak memory to the
+// replica's. r.mu must be held.
+func (r *replica) keepFigures() {
+	cpu, rss, err := procFigures(r.cmd.Process.Pid)
+	if err != nil {
+		return
+	}
+	r.cpuBefore += cpu
+	r.rssPeak = max(r.rssPeak, rss)
+}
+
+// figures are the replica's CPU time and peak resident memory so far,
+// over all its processes.
+func (r *replica) figures() (cpu time.Duration, rss int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cpu, rss = r.cpuBefore, r.rssPeak
+	if r.cmd != nil {
+		if c, m, err := procFigures(r.cmd.Process.Pid); err == nil {
+			cpu += c
+			rss = max(rss, m)
+		}
+	}
+	return cpu, rss
+}
+
+// log is what the replica wrote to stderr.
+func (r *replica) log() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stderr == nil {
+		return ""
+	}
+	return r.stderr.String()
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat's times.
+const clockTicks = 100
+
+// procFigures reads a process's CPU time (user and system) and peak
+// resident set (VmHWM) from /proc.
+func procFigures(pid int) (cpu time.Duration, rssBytes int64, err error) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// after its closing parenthesis.
+	s := string(stat)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, 0, fmt.Errorf("process %d: short /proc stat", pid)
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	cpu = time.Duration(utime+stime) * time.Second / clockTicks
+
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return cpu, 0, fmt.Errorf("reading the memory of process %d: %w", pid, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			rssBytes = kb * 1024
+		}
+	}
+	return cpu, rssBytes, sc.Err()
+}
+
+// roundTrips reads aimabot_store_round_trips_total off the replica's
+// /metrics; 0 when it is not running.
+func (r *replica) roundTrips() float64 {
+	cli := &http.Client{Timeout: 2 * time.Second}
+	resp, err := cli.Get("http://" + r.addr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "aimabot_store_round_trips_total "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// proxy passes each webhook call to the next replica in turn, as a load
+// balancer in front of replicas would. A replica that is down answers
+// 502, and Telegram (here: the fake server) delivers the update again.
+type proxy struct {
+	targets []*url.URL
+	next    atomic.Uint64
+	srv     *http.Server
+	addr    string
+}
+
+func startProxy(addrs []string) (*proxy, error) {
+	p := &proxy{}
+	for _, a := range addrs {
+		p.targets = append(p.targets, &url.URL{Scheme: "http", Host: a})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	p.addr = ln.Addr().String()
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			t := p.targets[p.next.Add(1)%uint64(len(p.targets))]
+			pr.SetURL(t)
+		},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 100, ResponseHeaderTimeout: 30 * time.Second,
+			DialContext: (&net.Dialer{Timeout: time.Second}).DialContext},
+		ErrorLog: nil,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	p.srv = &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+	return p, nil
+}
+
+func (p *proxy) close() { _ = p.srv.Close() }
+
+// redisCommands is the number of commands the Redis server (every master
+// of a cluster) has processed, from INFO stats.
+func redisCommands(ctx context.Context, rawURL string) (int64, error) {
+	var cluster *redis.ClusterOptions
+	if u, err := url.Parse(rawURL); err == nil && u.Query().Has("addr") {
+		if cluster, err = redis.ParseClusterURL(rawURL); err != nil {
+			return 0, err
+		}
+	} else {
+		opt, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return 0, err
+		}
+		n := redis.NewClient(opt)
+		info, err := n.Info(ctx, "stats", "cluster").Result()
+		n.Close()
+		if err != nil {
+			return 0, fmt.Errorf("redis INFO stats: %w", err)
+		}
+		if !strings.Contains(info, "cluster_enabled:1") {
+			return commandsIn(info), nil
+		}
+		cluster = &redis.ClusterOptions{Addrs: []string{opt.Addr}, Username: opt.Username, Password: opt.Password, TLSConfig: opt.TLSConfig}
+	}
+	cc := redis.NewClusterClient(cluster)
+	defer cc.Close()
+	var total atomic.Int64
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+		info, err := n.Info(ctx, "stats").Result()
+		total.Add(commandsIn(info))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redis cluster INFO stats: %w", err)
+	}
+	return total.Load(), nil
+}
+
+func commandsIn(info string) int64 {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_commands_processed:"); ok {
+			c, _ := strconv.ParseInt(v, 10, 64)
+			return c
+		}
+	}
+	return 0
+}
+
+func lastLogLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
