@@ -58,7 +58,8 @@ type Config struct {
 	// the waiting times; default 1 min.
 	QueueEvery time.Duration
 	// WakeEvery is how often the store is asked for conversations due a
-	// reminder, a notice or an erasure; default 30 s.
+	// reminder, a notice, an erasure, or the answer to an album whose
+	// replica stopped before answering it; default 5 s.
 	WakeEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -131,7 +132,7 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 		cfg.QueueEvery = time.Minute
 	}
 	if cfg.WakeEvery == 0 {
-		cfg.WakeEvery = 30 * time.Second
+		cfg.WakeEvery = 5 * time.Second
 	}
 	if (cfg.StaffChat != 0) != flow.Staff() {
 		return nil, errors.New("bot: the conversation and the configuration disagree on whether there is a staff group")

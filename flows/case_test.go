@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aimabot/aimabot/rules"
 )
 
 func TestWantsPerson(t *testing.T) {
@@ -213,10 +215,52 @@ func TestDue(t *testing.T) {
 		{"with a person: no reminder", Session{State: StateDocuments, Updated: at, Human: &Case{Status: CaseTaken}}, at.Add(27 * day)},
 		{"a case closed long ago: its erasure", Session{State: StateDone, Updated: at, Noticed: at,
 			Human: &Case{Status: CaseClosed, ClosedAt: at.Add(-89 * day)}}, at.Add(day)},
+		{"an album not answered yet", Session{State: StateDocuments, Updated: at, Album: &Album{ID: "a1"}}, at.Add(AlbumGrace)},
 	}
 	for _, tt := range tests {
 		if got := f.Due(tt.s); !got.Equal(tt.want) {
 			t.Errorf("%s: Due() = %v; want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// An album whose replica stopped before answering it is answered by the
+// waker: the same replies as at its end, and nothing before its grace.
+func TestWakeAnswersAlbum(t *testing.T) {
+	f, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s := Session{}
+	for _, in := range []Input{ParseText("/start", "en"), {Kind: Button, Data: "0:lang:en"},
+		{Kind: Button, Data: "1:sit:duplicate"}, {Kind: Button, Data: "2:reason:lost"}, ParseText("26/07/2028", "en"),
+		{Kind: Button, Data: "4:continue"}} {
+		if s, _, err = f.Step(s, in, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.State != StateDocuments {
+		t.Fatalf("state = %s; want documents (the test's walk is out of date)", s.State)
+	}
+	photo := func(id string) Input {
+		return Input{Kind: Files, Album: "a1", Files: []File{{Ref: id, Size: 1000, Type: rules.JPEG, Photo: true}}}
+	}
+	for _, id := range []string{"p1", "p2"} {
+		if s, _, err = f.Step(s, photo(id), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, wantOut, _ := f.Step(s, Input{Kind: AlbumEnd}, at.Add(AlbumGrace))
+	if len(wantOut) == 0 {
+		t.Fatal("the album's end has no replies")
+	}
+	if _, out := f.Wake(s, at.Add(AlbumGrace-time.Second)); len(out) != 0 {
+		t.Errorf("Wake before the album's grace = %d replies; want none", len(out))
+	}
+	got, out := f.Wake(s, at.Add(AlbumGrace))
+	if len(out) != len(wantOut) || out[0].Text != wantOut[0].Text || got.Album != nil || len(got.Docs) != len(want.Docs) {
+		t.Errorf("Wake after the grace = %d replies, album %v, %d documents; want the album's end: %d replies, %d documents",
+			len(out), got.Album, len(got.Docs), len(wantOut), len(want.Docs))
 	}
 }

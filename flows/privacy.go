@@ -200,8 +200,14 @@ func (t *turn) myData() {
 
 // --- waking up ---
 
+// AlbumGrace is how long after an album's last photo the waker answers an
+// album nobody answered: the replica that received it answers it after a
+// shorter wait of its own, unless it stopped meanwhile.
+const AlbumGrace = 3 * time.Second
+
 // Due is when the session next needs the assistant to wake by itself: a
-// reminder, a notice, an erasure. Zero when never (no conversation).
+// reminder, a notice, an erasure, an album to answer. Zero when never (no
+// conversation).
 func (f *Flow) Due(s Session) time.Time {
 	if s.State == "" {
 		return time.Time{}
@@ -209,6 +215,9 @@ func (f *Flow) Due(s Session) time.Time {
 	k := f.keep
 	idle := s.Updated
 	due := idle.Add(k.Session)
+	if s.Album != nil {
+		due = minTime(due, idle.Add(AlbumGrace))
+	}
 	if s.State == StateDocuments && s.Reminded.Before(idle) && !s.WithPerson() {
 		due = minTime(due, idle.Add(k.Reminder))
 	}
@@ -228,6 +237,14 @@ func (f *Flow) Due(s Session) time.Time {
 func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 	if s.State == "" {
 		return s, nil
+	}
+	if s.Album != nil && !now.Before(s.Updated.Add(AlbumGrace)) {
+		// An album whose end was never answered (the replica that
+		// received it stopped): answer it now.
+		next, out, err := f.Step(s, Input{Kind: AlbumEnd}, now)
+		if err == nil {
+			return next, out
+		}
 	}
 	t := &turn{f: f, cat: f.cat, s: s.clone(), now: now, today: rules.Today(now)}
 	k := f.keep
