@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aimabot/aimabot/store/storetest"
+)
+
+// testGetenv is the environment of a command run by a test: the given
+// variables, and AIMABOT_TEST_MAIN so that the replicas it starts (this
+// test binary) run main.
+func testGetenv(env map[string]string) func(string) string {
+	return func(k string) string {
+		if k == "AIMABOT_TEST_MAIN" {
+			return "1"
+		}
+		return env[k]
+	}
+}
+
+// A short load test, on Redis and on the embedded store, through the
+// command line: every conversation ends as it did without load, and the
+// report has the figures.
+func TestLoadtestCommand(t *testing.T) {
+	url := storetest.StartRedis(t)
+	for _, tt := range []struct {
+		name  string
+		env   map[string]string
+		redis bool // the report has Redis's figures
+	}{
+		{"redis", map[string]string{"REDIS_URL": url}, true},
+		{"embedded", map[string]string{}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(t.Context(), []string{"loadtest", "--users", "8", "--duration", "2s", "--json", "--stored", "50",
+				"--data", t.TempDir()}, testGetenv(tt.env), strings.NewReader(""), &out, &errOut)
+			if err != nil {
+				t.Fatalf("loadtest: %v\nstderr:\n%s", err, errOut.String())
+			}
+			var rep loadReport
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatalf("the --json report does not parse: %v\n%s", err, out.String())
+			}
+			var raw map[string]any
+			_ = json.Unmarshal(out.Bytes(), &raw)
+			for _, k := range []string{"updates", "updates_per_sec", "p50_ms", "p95_ms", "p99_ms", "errors", "lost",
+				"duplicated", "redis_round_trips_per_update", "peak_rss_mb"} {
+				if _, ok := raw[k]; !ok {
+					t.Errorf("the report lacks %q:\n%s", k, out.String())
+				}
+			}
+			if rep.Conversations < 8 || rep.Updates < 8*10 || rep.UpdatesPerSec <= 0 || rep.P50ms <= 0 || rep.P99ms < rep.P50ms {
+				t.Errorf("report = %+v; want at least a conversation per user, and latencies", rep)
+			}
+			if rep.Errors+rep.Lost+rep.Duplicated != 0 {
+				t.Errorf("report = %+v; want every conversation as without load", rep)
+			}
+			if rep.CPUMicrosPerUpdate <= 0 || rep.PeakRSSMB <= 0 {
+				t.Errorf("report = %+v; want the replica's CPU time and memory", rep)
+			}
+			if tt.redis != (rep.RedisRoundTripsPerUpdate > 0 && rep.RedisCommandsPerUpdate > 0) {
+				t.Errorf("report = %+v; want Redis figures only when on Redis", rep)
+			}
+			if !strings.Contains(errOut.String(), "loadtest: done") {
+				t.Errorf("no progress on stderr:\n%s", errOut.String())
+			}
+		})
+	}
+}
+
+func TestLoadtestFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--users", "0"},
+		{"--duration", "-1s"},
+		{"--replicas", "2"}, // without Redis
+		{"--scripts", "nope"},
+		{"--stored", "-3"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"loadtest"}, args...), testGetenv(nil), strings.NewReader(""), &out, &errOut)
+		var ue *usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("loadtest %v = %v; want a usage error", args, err)
+		}
+	}
+	// serve lifts the send limits only against a Bot API on loopback.
+	_, errOut, code := aimabot(t, map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc"}, "", "serve", "--unlimited")
+	if code != 2 || !strings.Contains(errOut, "loopback") {
+		t.Errorf("serve --unlimited against api.telegram.org = exit %d, %q; want exit 2 naming loopback", code, errOut)
+	}
+}
+
+// Two serve replicas in webhook mode behind a round-robin proxy, on a real
+// three-master Redis Cluster, under the load's mixed conversations; one
+// replica is killed with SIGKILL midway and started again. Every
+// conversation ends with the replies it has without load.
+func TestScaleOutCluster(t *testing.T) {
+	cluster := storetest.StartRedisCluster(t)
+	w := newWorld(t.Logf)
+	defer w.close()
+	base := []string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(),
+		"STAFF_CHAT_ID=-1008000000001", "STAFF_USER_IDS=8001", "LOG_LEVEL=warn", "AIMABOT_TEST_MAIN=1",
+		"REDIS_URL=" + cluster.URL}
+	cfg := loadConfig{replicas: 2, exe: os.Args[0], scripts: loadScripts()}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	refs, err := recordReferences(ctx, w, cfg, append(base, "REDIS_PREFIX=ref:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, stop, err := startReplicas(ctx, cfg, append(base, "REDIS_PREFIX=scale:"), "scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+
+	const users, each = 32, 4
+	type done struct {
+		chat   int64
+		script int
+		out    outcome
+	}
+	var (
+		mu       sync.Mutex
+		finished []done
+		count    atomic.Int64
+		wg       sync.WaitGroup
+	)
+	killed := make(chan struct{})
+	for u := range int64(users) {
+		wg.Go(func() {
+			for k := range int64(each) {
+				chat := loadChat0 + u*each + k
+				i := int((u + k) % int64(len(cfg.scripts)))
+				// A replica that died holds its chats' send leases until it
+				// is back: the wait for a reply allows for that.
+				out := w.converse(ctx, chat, cfg.scripts[i], refs[i], time.Minute)
+				mu.Lock()
+				finished = append(finished, done{chat, i, out})
+				mu.Unlock()
+				if count.Add(1) == users*each/3 {
+					close(killed)
+				}
+			}
+		})
+	}
+	<-killed
+	// Mid-load: SIGKILL one replica, then start it again under its name.
+	reps[0].kill()
+	if err := reps[0].start(ctx); err != nil {
+		t.Fatalf("restarting the killed replica: %v", err)
+	}
+	wg.Wait()
+	time.Sleep(500 * time.Millisecond) // repeats would show now
+
+	dups := 0
+	for _, d := range finished {
+		if d.out.err != nil {
+			t.Errorf("chat %d (%s): %v\napplicant saw:\n%s", d.chat, cfg.scripts[d.script].name, d.out.err,
+				strings.Join(w.transcript(d.chat), "\n"))
+			continue
+		}
+		switch kind, n := verdict(w.transcript(d.chat), refs[d.script].transcript); kind {
+		case "duplicated":
+			dups += n
+		case "mismatch":
+			t.Errorf("chat %d (%s) after the kill:\n%s\nwant (as without load):\n%s", d.chat, cfg.scripts[d.script].name,
+				strings.Join(w.transcript(d.chat), "\n"), strings.Join(refs[d.script].transcript, "\n"))
+		}
+	}
+	// A kill in the instant between Telegram accepting a message and the
+	// outbox recording it repeats that message once (Telegram has no
+	// idempotent send); at most one per chat in flight.
+	if dups > users {
+		t.Errorf("%d messages repeated by one kill; at most one per chat in flight (%d)", dups, users)
+	}
+	t.Logf("%d conversations on two replicas and a 3-master cluster, one replica killed and restarted: %d repeats",
+		len(finished), dups)
+	if err := stop(); err != nil {
+		t.Errorf("stopping the replicas: %v", err)
+	}
+	for _, r := range reps {
+		if log := r.log(); strings.Contains(log, w.srv.Token()) {
+			t.Errorf("replica %s logged the token", r.name)
+		}
+	}
+}
