@@ -301,23 +301,32 @@ func (b *Bolt) Outbox(ctx context.Context, chat int64, n int) ([]OutMsg, error) 
 }
 
 // Ack implements [Store].
-func (b *Bolt) Ack(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) error {
-	if err := checkLease(owner, leaseTTL); err != nil {
+func (b *Bolt) Ack(ctx context.Context, chat int64, ids []string, owner string, leaseTTL time.Duration) error {
+	if err := checkAck(ids, owner, leaseTTL); err != nil {
 		return fmt.Errorf("store: bolt ack: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt ack: %w", err)
 	}
-	seq, err := parseBoltMsgID(id)
-	if err != nil {
-		return fmt.Errorf("store: bolt ack: %w", err)
+	seqs := make([]uint64, len(ids))
+	for i, id := range ids {
+		seq, err := parseBoltMsgID(id)
+		if err != nil {
+			return fmt.Errorf("store: bolt ack: %w", err)
+		}
+		seqs[i] = seq
 	}
-	err = b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.db.Update(func(tx *bbolt.Tx) error {
 		outbox := tx.Bucket([]byte(boltOutbox))
 		if outbox == nil {
 			return errors.New("outbox bucket missing")
 		}
-		return outbox.Delete(outboxKey(chatKey(chat), seq))
+		for _, seq := range seqs {
+			if err := outbox.Delete(outboxKey(chatKey(chat), seq)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: bolt ack: %w", err)
@@ -333,8 +342,8 @@ func (b *Bolt) Ack(ctx context.Context, chat int64, id string, owner string, lea
 }
 
 // AckRelease implements [Store].
-func (b *Bolt) AckRelease(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) (bool, error) {
-	if err := b.Ack(ctx, chat, id, owner, leaseTTL); err != nil {
+func (b *Bolt) AckRelease(ctx context.Context, chat int64, ids []string, owner string, leaseTTL time.Duration) (bool, error) {
+	if err := b.Ack(ctx, chat, ids, owner, leaseTTL); err != nil {
 		return false, err
 	}
 	more, err := b.ReleaseSend(ctx, chat, owner)

@@ -130,7 +130,7 @@ func TestBoltLeaseClock(t *testing.T) {
 		t.Fatal("B took A's leases before they expired")
 	}
 	// An Ack by the holder extends by its TTL from now.
-	if err := b.Ack(ctx, 1, "00000000000000000000", "a", time.Minute); err != nil {
+	if err := b.Ack(ctx, 1, []string{"00000000000000000000"}, "a", time.Minute); err != nil {
 		t.Fatalf("Ack: %v", err)
 	}
 	clk.Advance(time.Nanosecond)
@@ -152,7 +152,7 @@ func TestBoltLeaseClock(t *testing.T) {
 	if acquire(1, "c", time.Minute) {
 		t.Error("C took B's send lease after a sweep")
 	}
-	if err := b.Ack(ctx, 1, "not-a-number", "b", time.Minute); err == nil {
+	if err := b.Ack(ctx, 1, []string{"not-a-number"}, "b", time.Minute); err == nil {
 		t.Error("Ack of a malformed id = nil error")
 	}
 }

@@ -138,7 +138,7 @@ res[2] = lease()
 return res
 `
 
-// ackScript removes one sent message and renews the owner's send lease.
+// ackScript removes sent messages and renews the owner's send lease.
 // It leaves an emptied outbox stream of a chat with a session in place,
 // although SCAN then finds it: a new stream would start its ids afresh from
 // the clock, and within the same millisecond hand out an id just
@@ -150,13 +150,13 @@ return res
 //	KEYS[1]  the chat's outbox
 //	KEYS[2]  the chat's send lease
 //	KEYS[3]  the chat's session
-//	ARGV[1]  the message's stream id
-//	ARGV[2]  the owner
-//	ARGV[3]  lease TTL in milliseconds
+//	ARGV[1]  the owner
+//	ARGV[2]  lease TTL in milliseconds
+//	ARGV[3…] the messages' stream ids
 const ackScript = dropStreamLua + `
-redis.call('XDEL', KEYS[1], ARGV[1])
-if redis.call('GET', KEYS[2]) == ARGV[2] then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('XDEL', KEYS[1], unpack(ARGV, 3))
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 if redis.call('XLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 then
   dropStream(KEYS[1])
@@ -164,28 +164,28 @@ end
 return 0
 `
 
-// ackReleaseScript removes one sent message, then renews the owner's send
+// ackReleaseScript removes sent messages, then renews the owner's send
 // lease if messages remain, or gives it up. An emptied stream is dropped as
 // in ackScript.
 //
 //	KEYS[1]  the chat's outbox
 //	KEYS[2]  the chat's send lease
 //	KEYS[3]  the chat's session
-//	ARGV[1]  the message's stream id
-//	ARGV[2]  the owner
-//	ARGV[3]  lease TTL in milliseconds
+//	ARGV[1]  the owner
+//	ARGV[2]  lease TTL in milliseconds
+//	ARGV[3…] the messages' stream ids
 //
 // It returns 1 when messages remain and the owner keeps the lease, else 0.
 const ackReleaseScript = dropStreamLua + `
-redis.call('XDEL', KEYS[1], ARGV[1])
+redis.call('XDEL', KEYS[1], unpack(ARGV, 3))
 if redis.call('XLEN', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[3]) == 0 then
   dropStream(KEYS[1])
 end
-if redis.call('GET', KEYS[2]) ~= ARGV[2] then
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return 0
 end
 if redis.call('XLEN', KEYS[1]) > 0 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
   return 1
 end
 redis.call('DEL', KEYS[2])
@@ -484,28 +484,38 @@ func (r *Redis) Outbox(ctx context.Context, chat int64, n int) ([]OutMsg, error)
 }
 
 // Ack implements [Store]: one EVALSHA.
-func (r *Redis) Ack(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) error {
-	if err := checkLease(owner, leaseTTL); err != nil {
+func (r *Redis) Ack(ctx context.Context, chat int64, ids []string, owner string, leaseTTL time.Duration) error {
+	if err := checkAck(ids, owner, leaseTTL); err != nil {
 		return fmt.Errorf("store: redis ack: %w", err)
 	}
 	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender"), r.chatKey(chat, "session")}
-	if err := r.ack.Run(ctx, r.client, keys, id, owner, millis(leaseTTL)).Err(); err != nil {
+	if err := r.ack.Run(ctx, r.client, keys, ackArgs(ids, owner, leaseTTL)...).Err(); err != nil {
 		return fmt.Errorf("store: redis ack: %w", err)
 	}
 	return nil
 }
 
 // AckRelease implements [Store]: one EVALSHA.
-func (r *Redis) AckRelease(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) (bool, error) {
-	if err := checkLease(owner, leaseTTL); err != nil {
+func (r *Redis) AckRelease(ctx context.Context, chat int64, ids []string, owner string, leaseTTL time.Duration) (bool, error) {
+	if err := checkAck(ids, owner, leaseTTL); err != nil {
 		return false, fmt.Errorf("store: redis ack and release: %w", err)
 	}
 	keys := []string{r.chatKey(chat, "outbox"), r.chatKey(chat, "sender"), r.chatKey(chat, "session")}
-	n, err := r.ackRelease.Run(ctx, r.client, keys, id, owner, millis(leaseTTL)).Int64()
+	n, err := r.ackRelease.Run(ctx, r.client, keys, ackArgs(ids, owner, leaseTTL)...).Int64()
 	if err != nil {
 		return false, fmt.Errorf("store: redis ack and release: %w", err)
 	}
 	return n == 1, nil
+}
+
+// ackArgs are the ack scripts' ARGV.
+func ackArgs(ids []string, owner string, leaseTTL time.Duration) []any {
+	args := make([]any, 0, 2+len(ids))
+	args = append(args, owner, millis(leaseTTL))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
 }
 
 // AcquireSend implements [Store]: one EVALSHA.

@@ -54,7 +54,7 @@ func TestRedisRoundTrips(t *testing.T) {
 	if a.Duplicate || !a.Lease || len(a.Outbox) != 1 {
 		t.Fatalf("Apply = %+v; want applied with one message and the lease", a)
 	}
-	cost("Ack", 1, func() error { return r.Ack(ctx, chat, a.Outbox[0].ID, "a", time.Minute) })
+	cost("Ack", 1, func() error { return r.Ack(ctx, chat, []string{a.Outbox[0].ID}, "a", time.Minute) })
 	if n := r.RoundTrips() - before; n > 3 {
 		t.Errorf("Apply and Ack took %d round trips; want at most 3", n)
 	}
@@ -147,7 +147,7 @@ func TestRedisOutboxKeyLayout(t *testing.T) {
 		t.Errorf("GET %s = %q, %v; want owner-a", tag+"sender", owner, err)
 	}
 
-	if err := r.Ack(ctx, chat, "not-an-id", "owner-a", time.Minute); err == nil {
+	if err := r.Ack(ctx, chat, []string{"not-an-id"}, "owner-a", time.Minute); err == nil {
 		t.Errorf("Ack of a malformed id = nil error")
 	}
 
@@ -158,7 +158,7 @@ func TestRedisOutboxKeyLayout(t *testing.T) {
 		t.Fatalf("Outbox = %d messages, %v; want 70", len(msgs), err)
 	}
 	for _, m := range msgs {
-		if err := r.Ack(ctx, chat, m.ID, "owner-a", time.Minute); err != nil {
+		if err := r.Ack(ctx, chat, []string{m.ID}, "owner-a", time.Minute); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 	}
@@ -182,7 +182,7 @@ func TestRedisOutboxKeyLayout(t *testing.T) {
 			t.Errorf("Apply(71) reused the acknowledged id %s", m.ID)
 		}
 	}
-	if err := r.Ack(ctx, chat, msgs[69].ID, "owner-a", time.Minute); err != nil {
+	if err := r.Ack(ctx, chat, []string{msgs[69].ID}, "owner-a", time.Minute); err != nil {
 		t.Fatalf("Ack: %v", err)
 	}
 	if got, err := r.Outbox(ctx, chat, 10); err != nil || len(got) != 1 {
@@ -278,7 +278,7 @@ func TestRedisApplyScriptFlushed(t *testing.T) {
 	if err != nil || len(a.Outbox) != 1 || !a.Lease {
 		t.Fatalf("Apply after SCRIPT FLUSH = %+v, %v", a, err)
 	}
-	if err := r.Ack(ctx, 1, a.Outbox[0].ID, "a", time.Minute); err != nil {
+	if err := r.Ack(ctx, 1, []string{a.Outbox[0].ID}, "a", time.Minute); err != nil {
 		t.Fatalf("Ack after SCRIPT FLUSH: %v", err)
 	}
 	if more, err := r.ReleaseSend(ctx, 1, "a"); err != nil || more {

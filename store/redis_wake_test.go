@@ -138,7 +138,7 @@ func TestRedisWakeLayout(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	if more, err := r.AckRelease(ctx, 42, f.Outbox[0].ID, "b", time.Minute); err != nil || more {
+	if more, err := r.AckRelease(ctx, 42, []string{f.Outbox[0].ID}, "b", time.Minute); err != nil || more {
 		t.Fatalf("AckRelease = %v, %v; want false, nil", more, err)
 	}
 	onlyApplied("after the last message of a forgotten chat was sent")

@@ -80,15 +80,18 @@ type Store interface {
 	// Outbox returns up to n of the chat's pending messages, oldest first
 	// (nil when there are none or n <= 0).
 	Outbox(ctx context.Context, chat int64, n int) ([]OutMsg, error)
-	// Ack removes a sent message (no error if already gone) and extends
-	// owner's send lease by leaseTTL if owner holds it.
-	Ack(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) error
-	// AckRelease removes a sent message and, when the outbox is then empty,
+	// Ack removes sent messages (no error for those already gone; at least
+	// one id) and extends owner's send lease by leaseTTL if owner holds it.
+	// Several ids in one call cost one round trip: a sender may
+	// acknowledge messages that are harmless to send twice (edits) together
+	// with the next one.
+	Ack(ctx context.Context, chat int64, ids []string, owner string, leaseTTL time.Duration) error
+	// AckRelease removes sent messages and, when the outbox is then empty,
 	// gives up owner's send lease, in one step: the end of a delivery costs
 	// one round trip, not two. more=true means messages are still pending and
 	// owner keeps the lease (renewed by leaseTTL); when owner does not hold
 	// the lease it only removes the message and returns more=false.
-	AckRelease(ctx context.Context, chat int64, id string, owner string, leaseTTL time.Duration) (more bool, err error)
+	AckRelease(ctx context.Context, chat int64, ids []string, owner string, leaseTTL time.Duration) (more bool, err error)
 	// AcquireSend takes or renews the chat's send lease for owner; false if
 	// another owner holds it.
 	AcquireSend(ctx context.Context, chat int64, owner string, ttl time.Duration) (bool, error)
@@ -228,6 +231,14 @@ func checkLease(owner string, ttl time.Duration) error {
 		return fmt.Errorf("store: lease TTL %v is shorter than a millisecond", ttl)
 	}
 	return nil
+}
+
+// checkAck checks an Ack's arguments.
+func checkAck(ids []string, owner string, ttl time.Duration) error {
+	if len(ids) == 0 {
+		return errors.New("store: no message to acknowledge")
+	}
+	return checkLease(owner, ttl)
 }
 
 var (

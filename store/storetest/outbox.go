@@ -92,7 +92,7 @@ func wantOutbox(t *testing.T, s store.Store, chat int64, want ...string) []store
 // ack acknowledges id, failing the test on error.
 func ack(t *testing.T, s store.Store, chat int64, id, owner string) {
 	t.Helper()
-	if err := s.Ack(t.Context(), chat, id, owner, longLease); err != nil {
+	if err := s.Ack(t.Context(), chat, []string{id}, owner, longLease); err != nil {
 		t.Fatalf("Ack(%d, %s, %s): %v", chat, id, owner, err)
 	}
 }
@@ -469,7 +469,7 @@ func testAckExtendsLease(t *testing.T, open func(*testing.T, time.Duration) stor
 		if !acquire(t, s, chat, ownerA, shortLease) {
 			t.Fatalf("AcquireSend(%d, A) renewing = false", chat)
 		}
-		if err := s.Ack(t.Context(), chat, a.Outbox[0].ID, ownerA, longLease); err != nil {
+		if err := s.Ack(t.Context(), chat, []string{a.Outbox[0].ID}, ownerA, longLease); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 		if time.Since(taken) < safelyWithinLease {
@@ -480,7 +480,7 @@ func testAckExtendsLease(t *testing.T, open func(*testing.T, time.Duration) stor
 		}
 	}
 	// An Ack by someone else extends nothing and takes nothing.
-	if err := s.Ack(t.Context(), chat, a.Outbox[1].ID, ownerC, longLease); err != nil {
+	if err := s.Ack(t.Context(), chat, []string{a.Outbox[1].ID}, ownerC, longLease); err != nil {
 		t.Fatalf("Ack: %v", err)
 	}
 	// Watch for three times the short TTL: A's lease was extended.
@@ -644,7 +644,7 @@ func testPendingChats(t *testing.T, open func(*testing.T, time.Duration) store.S
 			return false
 		}
 		for _, m := range msgs {
-			if err := s.Ack(t.Context(), chat, m.ID, ownerA, longLease); err != nil {
+			if err := s.Ack(t.Context(), chat, []string{m.ID}, ownerA, longLease); err != nil {
 				t.Errorf("Ack(%d) from PendingChats: %v", chat, err)
 				return false
 			}
@@ -877,7 +877,7 @@ func testLeaseArgs(t *testing.T, open func(*testing.T, time.Duration) store.Stor
 		if _, err := s.Lease(ctx, "poller", c.owner, c.ttl); err == nil {
 			t.Errorf("Lease with owner %q and TTL %v = nil error", c.owner, c.ttl)
 		}
-		if err := s.Ack(ctx, chat, "1", c.owner, c.ttl); err == nil {
+		if err := s.Ack(ctx, chat, []string{"1"}, c.owner, c.ttl); err == nil {
 			t.Errorf("Ack with owner %q and TTL %v = nil error", c.owner, c.ttl)
 		}
 	}
@@ -939,7 +939,7 @@ func testAckRelease(t *testing.T, open func(*testing.T, time.Duration) store.Sto
 	}
 	ackRelease := func(id, owner string) bool {
 		t.Helper()
-		more, err := s.AckRelease(t.Context(), chat, id, owner, longLease)
+		more, err := s.AckRelease(t.Context(), chat, []string{id}, owner, longLease)
 		if err != nil {
 			t.Fatalf("AckRelease(%s, %s): %v", id, owner, err)
 		}
@@ -970,5 +970,37 @@ func testAckRelease(t *testing.T, open func(*testing.T, time.Duration) store.Sto
 	}
 	if c := mustApply(t, s, chat, 3, ownerA, change("u", "m4")); c.Backlog {
 		t.Errorf("Apply to an empty outbox: Backlog = true; want false")
+	}
+}
+
+// Several messages acknowledged in one call: all go, others stay, and the
+// lease is released with the last of them. No id at all is a mistake.
+func testAckMany(t *testing.T, open func(*testing.T, time.Duration) store.Store) {
+	s := open(t, longTTL)
+	const chat = 7012
+	mustApply(t, s, chat, 1, ownerA, change("s", "m1", "m2", "m3", "m4", "m5"))
+	msgs := wantOutbox(t, s, chat, "m1", "m2", "m3", "m4", "m5")
+	if err := s.Ack(t.Context(), chat, []string{msgs[0].ID, msgs[1].ID}, ownerA, longLease); err != nil {
+		t.Fatalf("Ack(m1, m2): %v", err)
+	}
+	wantOutbox(t, s, chat, "m3", "m4", "m5")
+	// m1 again (already gone) with m3.
+	more, err := s.AckRelease(t.Context(), chat, []string{msgs[0].ID, msgs[2].ID}, ownerA, longLease)
+	if err != nil || !more {
+		t.Fatalf("AckRelease(m1, m3) with m4 and m5 pending = %v, %v; want more", more, err)
+	}
+	more, err = s.AckRelease(t.Context(), chat, []string{msgs[3].ID, msgs[4].ID}, ownerA, longLease)
+	if err != nil || more {
+		t.Fatalf("AckRelease(m4, m5), the last = %v, %v; want no more", more, err)
+	}
+	wantOutbox(t, s, chat)
+	if !acquire(t, s, chat, ownerB, longLease) {
+		t.Errorf("AcquireSend(B) after A acknowledged everything = false; want the lease free")
+	}
+	if err := s.Ack(t.Context(), chat, nil, ownerB, longLease); err == nil {
+		t.Errorf("Ack with no id = nil; want an error")
+	}
+	if _, err := s.AckRelease(t.Context(), chat, nil, ownerB, longLease); err == nil {
+		t.Errorf("AckRelease with no id = nil; want an error")
 	}
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T, ttl time.Duration) store.Store) {
 		{"SendLease", testSendLease},
 		{"AckExtendsLease", testAckExtendsLease},
 		{"AckRelease", testAckRelease},
+		{"AckMany", testAckMany},
 		{"ApplyLease", testApplyLease},
 		{"ReleaseSend", testReleaseSend},
 		{"PendingChats", testPendingChats},
