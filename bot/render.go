@@ -87,6 +87,13 @@ func (o op) method() string {
 	return o.Kind
 }
 
+// harmlessTwice says that performing the operation a second time changes
+// nothing the applicant sees: an edit to the same text or buttons ("not
+// modified"), or a second answer to a button press (refused as too old).
+func (o op) harmlessTwice() bool {
+	return o.Kind == opEdit || o.Kind == opUnbutton || o.Kind == opAnswer
+}
+
 // toStaff says the operation goes to the staff group.
 func (o op) toStaff() bool { return o.Staff || o.Kind == opCard }
 

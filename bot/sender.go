@@ -153,24 +153,34 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 			}
 		}
 		more := true
+		var done []string // delivered, not yet acknowledged
 		for i, m := range msgs {
-			if !s.deliver(chat, m.Data) {
+			harmless, ok := s.deliver(chat, m.Data)
+			if !ok {
 				return // stopping, or the lease was lost: the message stays for whoever sends next
+			}
+			done = append(done, m.ID)
+			last := i == len(msgs)-1
+			if harmless && !last {
+				// An edit or a button's answer done twice changes nothing:
+				// it is acknowledged with the next message, one round trip
+				// for both.
+				continue
 			}
 			// A sent message must be acknowledged before anything else, or
 			// it would be sent again: through a store outage, keep trying.
-			last := i == len(msgs)-1
 			if !s.retry(func(ctx context.Context) error {
 				var err error
 				if last {
-					more, err = st.AckRelease(ctx, chat, m.ID, owner, leaseTTL)
+					more, err = st.AckRelease(ctx, chat, done, owner, leaseTTL)
 				} else {
-					err = st.Ack(ctx, chat, m.ID, owner, leaseTTL)
+					err = st.Ack(ctx, chat, done, owner, leaseTTL)
 				}
 				return err
 			}) {
 				return
 			}
+			done = done[:0]
 		}
 		msgs = nil
 		if !s.carryOn(chat, more) {
@@ -220,12 +230,20 @@ func (s *sender) carryOn(chat int64, more bool) bool {
 
 // deliver sends one outbox message until it succeeds or can never succeed.
 // It returns false when delivery must stop (shutdown, or the lease is lost).
-func (s *sender) deliver(chat int64, data []byte) bool {
+// deliver performs one outbox message. ok is false when it was not done
+// (stopping, or the lease was lost); harmless says doing it again would
+// change nothing.
+func (s *sender) deliver(chat int64, data []byte) (harmless, ok bool) {
 	var o op
 	if err := json.Unmarshal(data, &o); err != nil {
 		s.b.logger.Error("bot: unreadable outbox message dropped", "err", err)
-		return true
+		return true, true
 	}
+	return o.harmlessTwice(), s.perform(chat, o)
+}
+
+// perform calls Telegram for an operation until it is done or dropped.
+func (s *sender) perform(chat int64, o op) bool {
 	var backoff, errBackoff, waited time.Duration
 	for {
 		if backoff > 0 {
