@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -261,20 +263,21 @@ func (r *replica) roundTrips() float64 {
 }
 
 // proxy passes each webhook call to the next replica in turn, as a load
-// balancer in front of replicas would. A replica that is down answers
+// balancer in front of replicas would. A replica that refuses the
+// connection (stopped, or not listening yet) is skipped, as nginx's
+// proxy_next_upstream does; a call cut while a replica handled it answers
 // 502, and Telegram (here: the fake server) delivers the update again.
 type proxy struct {
-	targets []*url.URL
+	targets []string
 	next    atomic.Uint64
+	tr      *http.Transport
 	srv     *http.Server
 	addr    string
 }
 
 func startProxy(addrs []string) (*proxy, error) {
-	p := &proxy{}
-	for _, a := range addrs {
-		p.targets = append(p.targets, &url.URL{Scheme: "http", Host: a})
-	}
+	p := &proxy{targets: addrs, tr: &http.Transport{MaxIdleConnsPerHost: 100, ResponseHeaderTimeout: 30 * time.Second,
+		DialContext: (&net.Dialer{Timeout: time.Second}).DialContext}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
@@ -282,12 +285,10 @@ func startProxy(addrs []string) (*proxy, error) {
 	p.addr = ln.Addr().String()
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			t := p.targets[p.next.Add(1)%uint64(len(p.targets))]
-			pr.SetURL(t)
+			pr.SetURL(&url.URL{Scheme: "http", Host: "replica"}) // the transport picks which
 		},
-		Transport: &http.Transport{MaxIdleConnsPerHost: 100, ResponseHeaderTimeout: 30 * time.Second,
-			DialContext: (&net.Dialer{Timeout: time.Second}).DialContext},
-		ErrorLog: nil,
+		Transport: p,
+		ErrorLog:  log.New(io.Discard, "", 0),
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
 			w.WriteHeader(http.StatusBadGateway)
 		},
@@ -297,7 +298,34 @@ func startProxy(addrs []string) (*proxy, error) {
 	return p, nil
 }
 
-func (p *proxy) close() { _ = p.srv.Close() }
+// RoundTrip sends the call to the next replica, and to the one after it
+// when that one refuses the connection.
+func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("proxy: reading the call: %w", err)
+	}
+	first := p.next.Add(1)
+	for i := range uint64(len(p.targets)) {
+		r := req.Clone(req.Context())
+		r.URL.Host = p.targets[(first+i)%uint64(len(p.targets))]
+		r.Host = r.URL.Host
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		resp, err := p.tr.RoundTrip(r)
+		var op *net.OpError
+		if err != nil && errors.As(err, &op) && op.Op == "dial" {
+			continue // nothing was sent: the next replica may take it
+		}
+		return resp, err
+	}
+	return nil, errors.New("proxy: no replica accepts connections")
+}
+
+func (p *proxy) close() {
+	_ = p.srv.Close()
+	p.tr.CloseIdleConnections()
+}
 
 // redisCommands is the number of commands the Redis server (every master
 // of a cluster) has processed, from INFO stats.
