@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's one test command: go vet, then go test with the race
+# The project's one test command: gofmt and go vet, then go test with the race
 # detector, against a throwaway Redis server started for this run only.
 #
 #   scripts/test.sh                    # every package
@@ -36,108 +36,26 @@ fi
 
 # --- Redis -----------------------------------------------------------------
 
-if ! command -v redis-server >/dev/null 2>&1; then
-	echo "redis-server not found: installing Debian's redis-server package"
-	sudo=()
-	if [ "$(id -u)" -ne 0 ]; then
-		if command -v sudo >/dev/null 2>&1; then
-			sudo=(sudo)
-		else
-			echo "test.sh: not root and no sudo: install redis-server (Debian package redis-server) and rerun" >&2
-			exit 1
-		fi
-	fi
-	if ! command -v apt-get >/dev/null 2>&1; then
-		echo "test.sh: no apt-get here: install redis-server with your package manager and rerun" >&2
-		exit 1
-	fi
-	${sudo[@]+"${sudo[@]}"} apt-get update -qq
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
-	if ! command -v redis-server >/dev/null 2>&1; then
-		echo "test.sh: redis-server is still not on PATH after installing it" >&2
-		exit 1
-	fi
-fi
+. scripts/redis.sh
+redis_install || { echo "test.sh: FAILED: no redis-server" >&2; exit 1; }
 
 redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/aimabot-test-redis.XXXXXX")
 redis_pid=""
 cleanup() {
-	if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
-		kill -TERM "$redis_pid" 2>/dev/null || true
-		wait "$redis_pid" 2>/dev/null || true
-	fi
+	redis_stop "$redis_pid" "${redis_started_pid:-}"
 	rm -rf "$redis_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# port_in_use succeeds when something accepts connections on the port.
-port_in_use() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# redis_ping succeeds when the server on the port answers PONG.
-redis_ping() {
-	if command -v redis-cli >/dev/null 2>&1; then
-		[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]
-	else
-		(
-			exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-			printf 'PING\r\n' >&3
-			IFS= read -r -t 2 line <&3 || exit 1
-			[[ "$line" == "+PONG"* ]]
-		) 2>/dev/null
-	fi
-}
-
-# start_redis starts redis-server on the port and waits for it to answer;
-# it fails if the server exits (port taken) or stays silent for 10 s.
-start_redis() {
-	local port=$1
-	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-		--dir "$redis_dir" --daemonize no >"$redis_dir/redis.log" 2>&1 &
-	redis_pid=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		if ! kill -0 "$redis_pid" 2>/dev/null; then
-			wait "$redis_pid" 2>/dev/null || true
-			redis_pid=""
-			return 1
-		fi
-		if redis_ping "$port"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	kill -TERM "$redis_pid" 2>/dev/null || true
-	wait "$redis_pid" 2>/dev/null || true
-	redis_pid=""
-	return 1
-}
-
-redis_port=""
-port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-for ((attempt = 0; attempt < 5; attempt++)); do
-	# The next port nobody listens on.
-	for ((tries = 0; tries < 200; tries++)); do
-		if ! port_in_use "$port"; then
-			break
-		fi
-		port=$((port >= 59999 ? 20000 : port + 1))
-	done
-	if start_redis "$port"; then
-		redis_port=$port
-		break
-	fi
-	echo "test.sh: redis-server did not start on port $port, trying another" >&2
-	port=$((port >= 59999 ? 20000 : port + 1))
-done
-if [ -z "$redis_port" ]; then
-	echo "test.sh: FAILED to start redis-server on a free loopback port; its last log lines:" >&2
-	tail -n 20 "$redis_dir/redis.log" >&2 || true
+redis_started_pid=""
+if ! redis_start "$redis_dir"; then
+	echo "test.sh: FAILED: no redis-server for the tests" >&2
 	exit 1
 fi
+redis_pid=$redis_started_pid
+redis_port=$redis_started_port
 export AIMABOT_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') listening on 127.0.0.1:$redis_port (AIMABOT_TEST_REDIS_URL=$AIMABOT_TEST_REDIS_URL)"
 
@@ -160,6 +78,13 @@ if [ ${#race[@]} -gt 0 ] && ! (cd "$race_dir" && go build -race -o race-check ma
 fi
 rm -rf "$race_dir"
 
+echo "+ gofmt -l ."
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "test.sh: FAILED: not gofmt-formatted (run gofmt -w on them):" >&2
+	printf '    %s\n' $unformatted >&2
+	exit 1
+fi
 echo "+ go vet ${pkgs[*]}"
 go vet "${pkgs[@]}"
 echo "+ go test -count=1 ${race[*]:-} -timeout 8m ${flags[*]:-} ${pkgs[*]}"
