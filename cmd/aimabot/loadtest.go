@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
 )
 
@@ -315,8 +316,9 @@ func recordReferences(ctx context.Context, w *world, cfg loadConfig, env []strin
 const referenceChat = 1
 
 // storeConversations copies the stored session of a finished reference
-// conversation to n chats of the measured store, so the measurement runs
-// with a store that already holds that many conversations.
+// conversation to n chats of the measured store, with the wake-up that
+// erases it, so the measurement runs with a store that already holds that
+// many conversations.
 func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) error {
 	logger := slog.New(slog.DiscardHandler)
 	ref, err := openStore(ctx, logger, envFunc(refEnv), envFunc(refEnv)("AIMABOT_DATA"))
@@ -333,6 +335,9 @@ func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) er
 		return fmt.Errorf("loadtest: opening the store: %w", err)
 	}
 	defer st.Close()
+	// A finished conversation is next woken to warn of its erasure.
+	keep := flows.DefaultRetention()
+	wake := time.Now().Add(keep.Session - keep.Notice)
 	var next atomic.Int64
 	errs := make(chan error, 16)
 	var wg sync.WaitGroup
@@ -343,7 +348,10 @@ func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) er
 				if i > int64(n) {
 					return
 				}
-				if err := st.Update(ctx, storedChat0+i, func([]byte) ([]byte, error) { return raw, nil }); err != nil {
+				_, err := st.Apply(ctx, storedChat0+i, 0, "loadtest", time.Minute, func([]byte) (store.Change, error) {
+					return store.Change{Session: raw, Wake: wake}, nil
+				})
+				if err != nil {
 					errs <- err
 					return
 				}
