@@ -38,15 +38,18 @@
 //     chat in one Redis Cluster slot. [Redis.Update] reads data and revision
 //     (HMGET), calls the caller's function and writes back with a Lua
 //     compare-and-set script that also sets the idle TTL, so an uncontended
-//     update costs two round trips. A lost race is retried a bounded number
+//     update costs two round trips, one when the session is in the store's
+//     cache of the sessions it wrote last (the script's revision check
+//     makes a stale copy cost a retry, never a wrong write). A lost race is retried a bounded number
 //     of times before [ErrContention] is returned. Expiry is Redis's own.
 //     Next to the session, under the same hash tag: "applied", a sorted set
 //     of update ids (score and member the id); "outbox", a stream of
 //     messages (field "d") whose entry ids are the message ids; "sender",
 //     the send lease (the owner, with a PX expiry). A global lease is
 //     "<prefix>lease:<name>". Apply reads everything it needs in one
-//     pipeline and writes with one script (two round trips), which checks
-//     again for a duplicate and for a concurrent write; Ack, AcquireSend,
+//     pipeline and writes with one script (two round trips; one when the
+//     session is cached), which checks again for a duplicate and for a
+//     concurrent write, answering the current session when it lost; Ack, AcquireSend,
 //     ReleaseSend and Lease are one script each, Outbox one XRANGE. The
 //     wake times are one sorted set for the whole store, "<prefix>wake"
 //     (member the chat id, score unix milliseconds), which in a Redis

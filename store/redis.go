@@ -24,7 +24,15 @@ type RedisOptions struct {
 	Prefix string
 	// TTL is the idle expiry; default DefaultTTL, at least a millisecond.
 	TTL time.Duration
+	// CachedSessions is how many chats' sessions, as this process last
+	// wrote them, are kept in memory so that a write needs no read first
+	// (see Apply); default DefaultCachedSessions, negative for none.
+	CachedSessions int
 }
+
+// DefaultCachedSessions bounds the Redis store's session cache: the chats
+// in conversation at once on a busy replica, a few kilobytes each.
+const DefaultCachedSessions = 4096
 
 const (
 	defaultRedisPrefix = "aimabot:"
@@ -87,6 +95,7 @@ type Redis struct {
 	wakeReset  *redis.Script
 	due        *redis.Script
 	trips      *roundTrips
+	cache      *sessionCache // nil when off
 	prefix     string
 	ttl        time.Duration
 
@@ -157,6 +166,12 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 		trips:      trips,
 		prefix:     prefix,
 		ttl:        ttl,
+	}
+	switch n := opts.CachedSessions; {
+	case n == 0:
+		r.cache = newSessionCache(DefaultCachedSessions)
+	case n > 0:
+		r.cache = newSessionCache(n)
 	}
 	// Load the scripts now so that the first calls need no EVAL fallback.
 	// Not fatal: every call falls back to EVAL when its script is missing.
@@ -306,14 +321,19 @@ func (r *Redis) Get(ctx context.Context, chat int64) ([]byte, bool, error) {
 
 // Update implements [Store]. Uncontended, it makes two round trips: HMGET,
 // then EVALSHA of the compare-and-set script (one when there was nothing to
-// delete). After a lost race it pauses briefly and starts over, at most
+// delete), or only the script when the session is cached (see Apply); a
+// stale cached copy costs the script once more. After a lost race it pauses briefly and starts over, at most
 // redisMaxAttempts times.
 func (r *Redis) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error {
 	key := r.key(chat)
 	ttlMillis := strconv.FormatInt(r.ttl.Milliseconds(), 10)
+	// A cached session saves the read; not a cached absence, which would
+	// let a delete of a session written elsewhere be skipped below.
+	rev, cur, known := r.cache.lookup(chat, 0)
+	known = known && rev != ""
 	for attempt := range redisMaxAttempts {
-		if attempt > 0 {
-			if err := pause(ctx, attempt); err != nil {
+		if attempt > 1 {
+			if err := pause(ctx, attempt-1); err != nil {
 				return fmt.Errorf("store: redis update: %w", err)
 			}
 		}
@@ -321,18 +341,20 @@ func (r *Redis) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]b
 			return fmt.Errorf("store: redis update: %w", err)
 		}
 
-		vals, err := r.client.HMGet(ctx, key, "rev", "data").Result()
-		if err != nil {
-			return fmt.Errorf("store: redis read: %w", err)
-		}
-		var rev string
-		var cur []byte
-		if len(vals) == 2 {
-			rev, _ = vals[0].(string)
-			if s, ok := vals[1].(string); ok {
-				cur = []byte(s)
+		if !known {
+			vals, err := r.client.HMGet(ctx, key, "rev", "data").Result()
+			if err != nil {
+				return fmt.Errorf("store: redis read: %w", err)
+			}
+			rev, cur = "", nil
+			if len(vals) == 2 {
+				rev, _ = vals[0].(string)
+				if s, ok := vals[1].(string); ok {
+					cur = []byte(s)
+				}
 			}
 		}
+		known = false
 
 		next, err := fn(cur)
 		if err != nil {
@@ -346,16 +368,23 @@ func (r *Redis) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]b
 		}
 
 		op := "1"
+		newRev := rand.Text()
 		if next == nil {
 			op = "0"
 		}
-		res, err := r.cas.Run(ctx, r.client, []string{key}, rev, rand.Text(), op, next, ttlMillis).Int64()
+		res, err := r.cas.Run(ctx, r.client, []string{key}, rev, newRev, op, next, ttlMillis).Int64()
 		if err != nil {
+			r.cache.drop(chat)
 			return fmt.Errorf("store: redis compare-and-set: %w", err)
 		}
 		if res == 1 {
+			if next == nil {
+				newRev = ""
+			}
+			r.cache.put(chat, newRev, next, 0)
 			return nil
 		}
+		r.cache.drop(chat)
 	}
 	return fmt.Errorf("store: redis update: gave up after %d attempts: %w", redisMaxAttempts, ErrContention)
 }
@@ -376,6 +405,7 @@ func pause(ctx context.Context, attempt int) error {
 
 // Delete implements [Store].
 func (r *Redis) Delete(ctx context.Context, chat int64) error {
+	r.cache.drop(chat)
 	if err := r.client.Del(ctx, r.key(chat)).Err(); err != nil {
 		return fmt.Errorf("store: redis delete: %w", err)
 	}

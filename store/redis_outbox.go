@@ -66,10 +66,12 @@ end
 //	ARGV[10] "1" to forget the chat first (Change.Forget; ARGV[4] is then "0")
 //	ARGV[11...]  the messages to append to the outbox, in order
 //
-// It returns {status, lease, id...}: status 0 when another writer changed
-// the session since the caller read it (nothing done, lease 0), 1 when the
-// update was already applied (nothing changed but the lease), 2 when it is
-// applied, followed by the stream ids of the appended messages. lease is 1
+// It returns {0, 0, rev, data} when another writer changed the session
+// since the caller read it (nothing done; rev and data are the session now,
+// "" and nil when there is none), {1, lease} when the update was already
+// applied (nothing changed but the lease), and {2, lease, backlog, id...}
+// when it is applied: backlog is how many messages were pending before the
+// new ones, followed by the stream ids of the appended messages. lease is 1
 // when the owner holds the send lease after the call: it is renewed if the
 // owner held it, taken if nobody held it and the outbox is not empty.
 //
@@ -106,7 +108,7 @@ if isUpdate then
 end
 local rev = redis.call('HGET', KEYS[1], 'rev') or ''
 if rev ~= ARGV[2] then
-  return {0, 0}
+  return {0, 0, rev, redis.call('HGET', KEYS[1], 'data') or false}
 end
 local forget = ARGV[10] == '1'
 if forget then
@@ -127,7 +129,7 @@ if isUpdate then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -keep - 1)
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
-local res = {2, 0}
+local res = {2, 0, redis.call('XLEN', KEYS[3])}
 for i = 11, #ARGV do
   res[#res + 1] = redis.call('XADD', KEYS[3], '*', 'd', ARGV[i])
 end
@@ -263,14 +265,22 @@ func (r *Redis) RoundTrips() uint64 { return r.trips.n.Load() }
 // millis is d in whole milliseconds, as a script argument.
 func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
-// Apply implements [Store]. Uncontended, it makes two round trips: one
-// pipeline reading the session, the applied ids, the lease holder and the
-// outbox length, then EVALSHA of the apply script, in one pipeline with the
-// wake index's command when the change has a Wake or Forget (see
-// writeApply). A duplicate seen in the read costs one round trip, two when
-// it renews the owner's lease or takes a free one for messages left pending.
-// After a lost race it pauses briefly and starts over, at most
-// redisMaxAttempts times.
+// Apply implements [Store]. A chat this process wrote last is in its
+// session cache: then Apply calls fn on the cached session and makes one
+// round trip, EVALSHA of the apply script, in one pipeline with the wake
+// index's command when the change has a Wake or Forget (see writeApply).
+// Otherwise it first reads, in one pipeline, the session, the applied ids,
+// the lease holder and the outbox length: two round trips. A duplicate seen
+// in that read costs one round trip, two when it renews the owner's lease or
+// takes a free one for messages left pending.
+//
+// When the session changed since it was cached or read (another replica
+// wrote it, or it expired), the script writes nothing and answers the
+// session as it is, and Apply calls fn again on that at once; after a
+// second lost race it pauses briefly between attempts, at most
+// redisMaxAttempts in all. So fn may be called on an update that another
+// process applied meanwhile: its change is then dropped and Duplicate
+// reported. An update this process applied is recognised before fn.
 func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 	fn func(cur []byte) (Change, error)) (Applied, error) {
 	if err := checkLease(owner, leaseTTL); err != nil {
@@ -285,9 +295,14 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 	id := strconv.FormatInt(updateID, 10)
 	ttlMillis := millis(r.ttl)
 	leaseMillis := millis(leaseTTL)
+	var st applyState
+	rev, cur, known := r.cache.lookup(chat, updateID)
+	if known {
+		st = applyState{rev: rev, cur: cur}
+	}
 	for attempt := range redisMaxAttempts {
-		if attempt > 0 {
-			if err := pause(ctx, attempt); err != nil {
+		if attempt > 1 {
+			if err := pause(ctx, attempt-1); err != nil {
 				return Applied{}, fmt.Errorf("store: redis apply: %w", err)
 			}
 		}
@@ -295,19 +310,21 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 			return Applied{}, fmt.Errorf("store: redis apply: %w", err)
 		}
 
-		st, err := r.readApply(ctx, keys, id, updateID)
-		if err != nil {
-			return Applied{}, err
-		}
-		if st.duplicate {
-			var lease bool
-			if st.holder == owner || st.holder == "" && st.pending > 0 {
-				// Renew or take it, as the script would.
-				if lease, err = r.AcquireSend(ctx, chat, owner, leaseTTL); err != nil {
-					return Applied{}, fmt.Errorf("store: redis apply: duplicate: %w", err)
-				}
+		if !known {
+			var err error
+			if st, err = r.readApply(ctx, keys, id, updateID); err != nil {
+				return Applied{}, err
 			}
-			return Applied{Duplicate: true, Lease: lease}, nil
+			if st.duplicate {
+				var lease bool
+				if st.holder == owner || st.holder == "" && st.pending > 0 {
+					// Renew or take it, as the script would.
+					if lease, err = r.AcquireSend(ctx, chat, owner, leaseTTL); err != nil {
+						return Applied{}, fmt.Errorf("store: redis apply: duplicate: %w", err)
+					}
+				}
+				return Applied{Duplicate: true, Lease: lease}, nil
+			}
 		}
 
 		change, err := fn(st.cur)
@@ -329,25 +346,35 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 		if change.Forget {
 			forget = "1"
 		}
+		newRev := rand.Text()
 		args := make([]any, 0, 10+len(change.Outbox))
-		args = append(args, id, st.rev, rand.Text(), op, change.Session, ttlMillis,
+		args = append(args, id, st.rev, newRev, op, change.Session, ttlMillis,
 			owner, leaseMillis, AppliedWindow, forget)
 		for _, m := range change.Outbox {
 			args = append(args, m)
 		}
 		w, err := r.writeApply(ctx, chat, keys, args, change)
 		if err != nil {
+			r.cache.drop(chat)
 			return Applied{}, err
 		}
 		switch w.status {
 		case 0:
-			continue // lost a race: read again
+			// Another writer was first: try again on the session it left.
+			st, known = applyState{rev: w.rev, cur: w.cur}, true
+			r.cache.put(chat, w.rev, w.cur, 0)
+			continue
 		case 1:
 			return Applied{Duplicate: true, Lease: w.lease}, nil
 		}
 		if len(w.ids) != len(change.Outbox) {
+			r.cache.drop(chat)
 			return Applied{}, fmt.Errorf("store: redis apply script: %d message ids for %d messages", len(w.ids), len(change.Outbox))
 		}
+		if change.Session == nil {
+			newRev = ""
+		}
+		r.cache.put(chat, newRev, change.Session, updateID)
 		var out []OutMsg
 		if len(w.ids) > 0 {
 			out = make([]OutMsg, len(w.ids))
@@ -355,7 +382,7 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 				out[i] = OutMsg{ID: id, Data: bytes.Clone(change.Outbox[i])}
 			}
 		}
-		res := Applied{Outbox: out, Lease: w.lease, Backlog: st.pending > 0 && !change.Forget}
+		res := Applied{Outbox: out, Lease: w.lease, Backlog: w.backlog > 0}
 		if w.wakeErr != nil {
 			return res, fmt.Errorf("store: redis apply: the update is applied but the chat's wake time may not be: %w", w.wakeErr)
 		}
@@ -437,27 +464,51 @@ func (r *Redis) readApply(ctx context.Context, keys []string, id string, updateI
 	return st, nil
 }
 
-// parseApplyResult checks and splits the apply script's answer.
-func parseApplyResult(res []any) (status int64, lease bool, ids []string, err error) {
+// parseApplyResult checks and reads the apply script's answer.
+func parseApplyResult(res []any) (applyWrite, error) {
 	if len(res) < 2 {
-		return 0, false, nil, fmt.Errorf("unexpected answer of %d values", len(res))
+		return applyWrite{}, fmt.Errorf("unexpected answer of %d values", len(res))
 	}
 	status, ok := res[0].(int64)
 	if !ok || status < 0 || status > 2 {
-		return 0, false, nil, fmt.Errorf("unexpected status %v", res[0])
+		return applyWrite{}, fmt.Errorf("unexpected status %v", res[0])
 	}
 	l, ok := res[1].(int64)
 	if !ok {
-		return 0, false, nil, fmt.Errorf("unexpected lease flag %v", res[1])
+		return applyWrite{}, fmt.Errorf("unexpected lease flag %v", res[1])
 	}
-	for _, v := range res[2:] {
-		id, ok := v.(string)
-		if !ok {
-			return 0, false, nil, fmt.Errorf("unexpected message id %v", v)
+	w := applyWrite{status: status, lease: l == 1}
+	switch status {
+	case 0:
+		if len(res) != 4 {
+			return applyWrite{}, fmt.Errorf("unexpected lost-race answer of %d values", len(res))
 		}
-		ids = append(ids, id)
+		if w.rev, ok = res[2].(string); !ok {
+			return applyWrite{}, fmt.Errorf("unexpected revision %v", res[2])
+		}
+		switch d := res[3].(type) {
+		case nil:
+		case string:
+			w.cur = []byte(d)
+		default:
+			return applyWrite{}, fmt.Errorf("unexpected session %T", res[3])
+		}
+	case 2:
+		if len(res) < 3 {
+			return applyWrite{}, fmt.Errorf("unexpected answer of %d values", len(res))
+		}
+		if w.backlog, ok = res[2].(int64); !ok {
+			return applyWrite{}, fmt.Errorf("unexpected backlog %v", res[2])
+		}
+		for _, v := range res[3:] {
+			id, ok := v.(string)
+			if !ok {
+				return applyWrite{}, fmt.Errorf("unexpected message id %v", v)
+			}
+			w.ids = append(w.ids, id)
+		}
 	}
-	return status, l == 1, ids, nil
+	return w, nil
 }
 
 // Outbox implements [Store]: one XRANGE.

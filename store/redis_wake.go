@@ -67,6 +67,9 @@ type applyWrite struct {
 	status  int64    // the apply script's: 0 lost race, 1 duplicate, 2 applied
 	lease   bool     // the owner holds the send lease
 	ids     []string // the appended messages' ids
+	backlog int64    // messages pending before the appended ones
+	rev     string   // after a lost race: the session's revision now
+	cur     []byte   // after a lost race: the session now
 	wakeErr error    // applied, but the wake index may not say so
 }
 
@@ -76,11 +79,11 @@ func parseApply(cmd *redis.Cmd) (applyWrite, error) {
 	if err != nil {
 		return applyWrite{}, fmt.Errorf("store: redis apply script: %w", err)
 	}
-	status, lease, ids, err := parseApplyResult(res)
+	w, err := parseApplyResult(res)
 	if err != nil {
 		return applyWrite{}, fmt.Errorf("store: redis apply script: %w", err)
 	}
-	return applyWrite{status: status, lease: lease, ids: ids}, nil
+	return w, nil
 }
 
 // writeApply runs the apply script (keys and args are Apply's) and, when c
@@ -222,6 +225,7 @@ func (r *Redis) SetWake(ctx context.Context, chat int64, at time.Time) error {
 // outbox stream, so a message appended within the same millisecond may get
 // the id of an erased one; it is for tests and the operator.
 func (r *Redis) Forget(ctx context.Context, chat int64) error {
+	r.cache.drop(chat)
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, r.chatKey(chat, "session"), r.chatKey(chat, "applied"),
 			r.chatKey(chat, "outbox"), r.chatKey(chat, "sender"))
@@ -279,6 +283,7 @@ func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 // Purge removes every key under the store's prefix, on every master of a
 // cluster: for tools and tests that use a prefix of their own.
 func (r *Redis) Purge(ctx context.Context) error {
+	r.cache.clear()
 	purge := func(ctx context.Context, c redis.Cmdable) error {
 		iter := c.Scan(ctx, 0, globEscape(r.prefix)+"*", redisScanCount).Iterator()
 		var batch []string

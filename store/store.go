@@ -46,7 +46,10 @@ type Store interface {
 	// moving again.
 	//
 	// fn may run more than once on a lost race and must have no side effects.
-	// An error from fn aborts with nothing stored, and Apply returns it as
+	// It is not called for an update this store value already applied; on
+	// Redis it may be called for one that another process applied meanwhile
+	// (the session came from the store's cache, see Redis.Apply), whose
+	// change is then dropped and Duplicate reported. An error from fn aborts with nothing stored, and Apply returns it as
 	// it is; a later Apply of the same id applies. On Redis, a call whose
 	// write landed but whose answer was lost (a dropped connection, retried
 	// by the client) may report Duplicate: its messages are then pending in
