@@ -454,6 +454,11 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 			return fmt.Errorf("bot: open a case's topic: %w", redact(err, d.b.cfg.Token))
 		}
 		c.Topic, c.Card, c.Shown, c.Posted = t.MessageThreadID, 0, "", nil
+		// Known here at once, so that a staff message in the new topic
+		// finds the case while the topic is being recorded.
+		d.mu.Lock()
+		d.topics[c.Topic] = chat
+		d.mu.Unlock()
 		if err := d.setCase(ctx, chat, func(x *flows.Case) { x.Topic, x.Card, x.Shown, x.Posted = c.Topic, 0, "", nil }); err != nil {
 			return err
 		}

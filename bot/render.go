@@ -3,6 +3,7 @@ package bot
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -92,6 +93,23 @@ func (o op) method() string {
 // modified"), or a second answer to a button press (refused as too old).
 func (o op) harmlessTwice() bool {
 	return o.Kind == opEdit || o.Kind == opUnbutton || o.Kind == opAnswer
+}
+
+// applicantFirst puts the operations for the applicant before those for
+// the staff group, each in its order: the chat's outbox is delivered in
+// order, and the applicant should not wait for the case's card and topic
+// (several Bot API calls) to be brought up to date before the reply.
+func applicantFirst(ops []op) []op {
+	slices.SortStableFunc(ops, func(a, b op) int {
+		switch {
+		case !a.toStaff() && b.toStaff():
+			return -1
+		case a.toStaff() && !b.toStaff():
+			return 1
+		}
+		return 0
+	})
+	return ops
 }
 
 // toStaff says the operation goes to the staff group.

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,7 +36,7 @@ func staffHarness(t *testing.T, st store.Store, tweak ...func(*Config)) *harness
 	return h
 }
 
-// topicOfCase waits for the case's topic and returns it.
+// topicOfCase waits for the case's topic, with its card, and returns it.
 func (h *harness) topicOfCase(name string) fakeapi.Topic {
 	h.t.Helper()
 	ctx, cancel := wait(h.t)
@@ -43,7 +44,7 @@ func (h *harness) topicOfCase(name string) fakeapi.Topic {
 	var found fakeapi.Topic
 	err := h.srv.WaitFor(ctx, func() bool {
 		for _, tp := range h.srv.Topics(staffChat) {
-			if strings.HasPrefix(tp.Name, name) && !tp.Deleted {
+			if strings.HasPrefix(tp.Name, name) && !tp.Deleted && hasCard(h.srv.TopicMessages(staffChat, tp.ThreadID)) {
 				found = tp
 				return true
 			}
@@ -54,6 +55,12 @@ func (h *harness) topicOfCase(name string) fakeapi.Topic {
 		h.t.Fatalf("no topic named %q…; topics: %+v", name, h.srv.Topics(staffChat))
 	}
 	return found
+}
+
+// hasCard says a case's card is among a topic's messages: a staff member
+// acts on a case once its card is there.
+func hasCard(msgs []fakeapi.Message) bool {
+	return slices.ContainsFunc(msgs, func(m fakeapi.Message) bool { return strings.HasPrefix(m.Text, "📋") })
 }
 
 // inTopic waits until a bot message in the topic (or General, 0) contains want.
@@ -354,7 +361,7 @@ func TestStaffGroupMigrated(t *testing.T) {
 	var thread int
 	if err := h.srv.WaitFor(ctx, func() bool {
 		tps := h.srv.Topics(moved)
-		if len(tps) == 1 {
+		if len(tps) == 1 && hasCard(h.srv.TopicMessages(moved, tps[0].ThreadID)) {
 			thread = tps[0].ThreadID
 		}
 		return thread != 0

@@ -114,7 +114,7 @@ func (b *Bot) setWake(ctx context.Context, chat int64, at time.Time) {
 // its erasure), the outbox messages for the replies after ops, and the next
 // wake-up.
 func (b *Bot) change(next flows.Session, replies []flows.Reply, ops []op, now time.Time) (store.Change, error) {
-	ops = append(ops, render(replies)...)
+	ops = applicantFirst(append(ops, render(replies)...))
 	out, err := encodeOps(ops, now)
 	if err != nil {
 		return store.Change{}, err
