@@ -501,6 +501,10 @@ func measure(ctx context.Context, w *world, cfg loadConfig, reps []*replica, ref
 			switch kind, dups := verdict(w.transcript(d.chat), refs[d.script].transcript); kind {
 			case "duplicated":
 				rep.Duplicated += dups
+				if firstErr == nil {
+					firstErr = fmt.Errorf("chat %d (%s) has %d message(s) repeated back to back:\n%s", d.chat,
+						cfg.scripts[d.script].name, dups, strings.Join(w.transcript(d.chat), "\n"))
+				}
 			case "mismatch":
 				rep.Errors++
 				if firstErr == nil {
