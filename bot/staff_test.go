@@ -443,3 +443,18 @@ func TestStaffDeskRecordMigrated(t *testing.T) {
 		}
 	}
 }
+
+// A slow staff group does not hold back the applicant's reply: it goes
+// before the case's topic and card are brought up to date.
+func TestStaffGroupSlowApplicantFirst(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	h.srv.Inject(fakeapi.Fault{Method: "createForumTopic", Delay: 3 * time.Second})
+	chat := int64(5006)
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Which language")
+	if tps := h.srv.Topics(staffChat); len(tps) != 0 {
+		t.Errorf("the reply to /human came after the case's topic %+v was opened; want it first", tps)
+	}
+	h.topicOfCase("User5006")
+}
