@@ -220,14 +220,14 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 	if err != nil && !errors.Is(err, errDuplicate) {
 		return Applied{}, fmt.Errorf("store: bolt apply: %w", err)
 	}
-	res.Lease = b.leaseAfterApply(sendLeaseKey(chat), owner, leaseTTL, pending, forget)
+	res.Lease, res.Took = b.leaseAfterApply(sendLeaseKey(chat), owner, leaseTTL, pending, forget)
 	return res, nil
 }
 
 // leaseAfterApply renews owner's lease, or takes a free one when messages
-// are pending, and tells whether owner holds it. forget drops the lease
-// first, whoever holds it.
-func (b *Bolt) leaseAfterApply(key, owner string, ttl time.Duration, pending, forget bool) bool {
+// are pending, and tells whether owner holds it and whether it took it
+// free. forget drops the lease first, whoever holds it.
+func (b *Bolt) leaseAfterApply(key, owner string, ttl time.Duration, pending, forget bool) (holds, took bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if forget {
@@ -237,11 +237,14 @@ func (b *Bolt) leaseAfterApply(key, owner string, ttl time.Duration, pending, fo
 	l, held := b.leases[key]
 	held = held && now.Before(l.until)
 	switch {
-	case held && l.owner == owner, !held && pending:
+	case held && l.owner == owner:
 		b.leases[key] = boltLease{owner: owner, until: now.Add(ttl)}
-		return true
+		return true, false
+	case !held && pending:
+		b.leases[key] = boltLease{owner: owner, until: now.Add(ttl)}
+		return true, true
 	}
-	return false
+	return false, false
 }
 
 // takeLease takes a free lease or renews owner's.

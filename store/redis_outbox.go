@@ -72,8 +72,8 @@ end
 // applied (nothing changed but the lease), and {2, lease, backlog, id...}
 // when it is applied: backlog is how many messages were pending before the
 // new ones, followed by the stream ids of the appended messages. lease is 1
-// when the owner holds the send lease after the call: it is renewed if the
-// owner held it, taken if nobody held it and the outbox is not empty.
+// when the owner held the send lease and it is renewed, 2 when nobody held
+// it and the owner took it (the outbox is not empty), 0 otherwise.
 //
 // Forgetting deletes the session and the send lease. When messages follow,
 // it empties the outbox stream with XTRIM, so that they get ids above every
@@ -89,7 +89,7 @@ local function lease()
   end
   if not holder and redis.call('XLEN', KEYS[3]) > 0 then
     redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
-    return 1
+    return 2
   end
   return 0
 end
@@ -382,7 +382,7 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 				out[i] = OutMsg{ID: id, Data: bytes.Clone(change.Outbox[i])}
 			}
 		}
-		res := Applied{Outbox: out, Lease: w.lease, Backlog: w.backlog > 0}
+		res := Applied{Outbox: out, Lease: w.lease, Took: w.took, Backlog: w.backlog > 0}
 		if w.wakeErr != nil {
 			return res, fmt.Errorf("store: redis apply: the update is applied but the chat's wake time may not be: %w", w.wakeErr)
 		}
@@ -477,7 +477,7 @@ func parseApplyResult(res []any) (applyWrite, error) {
 	if !ok {
 		return applyWrite{}, fmt.Errorf("unexpected lease flag %v", res[1])
 	}
-	w := applyWrite{status: status, lease: l == 1}
+	w := applyWrite{status: status, lease: l >= 1, took: l == 2}
 	switch status {
 	case 0:
 		if len(res) != 4 {

@@ -66,6 +66,7 @@ func isNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }
 type applyWrite struct {
 	status  int64    // the apply script's: 0 lost race, 1 duplicate, 2 applied
 	lease   bool     // the owner holds the send lease
+	took    bool     // it was free and the owner took it
 	ids     []string // the appended messages' ids
 	backlog int64    // messages pending before the appended ones
 	rev     string   // after a lost race: the session's revision now

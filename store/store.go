@@ -208,6 +208,12 @@ type Applied struct {
 	Duplicate bool     // the update id was already applied: fn was not called, nothing changed
 	Outbox    []OutMsg // the messages appended by this call (with their ids)
 	Lease     bool     // the caller (owner) now holds the chat's send lease (acquired or already held)
+	// Took says the lease was free and this call took it, so no sender of
+	// owner is delivering the chat: with Backlog false, Outbox is all there
+	// is to send, and the caller's alone. When owner already held it, a
+	// sender of owner's may be reading the outbox and send these messages
+	// itself.
+	Took bool
 	// Backlog says older messages were pending before this call's, so a
 	// sender must read the outbox rather than send Outbox alone.
 	Backlog bool

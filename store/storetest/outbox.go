@@ -506,14 +506,17 @@ func testApplyLease(t *testing.T, open func(*testing.T, time.Duration) store.Sto
 	if a := mustApply(t, s, chat, 1, ownerA, change("s")); a.Lease {
 		t.Errorf("Apply with no messages to an empty outbox: Lease = true; want false")
 	}
-	if a := mustApply(t, s, chat, 2, ownerA, change("s", "m2")); !a.Lease {
-		t.Errorf("Apply by A with a message: Lease = false; want true")
+	if a := mustApply(t, s, chat, 2, ownerA, change("s", "m2")); !a.Lease || !a.Took {
+		t.Errorf("Apply by A with a message = %+v; want the lease, taken now", a)
 	}
-	if a := mustApply(t, s, chat, 3, ownerB, change("s", "m3")); a.Lease {
-		t.Errorf("Apply by B while A holds the lease: Lease = true; want false")
+	if a := mustApply(t, s, chat, 3, ownerB, change("s", "m3")); a.Lease || a.Took {
+		t.Errorf("Apply by B while A holds the lease = %+v; want no lease", a)
 	}
-	if a := mustApply(t, s, chat, 4, ownerA, change("s")); !a.Lease {
-		t.Errorf("Apply by A, holding the lease, with no message: Lease = false; want true")
+	if a := mustApply(t, s, chat, 4, ownerA, change("s")); !a.Lease || a.Took {
+		t.Errorf("Apply by A, holding the lease, with no message = %+v; want the lease, already held", a)
+	}
+	if a := mustApply(t, s, chat, 6, ownerA, change("s", "m6")); !a.Lease || a.Took {
+		t.Errorf("Apply by A, holding the lease, with a message = %+v; want the lease, already held: a sender of A's may be sending", a)
 	}
 	if a := mustApply(t, s, chat, 3, ownerB, notCalled(t, "duplicate")); !a.Duplicate || a.Lease {
 		t.Errorf("duplicate Apply by B = %+v; want a duplicate without the lease", a)
@@ -521,7 +524,7 @@ func testApplyLease(t *testing.T, open func(*testing.T, time.Duration) store.Sto
 	if a := mustApply(t, s, chat, 3, ownerA, notCalled(t, "duplicate")); !a.Duplicate || !a.Lease {
 		t.Errorf("duplicate Apply by A = %+v; want a duplicate with the lease", a)
 	}
-	wantOutbox(t, s, chat, "m2", "m3")
+	wantOutbox(t, s, chat, "m2", "m3", "m6")
 
 	// A crashes: its lease runs out. A redelivered update takes the lease
 	// for the messages left pending.
@@ -538,7 +541,7 @@ func testApplyLease(t *testing.T, open func(*testing.T, time.Duration) store.Sto
 	if acquire(t, s, chat, ownerA, longLease) {
 		t.Errorf("AcquireSend(%d, A) after B took the lease = true", chat)
 	}
-	wantOutbox(t, s, chat, "m2", "m3", "m5")
+	wantOutbox(t, s, chat, "m2", "m3", "m6", "m5")
 
 	// With the outbox emptied and the lease released, a duplicate takes
 	// nothing.
