@@ -44,7 +44,7 @@ func (a *albums) touch(chat int64, _ string) {
 func (a *albums) end(chat int64) {
 	ctx, cancel := context.WithTimeout(a.b.procCtx, 30*time.Second)
 	defer cancel()
-	unlock := a.b.chats.lock(chat)
+	unlock := a.b.lockChat(chat)
 	defer unlock()
 	res, err := a.b.apply(ctx, chat, 0, flows.Input{Kind: flows.AlbumEnd}, nil)
 	if err != nil {

@@ -343,15 +343,44 @@ func (c *chatLocks) lock(chat int64) func() {
 	l.refs++
 	c.mu.Unlock()
 	l.mu.Lock()
+	return func() { c.unlock(chat, l) }
+}
+
+// lockChat serialises the chat's updates here (see chatLocks) and claims
+// the chat for the sender (see sender.claim) until unlock.
+func (b *Bot) lockChat(chat int64) (unlock func()) {
+	unlockChat := b.chats.lock(chat)
+	release := b.send.claim(chat)
 	return func() {
-		l.mu.Unlock()
-		c.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(c.locks, chat)
-		}
-		c.mu.Unlock()
+		release()
+		unlockChat()
 	}
+}
+
+// tryLock is lock when the chat is not locked; ok is false when it is.
+func (c *chatLocks) tryLock(chat int64) (unlock func(), ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.locks[chat] != nil {
+		return nil, false
+	}
+	if c.locks == nil {
+		c.locks = map[int64]*chatLock{}
+	}
+	l := &chatLock{refs: 1}
+	l.mu.Lock()
+	c.locks[chat] = l
+	return func() { c.unlock(chat, l) }, true
+}
+
+func (c *chatLocks) unlock(chat int64, l *chatLock) {
+	l.mu.Unlock()
+	c.mu.Lock()
+	l.refs--
+	if l.refs == 0 {
+		delete(c.locks, chat)
+	}
+	c.mu.Unlock()
 }
 
 // wholeBodies sends each request body in one piece. The Telegram client

@@ -56,7 +56,7 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
 	if in.From != nil {
 		kind = "staff"
 	}
-	unlock := b.chats.lock(chat)
+	unlock := b.lockChat(chat)
 	defer unlock()
 	res, err := b.apply(ctx, chat, upd.ID, in, p)
 	if err != nil {
@@ -80,7 +80,7 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
 // are when nothing older waits, else whatever the outbox holds.
 func (b *Bot) deliver(chat int64, res store.Applied) {
 	switch {
-	case res.Lease && !res.Backlog && !res.Duplicate:
+	case res.Took && !res.Backlog && !res.Duplicate:
 		b.send.kick(chat, true, res.Outbox)
 	case res.Lease || res.Duplicate:
 		b.send.kick(chat, res.Lease, nil)

@@ -37,9 +37,12 @@ type sender struct {
 	b      *Bot
 	global *rate.Limiter
 
-	mu      sync.Mutex
-	active  map[int64]bool
-	again   map[int64]bool
+	mu     sync.Mutex
+	active map[int64]bool
+	again  map[int64]bool
+	// claims are the chats an update is being applied to here (see
+	// claim), true once a drain has read the chat's outbox since.
+	claims  map[int64]bool
 	perChat map[int64]*rate.Limiter
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -47,7 +50,7 @@ type sender struct {
 }
 
 func newSender(b *Bot) *sender {
-	s := &sender{b: b, active: map[int64]bool{}, again: map[int64]bool{}, perChat: map[int64]*rate.Limiter{},
+	s := &sender{b: b, active: map[int64]bool{}, again: map[int64]bool{}, claims: map[int64]bool{}, perChat: map[int64]*rate.Limiter{},
 		global: rate.NewLimiter(globalRate, globalBurst)}
 	if b.cfg.Unlimited {
 		s.global = rate.NewLimiter(rate.Inf, 0)
@@ -79,7 +82,14 @@ func (s *sender) recover() {
 	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
 	defer cancel()
 	err := s.b.st.PendingChats(ctx, func(chat int64) bool {
-		s.kick(chat, false, nil)
+		// A chat whose update is being applied here is left to that
+		// update, which kicks it once committed: kicked now, in between,
+		// a drain could send the new messages (this replica holds their
+		// lease) and the update's kick send them again.
+		if unlock, ok := s.b.chats.tryLock(chat); ok {
+			s.kick(chat, false, nil)
+			unlock()
+		}
 		return s.ctx.Err() == nil
 	})
 	if err != nil && s.ctx.Err() == nil {
@@ -94,12 +104,44 @@ func (s *sender) stop() {
 	s.wg.Wait()
 }
 
+// claim says an update is about to be applied to the chat here, and its
+// messages delivered with kick; release ends the claim when no kick came.
+// A drain that reads the chat's outbox meanwhile may see those messages and
+// send them, so the kick then reads the outbox too rather than send the
+// messages it was given a second time.
+func (s *sender) claim(chat int64) (release func()) {
+	s.mu.Lock()
+	s.claims[chat] = false
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.claims, chat)
+		s.mu.Unlock()
+	}
+}
+
+// read notes that a drain has read the chat's outbox.
+func (s *sender) read(chat int64) {
+	s.mu.Lock()
+	if _, ok := s.claims[chat]; ok {
+		s.claims[chat] = true
+	}
+	s.mu.Unlock()
+}
+
 // kick makes sure the chat's outbox is being delivered. leased says the
 // caller holds the chat's send lease; fresh, when set, is the whole outbox as
-// the caller just committed it, so it is sent without reading it back.
+// the caller just committed it, so it is sent without reading it back
+// (unless a drain read the outbox since the caller's claim).
 func (s *sender) kick(chat int64, leased bool, fresh []store.OutMsg) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if seen, ok := s.claims[chat]; ok {
+		if seen {
+			fresh = nil
+		}
+		delete(s.claims, chat)
+	}
 	if s.ctx.Err() != nil {
 		return
 	}
@@ -119,9 +161,16 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.again[chat] && s.ctx.Err() == nil {
+			// Kicked after the last look at the outbox: go on.
+			delete(s.again, chat)
+			s.wg.Add(1)
+			go s.drain(chat, false, nil)
+			return
+		}
 		delete(s.active, chat)
 		delete(s.again, chat)
-		s.mu.Unlock()
 	}()
 	st := s.b.st
 	owner := s.b.cfg.Owner
@@ -135,7 +184,9 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 	for s.ctx.Err() == nil {
 		if len(msgs) == 0 {
 			var err error
-			if msgs, err = st.Outbox(s.ctx, chat, 16); err != nil {
+			msgs, err = st.Outbox(s.ctx, chat, 16)
+			s.read(chat)
+			if err != nil {
 				s.b.down.failed(err)
 				sleep(s.ctx, time.Second)
 				continue

@@ -58,7 +58,7 @@ func (b *Bot) wakeDue(ctx context.Context) int {
 func (b *Bot) wake(chat int64, now time.Time) {
 	ctx, cancel := context.WithTimeout(b.procCtx, 30*time.Second)
 	defer cancel()
-	unlock := b.chats.lock(chat)
+	unlock := b.lockChat(chat)
 	defer unlock()
 	var next flows.Session
 	var replies []flows.Reply
