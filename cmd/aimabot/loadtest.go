@@ -485,8 +485,13 @@ func measure(ctx context.Context, w *world, cfg loadConfig, reps []*replica, ref
 		rss = max(rss, m)
 	}
 
-	// Late repeats would show now.
-	time.Sleep(500 * time.Millisecond)
+	// Late repeats show once every outbox is empty.
+	dctx, cancel := context.WithTimeout(ctx, cfg.stepTimeout)
+	derr := drained(dctx, reps)
+	cancel()
+	if derr != nil {
+		return nil, fmt.Errorf("loadtest: %w", derr)
+	}
 	rep := &loadReport{Replicas: cfg.replicas, Users: cfg.users, Seconds: elapsed.Seconds(),
 		Conversations: len(finished), PeakRSSMB: float64(rss) / 1e6}
 	var firstErr error

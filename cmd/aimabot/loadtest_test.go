@@ -162,7 +162,11 @@ func TestScaleOutCluster(t *testing.T) {
 		t.Fatalf("restarting the killed replica: %v", err)
 	}
 	wg.Wait()
-	time.Sleep(500 * time.Millisecond) // repeats would show now
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := drained(dctx, reps); err != nil { // repeats have come then
+		t.Fatal(err)
+	}
 
 	dups := 0
 	for _, d := range finished {

@@ -246,20 +246,47 @@ func procFigures(pid int) (cpu time.Duration, rssBytes int64, err error) {
 // roundTrips reads aimabot_store_round_trips_total off the replica's
 // /metrics; 0 when it is not running.
 func (r *replica) roundTrips() float64 {
+	v, _ := r.metric("aimabot_store_round_trips_total")
+	return v
+}
+
+// metric reads one series without labels off the replica's /metrics; ok
+// is false when the replica does not answer or has no such series.
+func (r *replica) metric(name string) (v float64, ok bool) {
 	cli := &http.Client{Timeout: 2 * time.Second}
 	resp, err := cli.Get("http://" + r.addr + "/metrics")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	for line := range strings.SplitSeq(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "aimabot_store_round_trips_total "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
+		if s, found := strings.CutPrefix(line, name+" "); found {
+			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			return f, err == nil
 		}
 	}
-	return 0
+	return 0, false
+}
+
+// drained waits until no message waits in any outbox of the store the
+// replicas share (they report the whole store's), so that a message sent
+// twice has arrived by then.
+func drained(ctx context.Context, reps []*replica) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		for _, r := range reps {
+			if depth, ok := r.metric("aimabot_outbox_depth"); ok && depth == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the outboxes to empty: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // proxy passes each webhook call to the next replica in turn, as a load
