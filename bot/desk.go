@@ -1,12 +1,14 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -42,6 +44,11 @@ type desk struct {
 	topics  map[int]int64 // topic -> applicant chat
 	loaded  time.Time     // when the record was last read, for unknown topics
 	lastAsk time.Time
+	// The record as last read or written, and what it decoded to: most
+	// reads find it unchanged, and decoding every open case each time
+	// was a fifth of the bot's CPU under load.
+	lastRaw []byte
+	lastRec deskRecord
 
 	kick chan struct{}
 	wg   sync.WaitGroup
@@ -92,7 +99,7 @@ func (d *desk) load(ctx context.Context) (deskRecord, error) {
 	}
 	var r deskRecord
 	if ok {
-		if err := json.Unmarshal(raw, &r); err != nil {
+		if r, err = d.decode(raw); err != nil {
 			d.b.logger.Error("bot: unreadable staff desk record; starting a new one", "err", err)
 			r = deskRecord{}
 		}
@@ -104,23 +111,57 @@ func (d *desk) load(ctx context.Context) (deskRecord, error) {
 	return r, nil
 }
 
+// decode reads a record, from memory when it is the one last seen. The
+// record returned is the caller's to change.
+func (d *desk) decode(raw []byte) (deskRecord, error) {
+	d.mu.Lock()
+	if d.lastRaw != nil && bytes.Equal(raw, d.lastRaw) {
+		r := d.lastRec
+		r.Cases = maps.Clone(r.Cases)
+		d.mu.Unlock()
+		return r, nil
+	}
+	d.mu.Unlock()
+	var r deskRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return deskRecord{}, err
+	}
+	d.keep(raw, r)
+	r.Cases = maps.Clone(r.Cases)
+	return r, nil
+}
+
+// keep remembers raw as the record last seen, decoded to r.
+func (d *desk) keep(raw []byte, r deskRecord) {
+	d.mu.Lock()
+	d.lastRaw, d.lastRec = bytes.Clone(raw), r
+	d.mu.Unlock()
+}
+
 func (d *desk) save(ctx context.Context, fn func(r *deskRecord)) error {
 	var saved deskRecord
+	var savedRaw []byte
 	err := d.b.st.Update(ctx, d.key, func(cur []byte) ([]byte, error) {
 		var r deskRecord
-		if len(cur) > 0 && json.Unmarshal(cur, &r) != nil {
-			r = deskRecord{}
+		if len(cur) > 0 {
+			var err error
+			if r, err = d.decode(cur); err != nil {
+				r = deskRecord{}
+			}
 		}
 		if r.Chat == 0 {
 			r.Chat = d.key
 		}
 		fn(&r)
 		saved = r
-		return json.Marshal(r)
+		var err error
+		savedRaw, err = json.Marshal(r)
+		return savedRaw, err
 	})
 	if err != nil {
 		return fmt.Errorf("bot: write the staff desk: %w", err)
 	}
+	d.keep(savedRaw, saved)
 	d.remember(saved)
 	return nil
 }
