@@ -81,8 +81,8 @@ field() {
 	sed -n "s/^ *\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" "$2"
 }
 
-table="| setup | stored | updates/s | p50 ms | p95 ms | p99 ms | bot CPU µs/update | Redis round trips/update | Redis commands/update | peak RSS MB | errors / lost / duplicated |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+table="| setup | stored | updates/s | p50 ms | p95 ms | p99 ms | bot CPU µs/update | Redis round trips/update | Redis commands/update | peak RSS MB | of which anonymous MB | errors / lost / duplicated |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 failed=0
 declare -A rate
 
@@ -107,7 +107,7 @@ run() {
 	fi
 	rate[$name]=$(field updates_per_sec "$f")
 	table+="
-| $label | $(field stored_conversations "$f") | $(printf '%.0f' "${rate[$name]}") | $(printf '%.1f' "$(field p50_ms "$f")") | $(printf '%.1f' "$(field p95_ms "$f")") | $(printf '%.1f' "$(field p99_ms "$f")") | $(printf '%.0f' "$(field cpu_us_per_update "$f")") | $redis_rt | $redis_cmds | $(printf '%.1f' "$(field peak_rss_mb "$f")") | $(field errors "$f") / $(field lost "$f") / $(field duplicated "$f") |"
+| $label | $(field stored_conversations "$f") | $(printf '%.0f' "${rate[$name]}") | $(printf '%.1f' "$(field p50_ms "$f")") | $(printf '%.1f' "$(field p95_ms "$f")") | $(printf '%.1f' "$(field p99_ms "$f")") | $(printf '%.0f' "$(field cpu_us_per_update "$f")") | $redis_rt | $redis_cmds | $(printf '%.1f' "$(field peak_rss_mb "$f")") | $(printf '%.1f' "$(field peak_anon_mb "$f")") | $(field errors "$f") / $(field lost "$f") / $(field duplicated "$f") |"
 }
 
 for row in $rows; do

@@ -56,6 +56,10 @@ type loadReport struct {
 	RedisCommandsPerUpdate   float64 `json:"redis_commands_per_update"`
 	CPUMicrosPerUpdate       float64 `json:"cpu_us_per_update"`
 	PeakRSSMB                float64 `json:"peak_rss_mb"`
+	// PeakAnonMB is the most anonymous memory (heap, stacks; RssAnon) a
+	// replica had when sampled, once a second: peak RSS without the pages
+	// of files it maps, such as the embedded store's database.
+	PeakAnonMB float64 `json:"peak_anon_mb"`
 }
 
 const loadUsage = `usage: aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N] [--scripts a,b]`
@@ -161,7 +165,7 @@ func printReport(w io.Writer, r *loadReport) {
 	if r.Store != "embedded" {
 		fmt.Fprintf(w, "  Redis           %.2f round trips, %.2f commands per update\n", r.RedisRoundTripsPerUpdate, r.RedisCommandsPerUpdate)
 	}
-	fmt.Fprintf(w, "  peak RSS        %.1f MB (largest replica)\n", r.PeakRSSMB)
+	fmt.Fprintf(w, "  peak RSS        %.1f MB (largest replica), of which anonymous %.1f MB\n", r.PeakRSSMB, r.PeakAnonMB)
 }
 
 func scriptNames(scripts []script) string {
@@ -437,6 +441,9 @@ func measure(ctx context.Context, w *world, cfg loadConfig, reps []*replica, ref
 			case <-stopProgress:
 				return
 			case now := <-t.C:
+				for _, r := range reps {
+					r.figures() // samples the anonymous memory
+				}
 				n := updates.Load()
 				progress(fmt.Sprintf("loadtest: %3.0fs/%.0fs  %d users  %d conversations  %d updates  %.0f/s  %d failed",
 					now.Sub(begin).Seconds(), cfg.duration.Seconds(), cfg.users, started.Load(), n,
@@ -479,10 +486,10 @@ func measure(ctx context.Context, w *world, cfg loadConfig, reps []*replica, ref
 		}
 		cmds1 = c
 	}
-	var rss int64
+	var rss, anon int64
 	for _, r := range reps {
-		_, m := r.figures()
-		rss = max(rss, m)
+		_, m, a := r.figures()
+		rss, anon = max(rss, m), max(anon, a)
 	}
 
 	// Late repeats show once every outbox is empty.
@@ -493,7 +500,7 @@ func measure(ctx context.Context, w *world, cfg loadConfig, reps []*replica, ref
 		return nil, fmt.Errorf("loadtest: %w", derr)
 	}
 	rep := &loadReport{Replicas: cfg.replicas, Users: cfg.users, Seconds: elapsed.Seconds(),
-		Conversations: len(finished), PeakRSSMB: float64(rss) / 1e6}
+		Conversations: len(finished), PeakRSSMB: float64(rss) / 1e6, PeakAnonMB: float64(anon) / 1e6}
 	var firstErr error
 	for _, d := range finished {
 		rep.Updates += d.out.updates
@@ -542,7 +549,7 @@ func measure(ctx context.Context, w *world, cfg loadConfig, reps []*replica, ref
 
 func replicaFigures(reps []*replica) (cpu time.Duration, trips float64) {
 	for _, r := range reps {
-		c, _ := r.figures()
+		c, _, _ := r.figures()
 		cpu += c
 		trips += r.roundTrips()
 	}

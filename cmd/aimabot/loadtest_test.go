@@ -54,7 +54,7 @@ func TestLoadtestCommand(t *testing.T) {
 			var raw map[string]any
 			_ = json.Unmarshal(out.Bytes(), &raw)
 			for _, k := range []string{"updates", "updates_per_sec", "p50_ms", "p95_ms", "p99_ms", "errors", "lost",
-				"duplicated", "redis_round_trips_per_update", "peak_rss_mb"} {
+				"duplicated", "redis_round_trips_per_update", "peak_rss_mb", "peak_anon_mb"} {
 				if _, ok := raw[k]; !ok {
 					t.Errorf("the report lacks %q:\n%s", k, out.String())
 				}
@@ -65,7 +65,7 @@ func TestLoadtestCommand(t *testing.T) {
 			if rep.Errors+rep.Lost+rep.Duplicated != 0 {
 				t.Errorf("report = %+v; want every conversation as without load", rep)
 			}
-			if rep.CPUMicrosPerUpdate <= 0 || rep.PeakRSSMB <= 0 {
+			if rep.CPUMicrosPerUpdate <= 0 || rep.PeakRSSMB <= 0 || rep.PeakAnonMB <= 0 || rep.PeakAnonMB > rep.PeakRSSMB {
 				t.Errorf("report = %+v; want the replica's CPU time and memory", rep)
 			}
 			if tt.redis != (rep.RedisRoundTripsPerUpdate > 0 && rep.RedisCommandsPerUpdate > 0) {

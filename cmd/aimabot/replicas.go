@@ -40,10 +40,12 @@ type replica struct {
 	cmd    *exec.Cmd
 	stderr *syncBuf
 	exited chan struct{}
-	// cpu and rss keep the figures of earlier processes of this replica
-	// (before a restart).
+	// cpuBefore and rssPeak keep the figures of earlier processes of this
+	// replica (before a restart); anonPeak is the most anonymous memory
+	// seen in any of them.
 	cpuBefore time.Duration
 	rssPeak   int64
+	anonPeak  int64
 }
 
 type syncBuf struct {
@@ -174,27 +176,28 @@ func (r *replica) stop() error {
 // keepFigures adds the running process's CPU time and peak memory to the
 // replica's. r.mu must be held.
 func (r *replica) keepFigures() {
-	cpu, rss, err := procFigures(r.cmd.Process.Pid)
+	p, err := procFigures(r.cmd.Process.Pid)
 	if err != nil {
 		return
 	}
-	r.cpuBefore += cpu
-	r.rssPeak = max(r.rssPeak, rss)
+	r.cpuBefore += p.cpu
+	r.rssPeak = max(r.rssPeak, p.hwm)
+	r.anonPeak = max(r.anonPeak, p.anon)
 }
 
-// figures are the replica's CPU time and peak resident memory so far,
-// over all its processes.
-func (r *replica) figures() (cpu time.Duration, rss int64) {
+// figures are the replica's CPU time, peak resident memory and peak
+// anonymous memory so far, over all its processes. Each call samples the
+// anonymous memory, which the kernel keeps no peak of.
+func (r *replica) figures() (cpu time.Duration, rss, anon int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cpu, rss = r.cpuBefore, r.rssPeak
 	if r.cmd != nil {
-		if c, m, err := procFigures(r.cmd.Process.Pid); err == nil {
-			cpu += c
-			rss = max(rss, m)
+		if p, err := procFigures(r.cmd.Process.Pid); err == nil {
+			r.anonPeak = max(r.anonPeak, p.anon)
+			return r.cpuBefore + p.cpu, max(r.rssPeak, p.hwm), r.anonPeak
 		}
 	}
-	return cpu, rss
+	return r.cpuBefore, r.rssPeak, r.anonPeak
 }
 
 // log is what the replica wrote to stderr.
@@ -210,37 +213,51 @@ func (r *replica) log() string {
 // clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat's times.
 const clockTicks = 100
 
-// procFigures reads a process's CPU time (user and system) and peak
-// resident set (VmHWM) from /proc.
-func procFigures(pid int) (cpu time.Duration, rssBytes int64, err error) {
+// procStat is what /proc tells of a process.
+type procStat struct {
+	cpu  time.Duration // user and system
+	hwm  int64         // peak resident set (VmHWM), in bytes
+	anon int64         // resident anonymous memory now (RssAnon), in bytes
+}
+
+// procFigures reads a process's CPU time, peak resident set and anonymous
+// memory from /proc.
+func procFigures(pid int) (procStat, error) {
+	var p procStat
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
+		return p, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
 	}
 	// The command name, in parentheses, may hold spaces: fields count from
 	// after its closing parenthesis.
 	s := string(stat)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(fields) < 13 {
-		return 0, 0, fmt.Errorf("process %d: short /proc stat", pid)
+		return p, fmt.Errorf("process %d: short /proc stat", pid)
 	}
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	cpu = time.Duration(utime+stime) * time.Second / clockTicks
+	p.cpu = time.Duration(utime+stime) * time.Second / clockTicks
 
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return cpu, 0, fmt.Errorf("reading the memory of process %d: %w", pid, err)
+		return p, fmt.Errorf("reading the memory of process %d: %w", pid, err)
 	}
 	defer f.Close()
+	kB := func(v string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		return n * 1024
+	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			rssBytes = kb * 1024
+			p.hwm = kB(v)
+		}
+		if v, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
+			p.anon = kB(v)
 		}
 	}
-	return cpu, rssBytes, sc.Err()
+	return p, sc.Err()
 }
 
 // roundTrips reads aimabot_store_round_trips_total off the replica's
