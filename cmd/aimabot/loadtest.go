@@ -73,7 +73,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.IntVar(&cfg.users, "users", 200, "simulated applicants talking at once")
 	fs.DurationVar(&cfg.duration, "duration", 30*time.Second, "how long new conversations start; those running then finish")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON")
-	fs.IntVar(&cfg.replicas, "replicas", 1, "serve replicas, behind a round-robin proxy when more than one (needs Redis)")
+	fs.IntVar(&cfg.replicas, "replicas", 1, "serve replicas, behind a round-robin proxy (more than one need Redis)")
 	fs.StringVar(&cfg.redisURL, "redis-url", getenv("REDIS_URL"), "Redis URL, or a cluster's (env REDIS_URL); the embedded store when unset")
 	fs.StringVar(&cfg.data, "data", "", "embedded store directory; default a temporary one, removed afterwards")
 	fs.IntVar(&cfg.stored, "stored", 0, "finished conversations stored before the measurement")
@@ -242,12 +242,12 @@ func loadtest(ctx context.Context, cfg loadConfig, progress func(string, bool)) 
 	return rep, err
 }
 
-// startReplicas starts cfg.replicas serve processes, behind a round-robin
-// proxy when more than one. stop ends them gracefully and is safe to call
-// again.
+// startReplicas starts cfg.replicas serve processes behind a round-robin
+// proxy: one replica too, as a deployment has a load balancer or a TLS
+// terminator in front, and so that one and several replicas are measured
+// alike. stop ends them gracefully and is safe to call again.
 func startReplicas(ctx context.Context, cfg loadConfig, env []string, name string) ([]*replica, func() error, error) {
 	var px *proxy
-	hook := ""
 	addrs := []string{}
 	reps := []*replica{}
 	var once sync.Once
@@ -273,15 +273,13 @@ func startReplicas(ctx context.Context, cfg loadConfig, env []string, name strin
 		reps = append(reps, r)
 		addrs = append(addrs, r.addr)
 	}
-	if cfg.replicas > 1 {
-		var err error
-		if px, err = startProxy(addrs); err != nil {
-			return nil, stop, err
-		}
-		hook = "http://" + px.addr + "/telegram"
-		for _, r := range reps {
-			r.env = append(r.env, "WEBHOOK_URL="+hook) // the later setting wins
-		}
+	var err error
+	if px, err = startProxy(addrs); err != nil {
+		return nil, stop, err
+	}
+	hook := "http://" + px.addr + "/telegram"
+	for _, r := range reps {
+		r.env = append(r.env, "WEBHOOK_URL="+hook) // the later setting wins
 	}
 	for _, r := range reps {
 		if err := r.start(ctx); err != nil {
