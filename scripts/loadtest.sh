@@ -8,8 +8,9 @@
 #   USERS=50 DURATION=10s scripts/loadtest.sh
 #   ROWS="redis redis-2" scripts/loadtest.sh # some rows only
 #
-# Rows: embedded, redis, redis-2, cluster-2, redis-10k, redis-100k,
-# embedded-10k, embedded-100k. It starts its own redis-server processes on
+# Rows: embedded, redis, redis-nostaff (the conversations without a
+# takeover), redis-2, cluster-2, redis-10k, redis-100k, embedded-10k,
+# embedded-100k. It starts its own redis-server processes on
 # free loopback ports (installing Debian's redis-server when missing), builds
 # aimabot, prints each run's report on stderr as it goes and the Markdown
 # table on stdout. It fails when a run had errors, lost or duplicated
@@ -22,7 +23,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 users=${USERS:-200}
 duration=${DURATION:-30s}
 memory_duration=${MEMORY_DURATION:-10s}
-rows=${ROWS:-embedded redis redis-2 cluster-2 redis-10k redis-100k embedded-10k embedded-100k}
+rows=${ROWS:-embedded redis redis-nostaff redis-2 cluster-2 redis-10k redis-100k embedded-10k embedded-100k}
 
 redis_install
 work=$(mktemp -d "${TMPDIR:-/tmp}/aimabot-loadtest.XXXXXX")
@@ -114,6 +115,8 @@ for row in $rows; do
 	case "$row" in
 	embedded) run embedded "embedded store, 1 replica" --duration "$duration" ;;
 	redis) run redis "one Redis, 1 replica" --duration "$duration" --redis-url "$redis_url" ;;
+	redis-nostaff) run redis-nostaff "one Redis, 1 replica, no takeover" --duration "$duration" --redis-url "$redis_url" \
+		--scripts lost_card_en,address_change_pt,stolen_card_fr ;;
 	redis-2) run redis-2 "one Redis, 2 replicas" --duration "$duration" --redis-url "$redis_url" --replicas 2 ;;
 	cluster-2) run cluster-2 "3-master Redis Cluster, 2 replicas" --duration "$duration" --redis-url "$cluster_url" --replicas 2 ;;
 	redis-10k) run redis-10k "one Redis, 1 replica" --duration "$memory_duration" --redis-url "$redis_url" --stored 10000 ;;
