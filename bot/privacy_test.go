@@ -65,13 +65,14 @@ func TestForget(t *testing.T) {
 				t.Errorf("the session survived /forget")
 			}
 			// Only the ids of the updates applied remain (on Redis their own
-			// key; on the embedded store the chat's record holds them), once
-			// the confirmation is delivered and its send lease given up.
+			// key; on the embedded store the chat's record holds them, with
+			// its expiry), once the confirmation is delivered and its send
+			// lease given up.
 			var keys []string
 			if err := eventually(ctx, func() bool {
 				keys, _ = h.st.Keys(ctx, chat)
 				for _, k := range keys {
-					if !strings.Contains(k, "applied") && k != fmt.Sprintf("chats/%d", chat) {
+					if !strings.Contains(k, "applied") && k != fmt.Sprintf("chats/%d", chat) && k != fmt.Sprintf("expiry/chats/%d", chat) {
 						return false
 					}
 				}

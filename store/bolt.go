@@ -35,6 +35,7 @@ const (
 	boltOutbox      = "outbox" // chat key + sequence number: a pending message
 	boltWake        = "wake"   // wake time + chat key: the wake index, oldest first
 	boltWakeAt      = "wakeat" // chat key: the chat's wake time (the wake index's key for it)
+	boltExpiry      = "expiry" // expiry + bucket tag + chat key: when each session and chat record expires, soonest first
 	boltLockTimeout = time.Second
 	// Keys a sweep looks at per write transaction, so that a large sweep
 	// never holds the write lock for long.
@@ -58,8 +59,12 @@ const (
 // the sign bit flipped) followed by the chat key, with empty values, so that
 // a cursor finds the chats due oldest first; "wakeat" maps the chat key to
 // its wake time, so that the index entry can be found and moved. Both are
-// written in the same transactions. A sweep removing a chat's last record
-// (session or "chats" record) removes its wake time too. Send leases and
+// written in the same transactions. "expiry" indexes the expiry of every
+// "sessions" and "chats" record (the record's 8 expiry bytes, a tag byte,
+// 0 for a session or 1 for a chat record, and the chat key), written with
+// the records, so that a sweep reads only what has expired: reading every
+// record would bring the whole file into memory. A sweep removing a chat's
+// last record (session or "chats" record) removes its wake time too. Send leases and
 // global leases live in memory only: one process owns the file.
 type Bolt struct {
 	logger *slog.Logger
@@ -114,10 +119,14 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 		return nil, fmt.Errorf("store: bolt open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range []string{boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt} {
+		indexed := tx.Bucket([]byte(boltExpiry)) != nil
+		for _, name := range []string{boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
+		}
+		if !indexed {
+			return indexExpiries(tx)
 		}
 		return nil
 	})
@@ -250,9 +259,9 @@ func (b *Bolt) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]by
 			return err
 		}
 		if next == nil {
-			return bucket.Delete(key)
+			return deleteExpiring(tx, boltBucket, key)
 		}
-		return bucket.Put(key, encodeRecord(now.Add(b.ttl), next))
+		return putExpiring(tx, boltBucket, key, encodeRecord(now.Add(b.ttl), next))
 	})
 	if fnErr != nil {
 		return fnErr
@@ -269,11 +278,7 @@ func (b *Bolt) Delete(ctx context.Context, chat int64) error {
 		return fmt.Errorf("store: bolt delete: %w", err)
 	}
 	err := b.db.Update(func(tx *bbolt.Tx) error {
-		bucket := tx.Bucket([]byte(boltBucket))
-		if bucket == nil {
-			return errors.New("sessions bucket missing")
-		}
-		return bucket.Delete(chatKey(chat))
+		return deleteExpiring(tx, boltBucket, chatKey(chat))
 	})
 	if err != nil {
 		return fmt.Errorf("store: bolt delete: %w", err)
@@ -291,86 +296,154 @@ func (b *Bolt) Delete(ctx context.Context, chat int64) error {
 func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
 	now := b.now().UnixNano()
 	b.pruneLeases(b.now())
-	for _, name := range []string{boltBucket, boltChats} {
-		var from []byte
-		for {
-			if err := ctx.Err(); err != nil {
-				return removed, fmt.Errorf("store: bolt sweep: %w", err)
-			}
-			n, next, err := b.sweepOne(name, now, from)
-			if err != nil {
-				return removed, fmt.Errorf("store: bolt sweep %s: %w", name, err)
-			}
-			removed += n
-			if next == nil {
-				break
-			}
-			from = next
+	for {
+		if err := ctx.Err(); err != nil {
+			return removed, fmt.Errorf("store: bolt sweep: %w", err)
+		}
+		n, more, err := b.sweepOne(now)
+		if err != nil {
+			return removed, fmt.Errorf("store: bolt sweep: %w", err)
+		}
+		removed += n
+		if !more {
+			return removed, nil
 		}
 	}
-	return removed, nil
 }
 
-// sweepOne removes the expired records of the named bucket among up to
-// b.sweepBatch keys starting at from (nil: the first key); removing a chat
-// record also removes the chat's outbox, and removing either of a chat's
-// records removes its wake time when the other record is not live either.
-// next is the key to resume at, nil when the bucket is done.
-func (b *Bolt) sweepOne(name string, now int64, from []byte) (removed int, next []byte, err error) {
+// sweepOne removes the records that have expired by now among the first
+// b.sweepBatch entries of the expiry index; removing a chat record also
+// removes the chat's outbox, and removing either of a chat's records
+// removes its wake time when the other record is not live either. more
+// says the batch was full: there may be more to remove.
+func (b *Bolt) sweepOne(now int64) (removed int, more bool, err error) {
 	err = b.db.Update(func(tx *bbolt.Tx) error {
-		bucket := tx.Bucket([]byte(name))
-		if bucket == nil {
-			return fmt.Errorf("%s bucket missing", name)
+		bs, err := boltBuckets(tx, boltBucket, boltChats, boltExpiry)
+		if err != nil {
+			return err
 		}
-		var expired [][]byte
-		next = nil
-		c := bucket.Cursor()
-		k, v := c.First()
-		if from != nil {
-			k, v = c.Seek(from)
-		}
-		for scanned := 0; k != nil; k, v = c.Next() {
-			if scanned == b.sweepBatch {
-				next = bytes.Clone(k)
+		index := bs[2]
+		var due [][]byte
+		c := index.Cursor()
+		for k, _ := c.First(); k != nil && len(due) < b.sweepBatch; k, _ = c.Next() {
+			if len(k) != 17 {
+				return errors.New("malformed expiry index key")
+			}
+			if int64(binary.BigEndian.Uint64(k[:8])) > now {
 				break
 			}
-			scanned++
-			if _, live := liveData(v, now); !live {
-				// Deleting through the cursor while iterating can skip
-				// keys; delete after the scan instead.
-				expired = append(expired, bytes.Clone(k))
-			}
+			// Deleting through the cursor while iterating can skip keys;
+			// delete after the scan instead.
+			due = append(due, bytes.Clone(k))
 		}
-		other := boltChats
-		if name == boltChats {
-			other = boltBucket
-		}
-		otherBucket := tx.Bucket([]byte(other))
-		if otherBucket == nil {
-			return fmt.Errorf("%s bucket missing", other)
-		}
-		for _, k := range expired {
-			if err := bucket.Delete(k); err != nil {
+		more = len(due) == b.sweepBatch
+		for _, k := range due {
+			if err := index.Delete(k); err != nil {
 				return err
 			}
-			if name == boltChats {
-				if err := purgeOutbox(tx, k); err != nil {
+			bucket, other := bs[0], bs[1]
+			if k[8] == expiryTagChat {
+				bucket, other = bs[1], bs[0]
+			}
+			key := k[9:]
+			v := bucket.Get(key)
+			if _, live := liveData(v, now); v == nil || live {
+				continue // gone, or written again since: its new expiry has its own entry
+			}
+			if err := bucket.Delete(key); err != nil {
+				return err
+			}
+			removed++
+			if k[8] == expiryTagChat {
+				if err := purgeOutbox(tx, key); err != nil {
 					return err
 				}
 			}
-			if _, live := liveData(otherBucket.Get(k), now); !live {
-				if err := removeWake(tx, k); err != nil {
+			if _, live := liveData(other.Get(key), now); !live {
+				if err := removeWake(tx, key); err != nil {
 					return err
 				}
 			}
 		}
-		removed = len(expired)
 		return nil
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, false, err
 	}
-	return removed, next, nil
+	return removed, more, nil
+}
+
+// The expiry index's tag byte: which bucket an entry's record is in.
+const (
+	expiryTagSession byte = 0
+	expiryTagChat    byte = 1
+)
+
+// expiryKey is the expiry index's key of a record (rec starts with its
+// expiry) of the named bucket under key.
+func expiryKey(name string, key, rec []byte) []byte {
+	tag := expiryTagSession
+	if name == boltChats {
+		tag = expiryTagChat
+	}
+	k := make([]byte, 0, 9+len(key))
+	k = append(k, rec[:8]...)
+	k = append(k, tag)
+	return append(k, key...)
+}
+
+// putExpiring writes rec (its expiry first) under key in the named bucket
+// ("sessions" or "chats") and moves the record's expiry index entry.
+func putExpiring(tx *bbolt.Tx, name string, key, rec []byte) error {
+	bs, err := boltBuckets(tx, name, boltExpiry)
+	if err != nil {
+		return err
+	}
+	if old := bs[0].Get(key); len(old) >= 8 {
+		if err := bs[1].Delete(expiryKey(name, key, old)); err != nil {
+			return err
+		}
+	}
+	if err := bs[0].Put(key, rec); err != nil {
+		return err
+	}
+	return bs[1].Put(expiryKey(name, key, rec), nil)
+}
+
+// deleteExpiring deletes key's record from the named bucket and its expiry
+// index entry.
+func deleteExpiring(tx *bbolt.Tx, name string, key []byte) error {
+	bs, err := boltBuckets(tx, name, boltExpiry)
+	if err != nil {
+		return err
+	}
+	if old := bs[0].Get(key); len(old) >= 8 {
+		if err := bs[1].Delete(expiryKey(name, key, old)); err != nil {
+			return err
+		}
+	}
+	return bs[0].Delete(key)
+}
+
+// indexExpiries builds the expiry index of a file written before it
+// existed: one read of every record, once.
+func indexExpiries(tx *bbolt.Tx) error {
+	bs, err := boltBuckets(tx, boltBucket, boltChats, boltExpiry)
+	if err != nil {
+		return err
+	}
+	for i, name := range []string{boltBucket, boltChats} {
+		err := bs[i].ForEach(func(k, v []byte) error {
+			if len(v) < 8 {
+				return nil // unreadable: expired at the next sweep of a record written over it, or never read
+			}
+			return bs[2].Put(expiryKey(name, k, v), nil)
+		})
+		if err != nil {
+			return fmt.Errorf("indexing the expiry of %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Ping implements [Store]: it checks that the database is open.

@@ -178,9 +178,9 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 
 		expiry := now.Add(b.ttl)
 		if change.Session == nil {
-			err = sessions.Delete(key)
+			err = deleteExpiring(tx, boltBucket, key)
 		} else {
-			err = sessions.Put(key, encodeRecord(expiry, change.Session))
+			err = putExpiring(tx, boltBucket, key, encodeRecord(expiry, change.Session))
 		}
 		if err != nil {
 			return fmt.Errorf("session: %w", err)
@@ -208,7 +208,7 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 			}
 			res.Outbox = append(res.Outbox, OutMsg{ID: boltMsgID(seq), Data: bytes.Clone(m)})
 		}
-		if err := chats.Put(key, meta.encode(expiry)); err != nil {
+		if err := putExpiring(tx, boltChats, key, meta.encode(expiry)); err != nil {
 			return fmt.Errorf("chat record: %w", err)
 		}
 		pending = len(change.Outbox) > 0 || hasOutbox(outbox, key)

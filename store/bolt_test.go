@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/aimabot/aimabot/store"
 	"github.com/aimabot/aimabot/store/storetest"
 )
@@ -272,5 +274,65 @@ func TestBoltBackgroundSweep(t *testing.T) {
 	}
 	if err := b.Ping(ctx); err == nil {
 		t.Errorf("Ping after Close = nil; want an error")
+	}
+}
+
+// A file from before the expiry index gets one at open, from one read of
+// every record; the sweep at open then removes what expired meanwhile, and
+// the index is kept from then on.
+func TestBoltExpiryIndexBuilt(t *testing.T) {
+	const ttl = time.Hour
+	clk := &clock{now: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	dir := t.TempDir()
+	opts := store.BoltOptions{TTL: ttl, Now: clk.Now, SweepInterval: -1}
+	b, err := store.OpenBolt(testLogger(t), dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	put := func(b *store.Bolt, chat int64) {
+		t.Helper()
+		if err := b.Update(ctx, chat, func([]byte) ([]byte, error) { return []byte("v"), nil }); err != nil {
+			t.Fatalf("Update(%d): %v", chat, err)
+		}
+	}
+	put(b, 1)
+	put(b, -2)
+	if _, err := b.Apply(ctx, 3, 7, "owner", time.Minute, func([]byte) (store.Change, error) {
+		return store.Change{Session: []byte("s"), Outbox: [][]byte{[]byte("m")}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(ttl / 2)
+	put(b, 4)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// As a file written before the index: without it.
+	db, err := bbolt.Open(filepath.Join(dir, "aimabot.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("expiry")) }); err != nil {
+		t.Fatalf("dropping the expiry index: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(ttl / 2) // 1, -2 and 3 have expired; 4 has not
+	b = openBolt(t, dir, opts)
+	for _, chat := range []int64{1, -2, 3} {
+		if keys, err := b.Keys(ctx, chat); err != nil || len(keys) != 0 {
+			t.Errorf("Keys(%d) after the sweep at open = %q, %v; want none", chat, keys, err)
+		}
+	}
+	if got, ok, err := b.Get(ctx, 4); err != nil || !ok || string(got) != "v" {
+		t.Errorf("Get(4) = %q, %v, %v; want %q, true, nil", got, ok, err, "v")
+	}
+	clk.Advance(ttl / 2)
+	if n, err := b.Sweep(ctx); err != nil || n != 1 {
+		t.Errorf("Sweep once 4 expired = %d, %v; want 1, nil", n, err)
 	}
 }

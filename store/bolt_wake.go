@@ -155,13 +155,9 @@ func (b *Bolt) Forget(ctx context.Context, chat int64) error {
 		return fmt.Errorf("store: bolt forget: %w", err)
 	}
 	err := b.db.Update(func(tx *bbolt.Tx) error {
-		bs, err := boltBuckets(tx, boltBucket, boltChats)
-		if err != nil {
-			return err
-		}
 		key := chatKey(chat)
-		for _, bk := range bs {
-			if err := bk.Delete(key); err != nil {
+		for _, name := range []string{boltBucket, boltChats} {
+			if err := deleteExpiring(tx, name, key); err != nil {
 				return err
 			}
 		}
@@ -181,7 +177,8 @@ func (b *Bolt) Forget(ctx context.Context, chat int64) error {
 
 // Keys implements [Store]: "sessions/<chat>", "chats/<chat>",
 // "outbox/<chat>/<seq>", "wake/<unix ms>/<chat>", "wakeat/<chat>" and
-// "leases/send:<chat>", for what is there, expired or not.
+// "leases/send:<chat>", "expiry/sessions/<chat>" and "expiry/chats/<chat>",
+// for what is there, expired or not.
 func (b *Bolt) Keys(ctx context.Context, chat int64) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: bolt keys: %w", err)
@@ -189,11 +186,26 @@ func (b *Bolt) Keys(ctx context.Context, chat int64) ([]string, error) {
 	id := strconv.FormatInt(chat, 10)
 	var keys []string
 	err := b.db.View(func(tx *bbolt.Tx) error {
-		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt)
+		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry)
 		if err != nil {
 			return err
 		}
 		key := chatKey(chat)
+		// The expiry index is ordered by time: all of it is read, as this
+		// is for checking an erasure, not for every update.
+		err = bs[5].ForEach(func(k, _ []byte) error {
+			if len(k) == 17 && bytes.Equal(k[9:], key) {
+				name := boltBucket
+				if k[8] == expiryTagChat {
+					name = boltChats
+				}
+				keys = append(keys, boltExpiry+"/"+name+"/"+id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		for i, name := range []string{boltBucket, boltChats} {
 			if bs[i].Get(key) != nil {
 				keys = append(keys, name+"/"+id)

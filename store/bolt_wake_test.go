@@ -103,7 +103,7 @@ func TestBoltWakeKeysAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	ms := strconv.FormatInt(wakeT.UnixMilli(), 10)
-	want := []string{"chats/-5", "leases/send:-5", "outbox/-5/0", "outbox/-5/1", "sessions/-5", "wake/" + ms + "/-5", "wakeat/-5"}
+	want := []string{"chats/-5", "expiry/chats/-5", "expiry/sessions/-5", "leases/send:-5", "outbox/-5/0", "outbox/-5/1", "sessions/-5", "wake/" + ms + "/-5", "wakeat/-5"}
 	if keys, err := b.Keys(ctx, -5); err != nil || !slices.Equal(keys, want) {
 		t.Errorf("Keys(-5) = %q, %v; want %q", keys, err, want)
 	}
@@ -122,7 +122,7 @@ func TestBoltWakeKeysAndReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []string{"chats/-5", "leases/send:-5", "outbox/-5/2"}
+	want = []string{"chats/-5", "expiry/chats/-5", "leases/send:-5", "outbox/-5/2"}
 	if keys, err := b.Keys(ctx, -5); err != nil || !slices.Equal(keys, want) {
 		t.Errorf("Keys(-5) after Apply with Forget = %q, %v; want %q", keys, err, want)
 	}
