@@ -62,7 +62,7 @@ type loadReport struct {
 	PeakAnonMB float64 `json:"peak_anon_mb"`
 }
 
-const loadUsage = `usage: aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N] [--scripts a,b]`
+const loadUsage = `usage: aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N] [--scripts a,b] [--step-timeout D]`
 
 // runLoadtest drives simulated applicants through whole conversations,
 // through the fake Bot API server, against `aimabot serve` replicas it
