@@ -367,7 +367,13 @@ func (t *turn) run() error {
 			t.ask()
 			return nil
 		}
-		if step != t.s.Step {
+		switch {
+		case step == t.s.Step-1:
+			// Pressed twice, or once more just after the answer: the
+			// question it led to is the next message, and the transport
+			// tells the applicant that the button is out of date.
+			return nil
+		case step != t.s.Step:
 			t.say("stale_button", nil)
 			t.ask()
 			return nil
