@@ -357,22 +357,6 @@ func (b *Bot) lockChat(chat int64) (unlock func()) {
 	}
 }
 
-// tryLock is lock when the chat is not locked; ok is false when it is.
-func (c *chatLocks) tryLock(chat int64) (unlock func(), ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.locks[chat] != nil {
-		return nil, false
-	}
-	if c.locks == nil {
-		c.locks = map[int64]*chatLock{}
-	}
-	l := &chatLock{refs: 1}
-	l.mu.Lock()
-	c.locks[chat] = l
-	return func() { c.unlock(chat, l) }, true
-}
-
 func (c *chatLocks) unlock(chat int64, l *chatLock) {
 	l.mu.Unlock()
 	c.mu.Lock()

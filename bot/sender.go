@@ -82,14 +82,7 @@ func (s *sender) recover() {
 	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
 	defer cancel()
 	err := s.b.st.PendingChats(ctx, func(chat int64) bool {
-		// A chat whose update is being applied here is left to that
-		// update, which kicks it once committed: kicked now, in between,
-		// a drain could send the new messages (this replica holds their
-		// lease) and the update's kick send them again.
-		if unlock, ok := s.b.chats.tryLock(chat); ok {
-			s.kick(chat, false, nil)
-			unlock()
-		}
+		s.kick(chat, false, nil)
 		return s.ctx.Err() == nil
 	})
 	if err != nil && s.ctx.Err() == nil {
@@ -104,11 +97,11 @@ func (s *sender) stop() {
 	s.wg.Wait()
 }
 
-// claim says an update is about to be applied to the chat here, and its
-// messages delivered with kick; release ends the claim when no kick came.
-// A drain that reads the chat's outbox meanwhile may see those messages and
-// send them, so the kick then reads the outbox too rather than send the
-// messages it was given a second time.
+// claim says an update is about to be applied to the chat here and its
+// messages delivered with kick, until release. A drain that reads the
+// chat's outbox meanwhile (started by an earlier kick, or by recover) may
+// see those messages and send them, so the kick then reads the outbox too
+// rather than send the messages it was given a second time.
 func (s *sender) claim(chat int64) (release func()) {
 	s.mu.Lock()
 	s.claims[chat] = false
@@ -136,11 +129,8 @@ func (s *sender) read(chat int64) {
 func (s *sender) kick(chat int64, leased bool, fresh []store.OutMsg) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if seen, ok := s.claims[chat]; ok {
-		if seen {
-			fresh = nil
-		}
-		delete(s.claims, chat)
+	if s.claims[chat] {
+		fresh = nil
 	}
 	if s.ctx.Err() != nil {
 		return
