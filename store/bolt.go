@@ -64,8 +64,8 @@ const (
 // 0 for a session or 1 for a chat record, and the chat key), written with
 // the records, so that a sweep reads only what has expired: reading every
 // record would bring the whole file into memory. A sweep removing a chat's
-// last record (session or "chats" record) removes its wake time too. Send leases and
-// global leases live in memory only: one process owns the file.
+// last record (session or "chats" record) removes its wake time too. Send
+// leases and global leases live in memory only: one process owns the file.
 type Bolt struct {
 	logger *slog.Logger
 	db     *bbolt.DB
@@ -395,34 +395,39 @@ func expiryKey(name string, key, rec []byte) []byte {
 // putExpiring writes rec (its expiry first) under key in the named bucket
 // ("sessions" or "chats") and moves the record's expiry index entry.
 func putExpiring(tx *bbolt.Tx, name string, key, rec []byte) error {
-	bs, err := boltBuckets(tx, name, boltExpiry)
+	bucket, index, err := unindex(tx, name, key)
 	if err != nil {
 		return err
 	}
-	if old := bs[0].Get(key); len(old) >= 8 {
-		if err := bs[1].Delete(expiryKey(name, key, old)); err != nil {
-			return err
-		}
-	}
-	if err := bs[0].Put(key, rec); err != nil {
+	if err := bucket.Put(key, rec); err != nil {
 		return err
 	}
-	return bs[1].Put(expiryKey(name, key, rec), nil)
+	return index.Put(expiryKey(name, key, rec), nil)
 }
 
 // deleteExpiring deletes key's record from the named bucket and its expiry
 // index entry.
 func deleteExpiring(tx *bbolt.Tx, name string, key []byte) error {
-	bs, err := boltBuckets(tx, name, boltExpiry)
+	bucket, _, err := unindex(tx, name, key)
 	if err != nil {
 		return err
 	}
+	return bucket.Delete(key)
+}
+
+// unindex removes the expiry index entry of key's record in the named
+// bucket, and returns that bucket and the index.
+func unindex(tx *bbolt.Tx, name string, key []byte) (bucket, index *bbolt.Bucket, err error) {
+	bs, err := boltBuckets(tx, name, boltExpiry)
+	if err != nil {
+		return nil, nil, err
+	}
 	if old := bs[0].Get(key); len(old) >= 8 {
 		if err := bs[1].Delete(expiryKey(name, key, old)); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	return bs[0].Delete(key)
+	return bs[0], bs[1], nil
 }
 
 // indexExpiries builds the expiry index of a file written before it

@@ -322,8 +322,8 @@ func (r *Redis) Get(ctx context.Context, chat int64) ([]byte, bool, error) {
 // Update implements [Store]. Uncontended, it makes two round trips: HMGET,
 // then EVALSHA of the compare-and-set script (one when there was nothing to
 // delete), or only the script when the session is cached (see Apply); a
-// stale cached copy costs the script once more. After a lost race it pauses briefly and starts over, at most
-// redisMaxAttempts times.
+// stale cached copy costs the script once more. After a lost race it pauses
+// briefly and starts over, at most redisMaxAttempts times.
 func (r *Redis) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error {
 	key := r.key(chat)
 	ttlMillis := strconv.FormatInt(r.ttl.Milliseconds(), 10)
