@@ -50,7 +50,7 @@ func openBolt(t *testing.T, dir string, opts store.BoltOptions) *store.Bolt {
 
 func TestBoltConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, ttl time.Duration) store.Store {
-		return openBolt(t, t.TempDir(), store.BoltOptions{TTL: ttl})
+		return openBolt(t, t.TempDir(), store.BoltOptions{TTL: ttl, ForgottenTTL: ttl})
 	})
 }
 

@@ -21,11 +21,12 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// openRedis opens a store on url with a key prefix of t's own.
+// openRedis opens a store on url with a key prefix of t's own, keeping an
+// erased chat's update ids for ttl too.
 func openRedis(t *testing.T, url string, ttl time.Duration) (*store.Redis, string) {
 	t.Helper()
 	prefix := storetest.RedisPrefix(t, url)
-	r, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: ttl})
+	r, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: ttl, ForgottenTTL: ttl})
 	if err != nil {
 		t.Fatalf("OpenRedis: %v", err)
 	}
