@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"strconv"
 	"sync"
-	"time"
+
+	"github.com/aimabot/aimabot/flows"
 )
 
 // ChatHash names a chat without its id: HMAC-SHA256, keyed with
@@ -47,8 +48,9 @@ func (h ChatHash) Name(chat int64) string { return hex.EncodeToString(h.sum(chat
 // (Change.Forget), under [ChatHash.Name], so that Telegram delivering one
 // of those updates again is recognised: Telegram keeps an update it could
 // not deliver for 24 hours, and two hours more cover a delivery begun just
-// before that end and retried.
-const ForgottenTTL = 26 * time.Hour
+// before that end and retried. It is flows.ForgottenIDsKept, which /privacy
+// tells the applicant.
+const ForgottenTTL = flows.ForgottenIDsKept
 
 // crc16 is Redis Cluster's key hash (CRC-16/XMODEM).
 func crc16(s string) uint16 {
