@@ -182,7 +182,8 @@ type Change struct {
 	// kept, numbers only, for ForgottenTTL (the stores' option), so that a
 	// repeated delivery is still recognised; they are stored under the
 	// chat's keyed hash, never its id. Once the messages appended here are
-	// acknowledged, nothing stored names the chat id (see [Store.Keys]).
+	// acknowledged and the send lease given up, nothing stored names the
+	// chat id (see [Store.Keys]).
 	//
 	// Session must be nil with Forget: a Change with both is refused (Apply
 	// stores nothing and returns an error). Wake with Forget sets the wake
