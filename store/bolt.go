@@ -318,10 +318,10 @@ func (b *Bolt) Delete(ctx context.Context, chat int64) error {
 // Sweep removes the values that have expired by the store's clock, and the
 // applied update ids and pending messages of chats whose records expired,
 // and the wake time of a chat when it removes the chat's session or record
-// and the other is gone or expired too; it returns how many sessions and
-// chat records it removed. It also forgets expired leases. It works in
-// batches, one write transaction each, and stops between batches when ctx is
-// done.
+// and the other is gone or expired too; it returns how many sessions, chat
+// records, records and erasures' records it removed. It also forgets
+// expired leases. It works in batches, one write transaction each, and
+// stops between batches when ctx is done.
 func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
 	now := b.now().UnixNano()
 	b.pruneLeases(b.now())

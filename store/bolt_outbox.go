@@ -391,14 +391,14 @@ func (b *Bolt) settleForgotten(tx *bbolt.Tx, chat int64, key []byte) error {
 		return err
 	}
 	now := b.now().UnixNano()
+	rec := bs[1].Get(key)
+	if _, hasSession := liveData(bs[0].Get(key), now); hasSession || rec == nil {
+		return nil
+	}
 	hkey := []byte(b.hash.Name(chat))
 	goneRec := bs[2].Get(hkey)
 	gone, goneLive := decodeMeta(goneRec, now)
-	if _, hasSession := liveData(bs[0].Get(key), now); hasSession || !goneLive {
-		return nil
-	}
-	rec := bs[1].Get(key)
-	if rec == nil {
+	if !goneLive {
 		return nil
 	}
 	if meta, live := decodeMeta(rec, now); live {
