@@ -286,8 +286,9 @@ func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(),
 // session cache: then Apply calls fn on the cached session and makes one
 // round trip, EVALSHA of the apply script, in one pipeline with the wake
 // index's command when the change has a Wake or Forget (see writeApply).
-// Otherwise it first reads, in one pipeline, the session, the applied ids,
-// the lease holder and the outbox length: two round trips. A duplicate seen
+// Otherwise it first reads, in one pipeline, the session, the applied ids
+// (the chat's and those an erasure left), the lease holder and the outbox
+// length: two round trips. A duplicate seen
 // in that read costs one round trip, two when it renews the owner's lease or
 // takes a free one for messages left pending.
 //
