@@ -200,11 +200,11 @@ func (d *desk) moveOld(ctx context.Context) (raw []byte, ok bool, err error) {
 	var r deskRecord
 	if json.Unmarshal(old, &r) == nil && r.Chat != 0 {
 		err := d.b.st.UpdateRecord(ctx, deskSpace, d.recKey(), d.life(), func(cur []byte) ([]byte, error) {
-			if cur != nil {
-				return cur, nil
-			}
 			raw, ok = old, true
-			return old, nil
+			if cur != nil {
+				raw = cur
+			}
+			return raw, nil
 		})
 		if err != nil {
 			return nil, false, err
