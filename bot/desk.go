@@ -26,20 +26,25 @@ import (
 // and the documents and kept up to date, and in the General topic one queue
 // message listing the cases waiting for a person.
 //
-// Its record is kept in the store under the configured staff chat's id: the
-// staff chat's id now (it changes when a group becomes a supergroup), the
-// queue message, and each open case's topic, name and status. Each topic
-// also has a small entry of its own naming its applicant (under
-// [topicKey]), kept while the case's data is: so the record stays as small
-// as the open cases, however many closed ones are kept. Both are derived
-// from the cases' sessions and written after them, by whoever delivers a
-// case's outbox; a record lost or behind is caught up by the next change
-// of each case.
+// Its record is kept in the store's records (space deskSpace, keyed by the
+// configured staff chat's id), apart from the sessions, so that no update,
+// whatever chat it claims to come from, can overwrite it: the staff chat's
+// id now (it changes when a group becomes a supergroup), the queue message,
+// and each open case's topic, name and status. Each topic also has a small
+// entry of its own naming its applicant (space topicSpace), kept while the
+// case's data is: so the record stays as small as the open cases, however
+// many closed ones are kept. Both are derived from the cases' sessions and
+// written after them, by whoever delivers a case's outbox; a record lost or
+// behind is caught up by the next change of each case. Both expire
+// [desk.life] after their last write. Older versions kept them among the
+// sessions, under the staff chat's id and [topicKey]: they are moved when
+// first read.
 type desk struct {
 	b   *Bot
 	key int64 // STAFF_CHAT_ID as configured: the record's key
 
 	mu      sync.Mutex
+	moved   bool          // the record of an older version was looked for and moved
 	chat    int64         // the staff chat's id now
 	topics  map[int]int64 // topic -> applicant chat
 	loaded  time.Time     // when the record was last read, for unknown topics
@@ -69,9 +74,34 @@ type deskRecord struct {
 	Cases     map[int64]deskCase `json:"cases,omitempty"`      // open cases, by applicant chat
 }
 
-// topicKey is the store key of a topic's entry: below every chat id
-// Telegram gives (they stay within ±2^53).
+// topicKey is where older versions kept a topic's entry, among the
+// sessions: below every chat id Telegram gives (they stay within ±2^53).
 func topicKey(topic int) int64 { return math.MinInt64 + int64(uint32(topic)) }
+
+// The store's record spaces of the desk's record and the topics' entries.
+const (
+	deskSpace  = "desk"
+	topicSpace = "topic"
+)
+
+// recKey is the desk record's key in deskSpace.
+func (d *desk) recKey() string { return strconv.FormatInt(d.key, 10) }
+
+// topicRec is a topic's key in topicSpace: topics are numbered per group.
+func (d *desk) topicRec(topic int) string { return d.recKey() + ":" + strconv.Itoa(topic) }
+
+// life is how long the desk's record and a topic's entry are kept after
+// their last write: SESSION_TTL + CASE_TTL. The record is written at every
+// change of a case, so one unwritten that long describes cases whose
+// conversations were all erased (at SESSION_TTL without a message). A
+// topic's entry is written when its topic opens; an open case's entry that
+// lapsed is written again from the record (caseOf), and a closed case's
+// outlives its data unless the case stayed open longer than SESSION_TTL.
+// Erasing a case deletes its entry at once (drop).
+func (d *desk) life() time.Duration {
+	r := d.b.flow.Retention()
+	return r.Session + r.Case
+}
 
 type deskCase struct {
 	Topic  int       `json:"topic"`
@@ -93,7 +123,7 @@ func newDesk(b *Bot) *desk {
 // --- the record ---
 
 func (d *desk) load(ctx context.Context) (deskRecord, error) {
-	raw, ok, err := d.b.st.Get(ctx, d.key)
+	raw, ok, err := d.read(ctx)
 	if err != nil {
 		return deskRecord{}, fmt.Errorf("bot: read the staff desk: %w", err)
 	}
@@ -138,10 +168,69 @@ func (d *desk) keep(raw []byte, r deskRecord) {
 	d.mu.Unlock()
 }
 
+// read reads the record. Until the record is found, or was looked for
+// where an older version kept it, it looks there (moveOld).
+func (d *desk) read(ctx context.Context) (raw []byte, ok bool, err error) {
+	if raw, ok, err = d.b.st.GetRecord(ctx, deskSpace, d.recKey()); err != nil {
+		return nil, false, err
+	}
+	d.mu.Lock()
+	moved := d.moved
+	d.mu.Unlock()
+	if !ok && !moved {
+		if raw, ok, err = d.moveOld(ctx); err != nil {
+			return nil, false, err
+		}
+	}
+	d.mu.Lock()
+	d.moved = true
+	d.mu.Unlock()
+	return raw, ok, nil
+}
+
+// moveOld moves the record an older version kept among the sessions, under
+// the staff chat's id, to its place among the records, unless a record is
+// there already; it answers the record there now. What is not a desk record
+// there (a session an update put under that id) is deleted, not moved.
+func (d *desk) moveOld(ctx context.Context) (raw []byte, ok bool, err error) {
+	old, found, err := d.b.st.Get(ctx, d.key)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	var r deskRecord
+	if json.Unmarshal(old, &r) == nil && r.Chat != 0 {
+		err := d.b.st.UpdateRecord(ctx, deskSpace, d.recKey(), d.life(), func(cur []byte) ([]byte, error) {
+			raw, ok = old, true
+			if cur != nil {
+				raw = cur
+			}
+			return raw, nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if err := d.b.st.Delete(ctx, d.key); err != nil {
+		return nil, false, err
+	}
+	if !ok {
+		return d.b.st.GetRecord(ctx, deskSpace, d.recKey())
+	}
+	return raw, ok, nil
+}
+
 func (d *desk) save(ctx context.Context, fn func(r *deskRecord)) error {
 	var saved deskRecord
 	var savedRaw []byte
-	err := d.b.st.Update(ctx, d.key, func(cur []byte) ([]byte, error) {
+	d.mu.Lock()
+	moved := d.moved
+	d.mu.Unlock()
+	if !moved {
+		if _, err := d.load(ctx); err != nil {
+			return err
+		}
+	}
+	err := d.b.st.UpdateRecord(ctx, deskSpace, d.recKey(), d.life(), func(cur []byte) ([]byte, error) {
 		var r deskRecord
 		if len(cur) > 0 {
 			var err error
@@ -215,12 +304,26 @@ func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
 	if ok {
 		return chat, true, nil
 	}
-	raw, ok, err := d.b.st.Get(ctx, topicKey(topic))
+	raw, ok, err := d.b.st.GetRecord(ctx, topicSpace, d.topicRec(topic))
+	old := false
+	if err == nil && !ok {
+		// Where an older version kept it.
+		raw, ok, err = d.b.st.Get(ctx, topicKey(topic))
+		old = ok
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("bot: read a staff topic's entry: %w", err)
 	}
 	if ok {
 		if chat, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			if old {
+				if err := d.setTopic(ctx, topic, chat); err != nil {
+					return 0, false, err
+				}
+				if err := d.b.st.Delete(ctx, topicKey(topic)); err != nil {
+					return 0, false, fmt.Errorf("bot: move a staff topic's entry: %w", err)
+				}
+			}
 			d.mu.Lock()
 			d.topics[topic] = chat
 			d.mu.Unlock()
@@ -233,13 +336,19 @@ func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
 	d.mu.Lock()
 	chat, ok = d.topics[topic]
 	d.mu.Unlock()
+	if ok {
+		// An open case whose entry lapsed: the record names it.
+		if err := d.setTopic(ctx, topic, chat); err != nil {
+			return 0, false, err
+		}
+	}
 	return chat, ok, nil
 }
 
 // setTopic writes the topic's entry naming its applicant.
 func (d *desk) setTopic(ctx context.Context, topic int, chat int64) error {
 	v := []byte(strconv.FormatInt(chat, 10))
-	if err := d.b.st.Update(ctx, topicKey(topic), func([]byte) ([]byte, error) { return v, nil }); err != nil {
+	if err := d.b.st.UpdateRecord(ctx, topicSpace, d.topicRec(topic), d.life(), func([]byte) ([]byte, error) { return v, nil }); err != nil {
 		return fmt.Errorf("bot: record a staff topic: %w", err)
 	}
 	d.mu.Lock()
@@ -394,6 +503,9 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 	case err != nil && !isThreadGone(err):
 		d.b.logger.Warn("bot: an erased case's topic could not be deleted; emptying it", "err", redact(err, d.b.cfg.Token))
 		d.empty(ctx, staff, o)
+	}
+	if err := d.b.st.DeleteRecord(ctx, topicSpace, d.topicRec(o.Thread)); err != nil {
+		return fmt.Errorf("bot: forget an erased case's topic: %w", err)
 	}
 	if err := d.b.st.Delete(ctx, topicKey(o.Thread)); err != nil {
 		return fmt.Errorf("bot: forget an erased case's topic: %w", err)
@@ -636,7 +748,8 @@ func (d *desk) flush() {
 }
 
 // migrate gives every case of a record written before topics had entries
-// of their own its entry, and takes the closed ones out of the record.
+// of their own its entry (moving an older version's, see caseOf), and
+// takes the closed ones out of the record.
 func (d *desk) migrate(ctx context.Context) error {
 	rec, err := d.load(ctx)
 	if err != nil {
@@ -644,11 +757,14 @@ func (d *desk) migrate(ctx context.Context) error {
 	}
 	closed := 0
 	for chat, c := range rec.Cases {
-		if _, ok, err := d.b.st.Get(ctx, topicKey(c.Topic)); err != nil {
+		if _, ok, err := d.b.st.GetRecord(ctx, topicSpace, d.topicRec(c.Topic)); err != nil {
 			return fmt.Errorf("bot: read a staff topic's entry: %w", err)
 		} else if !ok {
 			if err := d.setTopic(ctx, c.Topic, chat); err != nil {
 				return err
+			}
+			if err := d.b.st.Delete(ctx, topicKey(c.Topic)); err != nil {
+				return fmt.Errorf("bot: move a staff topic's entry: %w", err)
 			}
 		}
 		if c.Status == flows.CaseClosed {

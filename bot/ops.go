@@ -2,14 +2,10 @@ package bot
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/store"
 )
 
 // metrics are the operator's Prometheus series, every one prefixed aimabot_.
@@ -267,9 +264,8 @@ func (b *Bot) ready(ctx context.Context) string {
 }
 
 // chatAttr names a chat in logs by a keyed hash: stable, so one chat's lines
-// can be followed, but not the chat id itself.
+// can be followed, but not the chat id itself. The store names what an
+// erasure leaves with the same hash (keyed by the token too, in serve).
 func (b *Bot) chatAttr(chat int64) slog.Attr {
-	h := hmac.New(sha256.New, []byte("aimabot-log:"+b.cfg.Token))
-	h.Write([]byte(strconv.FormatInt(chat, 10)))
-	return slog.String("chat", hex.EncodeToString(h.Sum(nil)[:6]))
+	return slog.String("chat", store.NewChatHash(b.cfg.Token).Log(chat))
 }

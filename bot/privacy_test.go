@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,23 +65,22 @@ func TestForget(t *testing.T) {
 			if _, ok, _ := h.st.Get(ctx, chat); ok {
 				t.Errorf("the session survived /forget")
 			}
-			// Only the ids of the updates applied remain (on Redis their own
-			// key; on the embedded store the chat's record holds them, with
-			// its expiry), once the confirmation is delivered and its send
-			// lease given up.
+			// Only the ids of the updates applied remain, under the chat's
+			// keyed hash, once the confirmation is delivered and its send
+			// lease given up: no key names the chat id.
 			var keys []string
 			if err := eventually(ctx, func() bool {
 				keys, _ = h.st.Keys(ctx, chat)
 				for _, k := range keys {
-					if !strings.Contains(k, "applied") && k != fmt.Sprintf("chats/%d", chat) && k != fmt.Sprintf("expiry/chats/%d", chat) {
+					if strings.Contains(k, strconv.FormatInt(chat, 10)) || !strings.Contains(k, "forgotten") {
 						return false
 					}
 				}
-				return true
+				return len(keys) > 0
 			}); err != nil {
-				t.Errorf("keys naming the chat after /forget: %q; want only the applied update ids", keys)
+				t.Errorf("keys of the chat after /forget: %q; want only the applied update ids, under the chat's keyed hash", keys)
 			}
-			raw, _, _ := h.st.Get(ctx, staffChat)
+			raw, _, _ := h.st.GetRecord(ctx, deskSpace, strconv.FormatInt(staffChat, 10))
 			if strings.Contains(string(raw), fmt.Sprint(chat)) {
 				t.Errorf("the staff desk still names the chat: %s", raw)
 			}

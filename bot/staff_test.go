@@ -413,34 +413,99 @@ func TestStaffRepliesSurviveRestart(t *testing.T) {
 }
 
 // A desk record written before topics had entries of their own named every
-// case, closed ones too: at start each topic gets its entry, and the
-// closed cases leave the record, which keeps only the open ones.
+// case, closed ones too, and was kept among the sessions under the staff
+// chat's id, as were the topics' entries: at start the record moves to the
+// records, each topic gets its entry there, and the closed cases leave the
+// record, which keeps only the open ones; an entry of an older version is
+// moved when first read.
 func TestStaffDeskRecordMigrated(t *testing.T) {
 	st := openRedis(t)
 	legacy := `{"chat":` + strconv.FormatInt(staffChat, 10) + `,"cases":{` +
 		`"5101":{"topic":41,"title":"Ana · 2nd copy · closed","status":"closed","since":"2026-11-20T10:00:00Z"},` +
 		`"5102":{"topic":42,"title":"Rui · change · waiting","status":"waiting","since":"2026-11-20T11:00:00Z"}}}`
-	if err := st.Update(t.Context(), staffChat, func([]byte) ([]byte, error) { return []byte(legacy), nil }); err != nil {
-		t.Fatal(err)
+	for key, v := range map[int64]string{staffChat: legacy, topicKey(43): "5103"} {
+		if err := st.Update(t.Context(), key, func([]byte) ([]byte, error) { return []byte(v), nil }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h := staffHarness(t, st)
 	ctx, cancel := wait(t)
 	defer cancel()
+	rec := strconv.FormatInt(staffChat, 10)
 	if err := eventually(ctx, func() bool {
-		raw, _, _ := st.Get(ctx, staffChat)
+		raw, _, _ := st.GetRecord(ctx, deskSpace, rec)
 		return !strings.Contains(string(raw), `"5101"`) && strings.Contains(string(raw), `"5102"`)
 	}); err != nil {
-		raw, _, _ := st.Get(ctx, staffChat)
+		raw, _, _ := st.GetRecord(ctx, deskSpace, rec)
 		t.Fatalf("desk record after start = %s; want the waiting case only", raw)
+	}
+	if raw, ok, err := st.Get(ctx, staffChat); err != nil || ok {
+		t.Errorf("Get(%d) after the move = %s, %v, %v; want the old record gone", staffChat, raw, ok, err)
 	}
 	d := h.bots[0].bot.desk
 	d.mu.Lock()
 	clear(d.topics) // as on another replica
 	d.mu.Unlock()
-	for topic, want := range map[int]int64{41: 5101, 42: 5102} {
+	for topic, want := range map[int]int64{41: 5101, 42: 5102, 43: 5103} {
 		if chat, ok, err := d.caseOf(ctx, topic); err != nil || !ok || chat != want {
 			t.Errorf("caseOf(%d) = %d, %v, %v; want %d", topic, chat, ok, err, want)
 		}
+		key := rec + ":" + strconv.Itoa(topic)
+		if raw, ok, err := st.GetRecord(ctx, topicSpace, key); err != nil || string(raw) != strconv.FormatInt(want, 10) {
+			t.Errorf("GetRecord(%s, %s) = %s, %v, %v; want %d", topicSpace, key, raw, ok, err, want)
+		}
+		if raw, ok, err := st.Get(ctx, topicKey(topic)); err != nil || ok {
+			t.Errorf("Get(topicKey(%d)) after the move = %s, %v, %v; want it gone", topic, raw, ok, err)
+		}
+	}
+}
+
+// The desk's record and the topics' entries are apart from the sessions:
+// an update stored as the session of a chat with the staff group's id, or
+// under the number where topics' entries used to be, changes neither.
+func TestStaffDeskApartFromSessions(t *testing.T) {
+	for _, backend := range []string{"redis", "embedded"} {
+		t.Run(backend, func(t *testing.T) {
+			st := map[string]func(testing.TB) store.Store{"redis": openRedis, "embedded": openBolt}[backend](t)
+			h := staffHarness(t, st)
+			const chat = int64(5201)
+			h.srv.UserText(chat, "/start")
+			h.expect(chat, "Which language")
+			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Which language")
+			tp := h.topicOfCase("User5201")
+			d := h.bots[0].bot.desk
+			ctx, cancel := wait(t)
+			defer cancel()
+			if err := eventually(ctx, func() bool {
+				r, err := d.load(ctx)
+				return err == nil && r.Cases[chat].Topic == tp.ThreadID
+			}); err != nil {
+				t.Fatalf("the desk's record never listed the case of chat %d", chat)
+			}
+			forged := `{"chat":-42,"cases":{}}`
+			if _, err := st.Apply(ctx, staffChat, 900001, "intruder", time.Minute, func([]byte) (store.Change, error) {
+				return store.Change{Session: []byte(forged)}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// A desk record names its chat: a later write of the record
+			// (the desk may still be writing) would keep the forged one.
+			if err := st.Update(ctx, topicKey(tp.ThreadID), func([]byte) ([]byte, error) { return []byte("666"), nil }); err != nil {
+				t.Fatal(err)
+			}
+			d.mu.Lock()
+			clear(d.topics) // as on another replica
+			d.chat, d.lastRaw = 0, nil
+			d.mu.Unlock()
+			r, err := d.load(ctx)
+			if err != nil || r.Chat != staffChat || r.Cases[chat].Topic != tp.ThreadID {
+				t.Errorf("desk record after a session was stored under the staff chat's id = %+v, %v; want chat %d with the case of %d", r, err, staffChat, chat)
+			}
+			if got, ok, err := d.caseOf(ctx, tp.ThreadID); err != nil || !ok || got != chat {
+				t.Errorf("caseOf(%d) after a session was stored under its old key = %d, %v, %v; want %d", tp.ThreadID, got, ok, err, chat)
+			}
+			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/takeover") }, "has joined")
+		})
 	}
 }
 

@@ -22,6 +22,14 @@ type Retention struct {
 	Notice   time.Duration // the notice of an erasure comes this long before it
 }
 
+// ForgottenIDsKept is how long, after an erasure (/forget, or an idle
+// conversation's), the store keeps the ids of the chat's last updates,
+// numbers only and under a keyed hash of the chat id, so that Telegram
+// delivering one again is recognised: store.ForgottenTTL is this, and
+// /privacy says so. Telegram keeps an update it could not deliver for 24
+// hours; two more cover a delivery begun just before that end and retried.
+const ForgottenIDsKept = 26 * time.Hour
+
 // DefaultRetention is 30 days for conversations, 90 days for closed cases,
 // a reminder after 24 hours and the notice 3 days before an erasure.
 func DefaultRetention() Retention {
@@ -105,7 +113,8 @@ func (t *turn) privacy() error {
 	case "privacy":
 		k := t.f.keep
 		t.say("privacy", map[string]any{"Days": int(k.Session / (24 * time.Hour)),
-			"CaseDays": int(k.Case / (24 * time.Hour)), "Staff": t.f.staff})
+			"CaseDays": int(k.Case / (24 * time.Hour)), "Staff": t.f.staff,
+			"ForgetHours": int(ForgottenIDsKept / time.Hour)})
 		t.send()
 		t.resume()
 	case "mydata":

@@ -26,16 +26,24 @@ type BoltOptions struct {
 	// values; default TTL/10, between a second and an hour. A negative
 	// interval disables the goroutine (Sweep still runs at open).
 	SweepInterval time.Duration
+	// HashSecret keys the [ChatHash] naming what an erasure leaves (see
+	// Change.Forget): the bot token in serve. Empty: NewChatHash's fixed key.
+	HashSecret string
+	// ForgottenTTL is how long an erased chat's applied update ids are
+	// kept; default ForgottenTTL.
+	ForgottenTTL time.Duration
 }
 
 const (
 	boltFile        = "aimabot.db"
 	boltBucket      = "sessions"
-	boltChats       = "chats"  // per chat: expiry, next outbox sequence number, applied ids
-	boltOutbox      = "outbox" // chat key + sequence number: a pending message
-	boltWake        = "wake"   // wake time + chat key: the wake index, oldest first
-	boltWakeAt      = "wakeat" // chat key: the chat's wake time (the wake index's key for it)
-	boltExpiry      = "expiry" // expiry + bucket tag + chat key: when each session and chat record expires, soonest first
+	boltChats       = "chats"     // per chat: expiry, next outbox sequence number, applied ids
+	boltOutbox      = "outbox"    // chat key + sequence number: a pending message
+	boltWake        = "wake"      // wake time + chat key: the wake index, oldest first
+	boltWakeAt      = "wakeat"    // chat key: the chat's wake time (the wake index's key for it)
+	boltExpiry      = "expiry"    // expiry + bucket tag + key: when each expiring record expires, soonest first
+	boltForgotten   = "forgotten" // ChatHash.Name: what an erasure leaves of a chat, as a chats record
+	boltRecords     = "records"   // space + ":" + key: the records of Store.UpdateRecord
 	boltLockTimeout = time.Second
 	// Keys a sweep looks at per write transaction, so that a large sweep
 	// never holds the write lock for long.
@@ -66,12 +74,23 @@ const (
 // record would bring the whole file into memory. A sweep removing a chat's
 // last record (session or "chats" record) removes its wake time too. Send
 // leases and global leases live in memory only: one process owns the file.
+//
+// "forgotten" holds, keyed by the chat's [ChatHash.Name] (never its id),
+// what an erasure (Change.Forget) leaves: a record like the chat's "chats"
+// one (its expiry ForgottenTTL after the erasure, the next outbox sequence
+// number and the applied ids), moved there in the erasure's transaction
+// and consulted by every Apply of the chat. "records" holds the records of
+// [Bolt.UpdateRecord], keyed by space, ":" and key. Both are in the expiry
+// index (tags 2 and 3, followed by their variable-length key).
 type Bolt struct {
 	logger *slog.Logger
 	db     *bbolt.DB
 	path   string
 	ttl    time.Duration
 	now    func() time.Time
+	hash   ChatHash
+	// how long an erased chat's applied ids are kept
+	forgotten time.Duration
 	// keys a sweep transaction looks at; boltSweepBatch but in tests
 	sweepBatch int
 
@@ -102,6 +121,13 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 	if now == nil {
 		now = time.Now
 	}
+	forgotten := opts.ForgottenTTL
+	if forgotten == 0 {
+		forgotten = ForgottenTTL
+	}
+	if forgotten < 0 {
+		return nil, fmt.Errorf("store: bolt ForgottenTTL %v is negative", forgotten)
+	}
 	interval := opts.SweepInterval
 	if interval == 0 {
 		interval = min(max(ttl/10, time.Second), time.Hour)
@@ -120,7 +146,7 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		indexed := tx.Bucket([]byte(boltExpiry)) != nil
-		for _, name := range []string{boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry} {
+		for _, name := range []string{boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry, boltForgotten, boltRecords} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -141,6 +167,9 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 		path:   path,
 		ttl:    ttl,
 		now:    now,
+		hash:   NewChatHash(opts.HashSecret),
+
+		forgotten: forgotten,
 
 		sweepBatch: boltSweepBatch,
 		leases:     make(map[string]boltLease),
@@ -289,10 +318,10 @@ func (b *Bolt) Delete(ctx context.Context, chat int64) error {
 // Sweep removes the values that have expired by the store's clock, and the
 // applied update ids and pending messages of chats whose records expired,
 // and the wake time of a chat when it removes the chat's session or record
-// and the other is gone or expired too; it returns how many sessions and
-// chat records it removed. It also forgets expired leases. It works in
-// batches, one write transaction each, and stops between batches when ctx is
-// done.
+// and the other is gone or expired too; it returns how many sessions, chat
+// records, records and erasures' records it removed. It also forgets
+// expired leases. It works in batches, one write transaction each, and
+// stops between batches when ctx is done.
 func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
 	now := b.now().UnixNano()
 	b.pruneLeases(b.now())
@@ -326,7 +355,7 @@ func (b *Bolt) sweepOne(now int64) (removed int, more bool, err error) {
 		var due [][]byte
 		c := index.Cursor()
 		for k, _ := c.First(); k != nil && len(due) < b.sweepBatch; k, _ = c.Next() {
-			if len(k) != 17 {
+			if len(k) < 9 || len(k) != 17 && k[8] <= expiryTagChat {
 				return errors.New("malformed expiry index key")
 			}
 			if int64(binary.BigEndian.Uint64(k[:8])) > now {
@@ -340,6 +369,14 @@ func (b *Bolt) sweepOne(now int64) (removed int, more bool, err error) {
 		for _, k := range due {
 			if err := index.Delete(k); err != nil {
 				return err
+			}
+			if k[8] > expiryTagChat {
+				n, err := sweepPlain(tx, k, now)
+				if err != nil {
+					return err
+				}
+				removed += n
+				continue
 			}
 			bucket, other := bs[0], bs[1]
 			if k[8] == expiryTagChat {
@@ -375,16 +412,45 @@ func (b *Bolt) sweepOne(now int64) (removed int, more bool, err error) {
 
 // The expiry index's tag byte: which bucket an entry's record is in.
 const (
-	expiryTagSession byte = 0
-	expiryTagChat    byte = 1
+	expiryTagSession   byte = 0
+	expiryTagChat      byte = 1
+	expiryTagRecord    byte = 2
+	expiryTagForgotten byte = 3
 )
+
+// expiryTags maps the expiry index's tag bytes to their buckets.
+var expiryTags = [...]string{
+	expiryTagSession:   boltBucket,
+	expiryTagChat:      boltChats,
+	expiryTagRecord:    boltRecords,
+	expiryTagForgotten: boltForgotten,
+}
+
+// sweepPlain removes the record of an expiry index entry k of a bucket
+// with nothing attached (records, forgotten) if it expired by now.
+func sweepPlain(tx *bbolt.Tx, k []byte, now int64) (int, error) {
+	if int(k[8]) >= len(expiryTags) {
+		return 0, errors.New("malformed expiry index key")
+	}
+	bucket := tx.Bucket([]byte(expiryTags[k[8]]))
+	if bucket == nil {
+		return 0, fmt.Errorf("%s bucket missing", expiryTags[k[8]])
+	}
+	v := bucket.Get(k[9:])
+	if _, live := liveData(v, now); v == nil || live {
+		return 0, nil
+	}
+	return 1, bucket.Delete(k[9:])
+}
 
 // expiryKey is the expiry index's key of a record (rec starts with its
 // expiry) of the named bucket under key.
 func expiryKey(name string, key, rec []byte) []byte {
 	tag := expiryTagSession
-	if name == boltChats {
-		tag = expiryTagChat
+	for i, n := range expiryTags {
+		if n == name {
+			tag = byte(i)
+		}
 	}
 	k := make([]byte, 0, 9+len(key))
 	k = append(k, rec[:8]...)
@@ -393,7 +459,7 @@ func expiryKey(name string, key, rec []byte) []byte {
 }
 
 // putExpiring writes rec (its expiry first) under key in the named bucket
-// ("sessions" or "chats") and moves the record's expiry index entry.
+// (one of expiryTags) and moves the record's expiry index entry.
 func putExpiring(tx *bbolt.Tx, name string, key, rec []byte) error {
 	bucket, index, err := unindex(tx, name, key)
 	if err != nil {

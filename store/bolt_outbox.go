@@ -61,6 +61,14 @@ func (m chatMeta) seen(id int64) bool {
 	return len(m.applied) >= AppliedWindow && id < m.applied[0]
 }
 
+// merge adds the applied ids of o and keeps the higher next.
+func (m *chatMeta) merge(o chatMeta) {
+	for _, id := range o.applied {
+		m.remember(id)
+	}
+	m.next = max(m.next, o.next)
+}
+
 // remember adds id, keeping the highest AppliedWindow ids.
 func (m *chatMeta) remember(id int64) {
 	i, found := slices.BinarySearch(m.applied, id)
@@ -128,6 +136,14 @@ func purgeOutbox(tx *bbolt.Tx, chat []byte) error {
 // transaction (the wake time and a Forget's erasure included), so fn is
 // called exactly once, or not at all for a duplicate; the lease is taken
 // after the commit, and with Forget, the old one dropped just before.
+//
+// A Forget moves the chat record's applied ids and sequence number to the
+// chat's "forgotten" record, in the same transaction; the chat record
+// stays only while the messages appended after the erasure are pending
+// (Ack moves what it then holds and deletes it). Every Apply consults the
+// forgotten record too: its ids count as applied, and a chat record
+// started afresh takes its sequence number from it, so message ids never
+// repeat.
 func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 	fn func(cur []byte) (Change, error)) (Applied, error) {
 	if err := checkLease(owner, leaseTTL); err != nil {
@@ -146,15 +162,17 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 		errDuplicate = errors.New("duplicate")
 	)
 	err := b.db.Update(func(tx *bbolt.Tx) error {
-		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox)
+		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox, boltForgotten)
 		if err != nil {
 			return err
 		}
-		sessions, chats, outbox := bs[0], bs[1], bs[2]
+		sessions, chats, outbox, forgotten := bs[0], bs[1], bs[2], bs[3]
 		key := chatKey(chat)
+		hkey := []byte(b.hash.Name(chat))
 		now := b.now()
 		meta, live := decodeMeta(chats.Get(key), now.UnixNano())
-		if updateID > 0 && meta.seen(updateID) {
+		gone, goneLive := decodeMeta(forgotten.Get(hkey), now.UnixNano())
+		if updateID > 0 && (meta.seen(updateID) || goneLive && gone.seen(updateID)) {
 			res.Duplicate = true
 			pending = hasOutbox(outbox, key)
 			return errDuplicate
@@ -193,6 +211,9 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 				return fmt.Errorf("outbox: %w", err)
 			}
 		}
+		if !live {
+			meta.next = max(meta.next, gone.next)
+		}
 		if err := applyWake(tx, key, change); err != nil {
 			return fmt.Errorf("wake time: %w", err)
 		}
@@ -208,7 +229,19 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 			}
 			res.Outbox = append(res.Outbox, OutMsg{ID: boltMsgID(seq), Data: bytes.Clone(m)})
 		}
-		if err := putExpiring(tx, boltChats, key, meta.encode(expiry)); err != nil {
+		if change.Forget {
+			gone.merge(meta)
+			if err := putExpiring(tx, boltForgotten, hkey, gone.encode(now.Add(b.forgotten))); err != nil {
+				return fmt.Errorf("erasure's record: %w", err)
+			}
+			meta.applied = nil
+		}
+		if change.Forget && len(change.Outbox) == 0 {
+			err = deleteExpiring(tx, boltChats, key)
+		} else {
+			err = putExpiring(tx, boltChats, key, meta.encode(expiry))
+		}
+		if err != nil {
 			return fmt.Errorf("chat record: %w", err)
 		}
 		pending = len(change.Outbox) > 0 || hasOutbox(outbox, key)
@@ -324,12 +357,16 @@ func (b *Bolt) Ack(ctx context.Context, chat int64, ids []string, owner string, 
 		if outbox == nil {
 			return errors.New("outbox bucket missing")
 		}
+		key := chatKey(chat)
 		for _, seq := range seqs {
-			if err := outbox.Delete(outboxKey(chatKey(chat), seq)); err != nil {
+			if err := outbox.Delete(outboxKey(key, seq)); err != nil {
 				return err
 			}
 		}
-		return nil
+		if hasOutbox(outbox, key) {
+			return nil
+		}
+		return b.settleForgotten(tx, chat, key)
 	})
 	if err != nil {
 		return fmt.Errorf("store: bolt ack: %w", err)
@@ -342,6 +379,37 @@ func (b *Bolt) Ack(ctx context.Context, chat int64, ids []string, owner string, 
 		b.leases[key] = boltLease{owner: owner, until: now.Add(leaseTTL)}
 	}
 	return nil
+}
+
+// settleForgotten, once an erased chat's last message is acknowledged and
+// it has no session, moves what its chat record holds (the ids of updates
+// since the erasure, the sequence number) to its forgotten record and
+// deletes the chat record, so that nothing named by the chat id is left.
+func (b *Bolt) settleForgotten(tx *bbolt.Tx, chat int64, key []byte) error {
+	bs, err := boltBuckets(tx, boltBucket, boltChats, boltForgotten)
+	if err != nil {
+		return err
+	}
+	now := b.now().UnixNano()
+	rec := bs[1].Get(key)
+	if _, hasSession := liveData(bs[0].Get(key), now); hasSession || rec == nil {
+		return nil
+	}
+	hkey := []byte(b.hash.Name(chat))
+	goneRec := bs[2].Get(hkey)
+	gone, goneLive := decodeMeta(goneRec, now)
+	if !goneLive {
+		return nil
+	}
+	if meta, live := decodeMeta(rec, now); live {
+		gone.merge(meta)
+		// The forgotten record keeps its expiry: the erasure's.
+		expiry := time.Unix(0, int64(binary.BigEndian.Uint64(goneRec[:8])))
+		if err := putExpiring(tx, boltForgotten, hkey, gone.encode(expiry)); err != nil {
+			return err
+		}
+	}
+	return deleteExpiring(tx, boltChats, key)
 }
 
 // AckRelease implements [Store].

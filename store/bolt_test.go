@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ func openBolt(t *testing.T, dir string, opts store.BoltOptions) *store.Bolt {
 
 func TestBoltConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, ttl time.Duration) store.Store {
-		return openBolt(t, t.TempDir(), store.BoltOptions{TTL: ttl})
+		return openBolt(t, t.TempDir(), store.BoltOptions{TTL: ttl, ForgottenTTL: ttl})
 	})
 }
 
@@ -334,5 +335,56 @@ func TestBoltExpiryIndexBuilt(t *testing.T) {
 	clk.Advance(ttl / 2)
 	if n, err := b.Sweep(ctx); err != nil || n != 1 {
 		t.Errorf("Sweep once 4 expired = %d, %v; want 1, nil", n, err)
+	}
+}
+
+// An erasure's record keeps the applied ids for ForgottenTTL by default,
+// named by the chat's keyed hash, and the sweep removes it then; a record
+// expires at its own TTL.
+func TestBoltForgottenLifetime(t *testing.T) {
+	const ttl = 30 * 24 * time.Hour
+	clk := &clock{now: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	b := openBolt(t, t.TempDir(), store.BoltOptions{TTL: ttl, Now: clk.Now, SweepInterval: -1, HashSecret: "s3cret"})
+	ctx := t.Context()
+	const chat = 7104285941
+	apply := func(id int64, c store.Change) store.Applied {
+		t.Helper()
+		a, err := b.Apply(ctx, chat, id, "a", time.Minute, func([]byte) (store.Change, error) { return c, nil })
+		if err != nil {
+			t.Fatalf("Apply(%d): %v", id, err)
+		}
+		return a
+	}
+	apply(1, store.Change{Session: []byte("s")})
+	apply(2, store.Change{Forget: true})
+	name := store.NewChatHash("s3cret").Name(chat)
+	want := []string{"expiry/forgotten/" + name, "forgotten/" + name}
+	if ks, err := b.Keys(ctx, chat); err != nil || !slices.Equal(ks, want) {
+		t.Fatalf("Keys(%d) after the erasure = %q, %v; want %q", chat, ks, err, want)
+	}
+	if err := b.UpdateRecord(ctx, "desk", "x", time.Hour, func([]byte) ([]byte, error) { return []byte("r"), nil }); err != nil {
+		t.Fatalf("UpdateRecord: %v", err)
+	}
+	clk.Advance(store.ForgottenTTL - time.Nanosecond)
+	if a := apply(2, store.Change{}); !a.Duplicate {
+		t.Errorf("Apply(2) just before ForgottenTTL = %+v; want a duplicate", a)
+	}
+	if n, err := b.Sweep(ctx); err != nil || n != 1 {
+		t.Errorf("Sweep before ForgottenTTL = %d, %v; want 1 (the record), nil", n, err)
+	}
+	clk.Advance(time.Nanosecond)
+	if n, err := b.Sweep(ctx); err != nil || n != 1 {
+		t.Errorf("Sweep at ForgottenTTL = %d, %v; want 1, nil", n, err)
+	}
+	if ks, err := b.Keys(ctx, chat); err != nil || len(ks) != 0 {
+		t.Errorf("Keys(%d) after the sweep = %q, %v; want none", chat, ks, err)
+	}
+	if a := apply(2, store.Change{Session: []byte("new")}); a.Duplicate {
+		t.Errorf("Apply(2) after ForgottenTTL = duplicate; want applied")
+	}
+	for _, bucket := range []string{"records", "forgotten"} {
+		if n, err := store.BoltCount(b, bucket); err != nil || n != 0 {
+			t.Errorf("keys in bucket %s = %d, %v; want 0", bucket, n, err)
+		}
 	}
 }

@@ -164,6 +164,9 @@ func (b *Bolt) Forget(ctx context.Context, chat int64) error {
 		if err := purgeOutbox(tx, key); err != nil {
 			return err
 		}
+		if err := deleteExpiring(tx, boltForgotten, []byte(b.hash.Name(chat))); err != nil {
+			return err
+		}
 		return removeWake(tx, key)
 	})
 	if err != nil {
@@ -178,7 +181,8 @@ func (b *Bolt) Forget(ctx context.Context, chat int64) error {
 // Keys implements [Store]: "sessions/<chat>", "chats/<chat>",
 // "outbox/<chat>/<seq>", "wake/<unix ms>/<chat>", "wakeat/<chat>" and
 // "leases/send:<chat>", "expiry/sessions/<chat>" and "expiry/chats/<chat>",
-// for what is there, expired or not.
+// and what an erasure left, "forgotten/<name>" and "expiry/forgotten/<name>"
+// (name the chat's ChatHash.Name), for what is there, expired or not.
 func (b *Bolt) Keys(ctx context.Context, chat int64) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("store: bolt keys: %w", err)
@@ -186,11 +190,18 @@ func (b *Bolt) Keys(ctx context.Context, chat int64) ([]string, error) {
 	id := strconv.FormatInt(chat, 10)
 	var keys []string
 	err := b.db.View(func(tx *bbolt.Tx) error {
-		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry)
+		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry, boltForgotten)
 		if err != nil {
 			return err
 		}
 		key := chatKey(chat)
+		name := b.hash.Name(chat)
+		if rec := bs[6].Get([]byte(name)); rec != nil {
+			keys = append(keys, boltForgotten+"/"+name)
+			if len(rec) >= 8 && bs[5].Get(expiryKey(boltForgotten, []byte(name), rec)) != nil {
+				keys = append(keys, boltExpiry+"/"+boltForgotten+"/"+name)
+			}
+		}
 		// The expiry index is ordered by time: all of it is read, as this
 		// is for checking an erasure, not for every update.
 		err = bs[5].ForEach(func(k, _ []byte) error {

@@ -115,14 +115,17 @@ func TestBoltWakeKeysAndReopen(t *testing.T) {
 	if got := boltDue(t, b, wakeT); !slices.Equal(got, []int64{-5}) {
 		t.Errorf("Due after reopening = %v; want [-5]", got)
 	}
-	// Apply's Forget keeps the chat record (applied ids, sequence numbers).
+	// Apply's Forget moves the applied ids to the erasure's record, and
+	// keeps the chat record (the sequence number) while its message is
+	// pending.
 	_, err = b.Apply(ctx, -5, 2, "b", time.Minute, func([]byte) (store.Change, error) {
 		return store.Change{Forget: true, Outbox: [][]byte{[]byte("bye")}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []string{"chats/-5", "expiry/chats/-5", "leases/send:-5", "outbox/-5/2"}
+	name := store.NewChatHash("").Name(-5)
+	want = []string{"chats/-5", "expiry/chats/-5", "expiry/forgotten/" + name, "forgotten/" + name, "leases/send:-5", "outbox/-5/2"}
 	if keys, err := b.Keys(ctx, -5); err != nil || !slices.Equal(keys, want) {
 		t.Errorf("Keys(-5) after Apply with Forget = %q, %v; want %q", keys, err, want)
 	}
@@ -130,5 +133,13 @@ func TestBoltWakeKeysAndReopen(t *testing.T) {
 		if n := boltCount(t, b, bucket); n != 0 {
 			t.Errorf("%s bucket holds %d keys after Forget; want 0", bucket, n)
 		}
+	}
+	// Once the message is sent, only the erasure's record is left.
+	if more, err := b.AckRelease(ctx, -5, []string{"00000000000000000002"}, "b", time.Minute); err != nil || more {
+		t.Fatalf("AckRelease = %v, %v; want false, nil", more, err)
+	}
+	want = []string{"expiry/forgotten/" + name, "forgotten/" + name}
+	if keys, err := b.Keys(ctx, -5); err != nil || !slices.Equal(keys, want) {
+		t.Errorf("Keys(-5) after the erasure's message was sent = %q, %v; want %q", keys, err, want)
 	}
 }

@@ -27,8 +27,21 @@
 // for a while; the waker then sets the next time with [Store.SetWake].
 // [Change.Forget] erases the chat's session, pending messages, send lease
 // and wake time in the same step as the rest of the change, keeping only
-// the applied update ids; [Store.Forget] erases everything, and
+// the applied update ids, which move in that step to a record named by the
+// chat's keyed hash ([ChatHash]: HMAC-SHA256 keyed by a secret, the bot
+// token in serve, the hash the logs name chats by) and expire
+// [ForgottenTTL] (26 h) after the erasure; every Apply consults that record
+// too, so a redelivered update stays a duplicate, and since the ids move in
+// the same atomic step as the erasure, no crash can leave an update
+// applied but not recognised. Once the messages appended by the erasure are
+// acknowledged and the send lease released, no stored key names the chat
+// id. [Store.Forget] erases everything, that record included, and
 // [Store.Keys] lists what is left, for checking an erasure.
+//
+// Records ([Store.GetRecord], [Store.UpdateRecord], [Store.DeleteRecord])
+// are what is not a chat's, such as the staff desk's: each is named by a
+// space and a key, in a key space no chat id can reach, and expires at the
+// TTL of its last write.
 //
 // [Store] is the contract; two implementations satisfy it:
 //
@@ -46,7 +59,14 @@
 //     of update ids (score and member the id); "outbox", a stream of
 //     messages (field "d") whose entry ids are the message ids; "sender",
 //     the send lease (the owner, with a PX expiry). A global lease is
-//     "<prefix>lease:<name>". Apply reads everything it needs in one
+//     "<prefix>lease:<name>". What an erasure leaves is a sorted set like
+//     "applied" at "<prefix>{<tag>}:forgotten:<name>", name the chat's
+//     [ChatHash.Name] and tag five letters a..p chosen to hash (CRC16) to
+//     the Redis Cluster slot of "{chat:<id>}", so that the apply script can
+//     move the ids there and read them in the same slot; the tag tells the
+//     slot and no more of the id. A record is a hash like a session at
+//     "<prefix>rec:{<space>:<key>}", written by the same compare-and-set
+//     script. Apply reads everything it needs in one
 //     pipeline and writes with one script (two round trips; one when the
 //     session is cached), which checks again for a duplicate and for a
 //     concurrent write, answering the current session when it lost; Ack, AcquireSend,
@@ -68,7 +88,11 @@
 //     ids and the outbox live in their own buckets and expire with the
 //     chat's record that Apply writes; the wake times are an index bucket
 //     (time, chat) and a map bucket (chat → time), written in the same
-//     transactions and swept with the chat; leases are kept in memory.
+//     transactions and swept with the chat; leases are kept in memory. What
+//     an erasure leaves is a record like the chat's in the "forgotten"
+//     bucket, keyed by the chat's [ChatHash.Name]; the chat's own record
+//     stays only until the erasure's last message is acknowledged. Records
+//     are in the "records" bucket. Both are swept like the rest.
 //
 // Both keep the value exactly as given: the store never looks inside it and
 // never logs it, nor the chat id. Errors never name the chat either, so a

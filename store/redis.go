@@ -28,6 +28,13 @@ type RedisOptions struct {
 	// wrote them, are kept in memory so that a write needs no read first
 	// (see Apply); default DefaultCachedSessions, negative for none.
 	CachedSessions int
+	// HashSecret keys the [ChatHash] naming what an erasure leaves (see
+	// Change.Forget): the bot token in serve, so that the names match the
+	// logs'. Empty: NewChatHash's fixed key.
+	HashSecret string
+	// ForgottenTTL is how long an erased chat's applied update ids are
+	// kept; default ForgottenTTL, at least a millisecond.
+	ForgottenTTL time.Duration
 }
 
 // DefaultCachedSessions bounds the Redis store's session cache: the chats
@@ -98,6 +105,8 @@ type Redis struct {
 	cache      *sessionCache // nil when off
 	prefix     string
 	ttl        time.Duration
+	hash       ChatHash
+	forgotten  time.Duration // how long an erased chat's applied ids are kept
 
 	closeOnce sync.Once
 	closeErr  error
@@ -124,6 +133,13 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	}
 	if ttl < time.Millisecond {
 		return nil, fmt.Errorf("store: redis TTL %v is shorter than a millisecond", ttl)
+	}
+	forgotten := opts.ForgottenTTL
+	if forgotten == 0 {
+		forgotten = ForgottenTTL
+	}
+	if forgotten < time.Millisecond {
+		return nil, fmt.Errorf("store: redis ForgottenTTL %v is shorter than a millisecond", forgotten)
 	}
 
 	if rawURL == "" {
@@ -166,6 +182,8 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 		trips:      trips,
 		prefix:     prefix,
 		ttl:        ttl,
+		hash:       NewChatHash(opts.HashSecret),
+		forgotten:  forgotten,
 	}
 	switch n := opts.CachedSessions; {
 	case n == 0:
@@ -305,6 +323,15 @@ func (r *Redis) key(chat int64) string {
 // "outbox" or "sender".
 func (r *Redis) chatKey(chat int64, kind string) string {
 	return r.prefix + "{chat:" + strconv.FormatInt(chat, 10) + "}:" + kind
+}
+
+// forgottenKey is where the chat's applied update ids survive its erasure:
+// "<prefix>{<tag>}:forgotten:<name>", named by the chat's keyed hash, under
+// a hash tag of letters that Redis Cluster puts in the slot of the chat's
+// "{chat:<id>}", so that the apply script can move the ids there and
+// consult them in the same atomic step.
+func (r *Redis) forgottenKey(chat int64) string {
+	return r.prefix + "{" + sameSlotTag("chat:"+strconv.FormatInt(chat, 10)) + "}:forgotten:" + r.hash.Name(chat)
 }
 
 // Get implements [Store].

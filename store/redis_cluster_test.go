@@ -20,7 +20,7 @@ func TestRedisClusterConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, ttl time.Duration) store.Store {
 		// The cluster is this test's own: a prefix per subtest keeps them
 		// apart, and the cluster's end removes every key.
-		r, err := store.OpenRedis(testLogger(t), c.URL, store.RedisOptions{Prefix: t.Name() + ":", TTL: ttl})
+		r, err := store.OpenRedis(testLogger(t), c.URL, store.RedisOptions{Prefix: t.Name() + ":", TTL: ttl, ForgottenTTL: ttl})
 		if err != nil {
 			t.Fatalf("OpenRedis(cluster): %v", err)
 		}

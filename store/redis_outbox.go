@@ -54,6 +54,8 @@ end
 //	KEYS[2]  the chat's applied update ids (sorted set, score = member = id)
 //	KEYS[3]  the chat's outbox (stream, one field "d" per entry)
 //	KEYS[4]  the chat's send lease (string: owner, with a PX expiry)
+//	KEYS[5]  the applied ids an erasure left (sorted set as KEYS[2], named
+//	         by the chat's keyed hash, in the same slot: forgottenKey)
 //	ARGV[1]  the update id (decimal)
 //	ARGV[2]  revision the caller read ("" when there was no session)
 //	ARGV[3]  fresh, unique revision for this write
@@ -64,7 +66,8 @@ end
 //	ARGV[8]  lease TTL in milliseconds
 //	ARGV[9]  how many applied ids to remember
 //	ARGV[10] "1" to forget the chat first (Change.Forget; ARGV[4] is then "0")
-//	ARGV[11...]  the messages to append to the outbox, in order
+//	ARGV[11] how long KEYS[5] lives after an erasure, in milliseconds
+//	ARGV[12...]  the messages to append to the outbox, in order
 //
 // It returns {0, 0, rev, data} when another writer changed the session
 // since the caller read it (nothing done; rev and data are the session now,
@@ -75,11 +78,17 @@ end
 // when the owner held the send lease and it is renewed, 2 when nobody held
 // it and the owner took it (the outbox is not empty), 0 otherwise.
 //
+// An update id is a duplicate when KEYS[2] or KEYS[5] has it (or is full
+// and has only higher ones).
+//
 // Forgetting deletes the session and the send lease. When messages follow,
 // it empties the outbox stream with XTRIM, so that they get ids above every
-// erased one; otherwise it drops the stream (dropStream). The applied ids
-// stay. The chat's wake time is another key: Apply handles it
-// (redis_wake.go).
+// erased one; otherwise it drops the stream (dropStream). The applied ids,
+// this update's included, move from KEYS[2] to KEYS[5] (merged with what an
+// earlier erasure left there, the highest ARGV[9] kept), which then expires
+// ARGV[11] milliseconds later: in the one script, so that no crash can
+// leave an update applied but no longer recognised. The chat's wake time is
+// another key: Apply handles it (redis_wake.go).
 const applyScript = dropStreamLua + `
 local function lease()
   local holder = redis.call('GET', KEYS[4])
@@ -95,16 +104,18 @@ local function lease()
 end
 local keep = tonumber(ARGV[9])
 local isUpdate = tonumber(ARGV[1]) > 0
-if isUpdate then
-  if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
-    return {1, lease()}
+local function seen(key)
+  if redis.call('ZSCORE', key, ARGV[1]) then
+    return true
   end
-  if redis.call('ZCARD', KEYS[2]) >= keep then
-    local lowest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-    if tonumber(ARGV[1]) < tonumber(lowest[2]) then
-      return {1, lease()}
-    end
+  if redis.call('ZCARD', key) >= keep then
+    local lowest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return tonumber(ARGV[1]) < tonumber(lowest[2])
   end
+  return false
+end
+if isUpdate and (seen(KEYS[2]) or seen(KEYS[5])) then
+  return {1, lease()}
 end
 local rev = redis.call('HGET', KEYS[1], 'rev') or ''
 if rev ~= ARGV[2] then
@@ -113,7 +124,7 @@ end
 local forget = ARGV[10] == '1'
 if forget then
   redis.call('XTRIM', KEYS[3], 'MAXLEN', 0)
-  if #ARGV == 10 then
+  if #ARGV == 11 then
     dropStream(KEYS[3])
   end
   redis.call('DEL', KEYS[4])
@@ -129,11 +140,17 @@ if isUpdate then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -keep - 1)
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
+if forget then
+  redis.call('ZUNIONSTORE', KEYS[5], 2, KEYS[5], KEYS[2], 'AGGREGATE', 'MAX')
+  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -keep - 1)
+  redis.call('PEXPIRE', KEYS[5], ARGV[11])
+  redis.call('DEL', KEYS[2])
+end
 local res = {2, 0, redis.call('XLEN', KEYS[3])}
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   res[#res + 1] = redis.call('XADD', KEYS[3], '*', 'd', ARGV[i])
 end
-if not forget or #ARGV > 10 then
+if not forget or #ARGV > 11 then
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
 res[2] = lease()
@@ -269,8 +286,9 @@ func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(),
 // session cache: then Apply calls fn on the cached session and makes one
 // round trip, EVALSHA of the apply script, in one pipeline with the wake
 // index's command when the change has a Wake or Forget (see writeApply).
-// Otherwise it first reads, in one pipeline, the session, the applied ids,
-// the lease holder and the outbox length: two round trips. A duplicate seen
+// Otherwise it first reads, in one pipeline, the session, the applied ids
+// (the chat's and those an erasure left), the lease holder and the outbox
+// length: two round trips. A duplicate seen
 // in that read costs one round trip, two when it renews the owner's lease or
 // takes a free one for messages left pending.
 //
@@ -291,6 +309,7 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 		r.chatKey(chat, "applied"),
 		r.chatKey(chat, "outbox"),
 		r.chatKey(chat, "sender"),
+		r.forgottenKey(chat),
 	}
 	id := strconv.FormatInt(updateID, 10)
 	ttlMillis := millis(r.ttl)
@@ -347,9 +366,9 @@ func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, l
 			forget = "1"
 		}
 		newRev := rand.Text()
-		args := make([]any, 0, 10+len(change.Outbox))
+		args := make([]any, 0, 11+len(change.Outbox))
 		args = append(args, id, st.rev, newRev, op, change.Session, ttlMillis,
-			owner, leaseMillis, AppliedWindow, forget)
+			owner, leaseMillis, AppliedWindow, forget, millis(r.forgotten))
 		for _, m := range change.Outbox {
 			args = append(args, m)
 		}
@@ -405,17 +424,15 @@ type applyState struct {
 func (r *Redis) readApply(ctx context.Context, keys []string, id string, updateID int64) (applyState, error) {
 	var (
 		hm     *redis.SliceCmd
-		score  *redis.FloatCmd
-		card   *redis.IntCmd
-		lowest *redis.ZSliceCmd
+		seen   [2]appliedRead // the chat's applied ids, those an erasure left
 		holder *redis.StringCmd
 		xlen   *redis.IntCmd
 	)
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		hm = p.HMGet(ctx, keys[0], "rev", "data")
-		score = p.ZScore(ctx, keys[1], id)
-		card = p.ZCard(ctx, keys[1])
-		lowest = p.ZRangeWithScores(ctx, keys[1], 0, 0)
+		for i, k := range []string{keys[1], keys[4]} {
+			seen[i] = appliedRead{p.ZScore(ctx, k, id), p.ZCard(ctx, k), p.ZRangeWithScores(ctx, k, 0, 0)}
+		}
 		holder = p.Get(ctx, keys[3])
 		xlen = p.XLen(ctx, keys[2])
 		return nil
@@ -434,23 +451,12 @@ func (r *Redis) readApply(ctx context.Context, keys []string, id string, updateI
 			st.cur = []byte(s)
 		}
 	}
-	switch err := score.Err(); {
-	case updateID <= 0:
-	case err == nil:
-		st.duplicate = true
-	case !errors.Is(err, redis.Nil):
-		return applyState{}, fmt.Errorf("store: redis apply read applied ids: %w", err)
-	}
-	n, err := card.Result()
-	if err != nil {
-		return applyState{}, fmt.Errorf("store: redis apply read applied ids: %w", err)
-	}
-	low, err := lowest.Result()
-	if err != nil {
-		return applyState{}, fmt.Errorf("store: redis apply read applied ids: %w", err)
-	}
-	if updateID > 0 && n >= AppliedWindow && len(low) == 1 && float64(updateID) < low[0].Score {
-		st.duplicate = true
+	for _, a := range seen {
+		dup, err := a.has(updateID)
+		if err != nil {
+			return applyState{}, fmt.Errorf("store: redis apply read applied ids: %w", err)
+		}
+		st.duplicate = st.duplicate || dup
 	}
 	switch h, err := holder.Result(); {
 	case err == nil:
@@ -462,6 +468,34 @@ func (r *Redis) readApply(ctx context.Context, keys []string, id string, updateI
 		return applyState{}, fmt.Errorf("store: redis apply read outbox: %w", err)
 	}
 	return st, nil
+}
+
+// appliedRead is the read of one sorted set of applied ids that tells
+// whether an update id counts as applied, as the apply script's seen().
+type appliedRead struct {
+	score  *redis.FloatCmd
+	card   *redis.IntCmd
+	lowest *redis.ZSliceCmd
+}
+
+func (a appliedRead) has(updateID int64) (bool, error) {
+	switch err := a.score.Err(); {
+	case updateID <= 0:
+		return false, nil
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, redis.Nil):
+		return false, err
+	}
+	n, err := a.card.Result()
+	if err != nil {
+		return false, err
+	}
+	low, err := a.lowest.Result()
+	if err != nil {
+		return false, err
+	}
+	return n >= AppliedWindow && len(low) == 1 && float64(updateID) < low[0].Score, nil
 }
 
 // parseApplyResult checks and reads the apply script's answer.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,11 +22,12 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// openRedis opens a store on url with a key prefix of t's own.
+// openRedis opens a store on url with a key prefix of t's own, keeping an
+// erased chat's update ids for ttl too.
 func openRedis(t *testing.T, url string, ttl time.Duration) (*store.Redis, string) {
 	t.Helper()
 	prefix := storetest.RedisPrefix(t, url)
-	r, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: ttl})
+	r, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: ttl, ForgottenTTL: ttl})
 	if err != nil {
 		t.Fatalf("OpenRedis: %v", err)
 	}
@@ -286,5 +288,43 @@ func TestRedisACL(t *testing.T) {
 		t.Errorf("OpenRedis error %q shows a password", err)
 	} else {
 		t.Logf("wrong password: %v", err)
+	}
+}
+
+// An erasure leaves one key, named by the chat's keyed hash under the
+// store's secret, holding the applied ids, for ForgottenTTL by default.
+func TestRedisForgottenKey(t *testing.T) {
+	url := storetest.StartRedis(t)
+	prefix := storetest.RedisPrefix(t, url)
+	r, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, HashSecret: "s3cret"})
+	if err != nil {
+		t.Fatalf("OpenRedis: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	ctx := t.Context()
+	const chat = 7104285931
+	for i, c := range []store.Change{{Session: []byte("s")}, {Forget: true}} {
+		if _, err := r.Apply(ctx, chat, int64(5+i), "a", time.Minute, func([]byte) (store.Change, error) { return c, nil }); err != nil {
+			t.Fatalf("Apply(%d): %v", 5+i, err)
+		}
+	}
+	raw := rawClient(t, url)
+	all, err := raw.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatalf("KEYS: %v", err)
+	}
+	name := store.NewChatHash("s3cret").Name(chat)
+	if len(all) != 1 || !strings.HasSuffix(all[0], ":forgotten:"+name) || strings.Contains(all[0], "7104285931") {
+		t.Fatalf("keys after an erasure = %q; want one, ending in :forgotten:%s", all, name)
+	}
+	if ids, err := raw.ZRange(ctx, all[0], 0, -1).Result(); err != nil || !slices.Equal(ids, []string{"5", "6"}) {
+		t.Errorf("ZRANGE %s = %q, %v; want [5 6]", all[0], ids, err)
+	}
+	pttl, err := raw.PTTL(ctx, all[0]).Result()
+	if err != nil || pttl > store.ForgottenTTL || pttl < store.ForgottenTTL-time.Minute {
+		t.Errorf("PTTL %s = %v, %v; want about %v", all[0], pttl, err, store.ForgottenTTL)
+	}
+	if ks, err := r.Keys(ctx, chat); err != nil || !slices.Equal(ks, all) {
+		t.Errorf("Keys(%d) = %q, %v; want %q", chat, ks, err, all)
 	}
 }

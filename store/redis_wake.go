@@ -229,7 +229,7 @@ func (r *Redis) Forget(ctx context.Context, chat int64) error {
 	r.cache.drop(chat)
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, r.chatKey(chat, "session"), r.chatKey(chat, "applied"),
-			r.chatKey(chat, "outbox"), r.chatKey(chat, "sender"))
+			r.chatKey(chat, "outbox"), r.chatKey(chat, "sender"), r.forgottenKey(chat))
 		p.ZRem(ctx, r.wakeKey(), strconv.FormatInt(chat, 10))
 		return nil
 	})
@@ -240,8 +240,8 @@ func (r *Redis) Forget(ctx context.Context, chat int64) error {
 }
 
 // Keys implements [Store]. It SCANs, on every master of a cluster, for the
-// keys under the chat's hash tag, whatever their kind, and asks the wake
-// index with ZSCORE.
+// keys under the chat's hash tag, whatever their kind, asks the wake index
+// with ZSCORE and looks for the chat's forgottenKey with EXISTS.
 func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 	member := strconv.FormatInt(chat, 10)
 	match := globEscape(r.prefix+"{chat:"+member+"}") + "*"
@@ -276,6 +276,12 @@ func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 		keys = append(keys, r.wakeKey()+"#"+member)
 	case !errors.Is(err, redis.Nil):
 		return nil, fmt.Errorf("store: redis keys: wake index: %w", err)
+	}
+	switch n, err := r.client.Exists(ctx, r.forgottenKey(chat)).Result(); {
+	case err != nil:
+		return nil, fmt.Errorf("store: redis keys: erasure's record: %w", err)
+	case n == 1:
+		keys = append(keys, r.forgottenKey(chat))
 	}
 	slices.Sort(keys)
 	return keys, nil

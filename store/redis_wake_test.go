@@ -107,22 +107,28 @@ func TestRedisWakeLayout(t *testing.T) {
 	wantScore(t, raw, prefix, "42", wakeT.Add(time.Second+time.Minute))
 
 	// Apply's Forget with a message empties the outbox stream, so that ids
-	// go on increasing, and keeps the applied ids.
+	// go on increasing, and moves the applied ids to a key named by the
+	// chat's keyed hash, in the chat's slot.
 	f, err := r.Apply(ctx, 42, 2, "b", time.Minute, func([]byte) (store.Change, error) {
 		return store.Change{Forget: true, Outbox: [][]byte{[]byte("bye")}}, nil
 	})
 	if err != nil || f.Duplicate || !f.Lease || len(f.Outbox) != 1 || !streamIDLess(t, a.Outbox[0].ID, f.Outbox[0].ID) {
 		t.Fatalf("Apply with Forget = %+v, %v; want applied, b holding the lease, an id after %s", f, err, a.Outbox[0].ID)
 	}
+	gone, err := raw.Keys(ctx, prefix+"{*}:forgotten:"+store.NewChatHash("").Name(42)).Result()
+	if err != nil || len(gone) != 1 {
+		t.Fatalf("keys of the erasure's record = %q, %v; want one", gone, err)
+	}
 	keys, err = r.Keys(ctx, 42)
-	if want := []string{tag + "applied", tag + "outbox", tag + "sender"}; err != nil || !slices.Equal(keys, want) {
+	if want := []string{gone[0], tag + "outbox", tag + "sender"}; err != nil || !slices.Equal(keys, want) {
 		t.Errorf("Keys(42) after Apply with Forget = %q, %v; want %q", keys, err, want)
 	}
-	// Once it is sent, nothing but the applied ids is left: the emptied
-	// stream of a chat without a session goes (within its millisecond).
+	// Once it is sent, nothing but the erasure's record is left: the
+	// emptied stream of a chat without a session goes (within its
+	// millisecond).
 	onlyApplied := func(what string) {
 		t.Helper()
-		want := []string{tag + "applied"}
+		want := []string{gone[0]}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			keys, err := r.Keys(ctx, 42)
@@ -157,7 +163,7 @@ func TestRedisWakeLayout(t *testing.T) {
 	if err := r.Forget(ctx, 42); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := raw.Exists(ctx, tag+"session", tag+"applied", tag+"outbox", tag+"sender").Result(); err != nil || n != 0 {
+	if n, err := raw.Exists(ctx, tag+"session", tag+"applied", tag+"outbox", tag+"sender", gone[0]).Result(); err != nil || n != 0 {
 		t.Errorf("EXISTS of chat 42's keys after Forget = %d, %v; want 0", n, err)
 	}
 	if _, ok := wakeScore(t, raw, prefix, "42"); ok {

@@ -132,8 +132,9 @@ type Store interface {
 	// did not see (Change.Wake, which only lowers, has no such race).
 	SetWake(ctx context.Context, chat int64, at time.Time) error
 	// Forget erases everything stored under the chat's keys (session,
-	// applied ids, outbox, send lease, wake time). For tests and for the
-	// operator; the applicant's /forget goes through Apply with Change.Forget.
+	// applied ids, outbox, send lease, wake time) and what an erasure by
+	// Change.Forget left. For tests and for the operator; the applicant's
+	// /forget goes through Apply with Change.Forget.
 	// It is not atomic with a concurrent Apply of the chat on Redis (the
 	// wake index is another key), and with the applied ids gone, a
 	// redelivered update applies again.
@@ -142,8 +143,24 @@ type Store interface {
 	// erasure): on Redis the key names (found with SCAN, so one round trip
 	// per batch of the keyspace), plus "<prefix>wake#<chat>" when the chat
 	// is in the wake index; on Bolt "bucket/key" strings, the chat and
-	// numbers in decimal, in-memory leases as "leases/send:<chat>". Sorted.
+	// numbers in decimal, in-memory leases as "leases/send:<chat>". It lists
+	// too the key that an erasure by Change.Forget left, which is named by
+	// the chat's keyed hash ([ChatHash.Name]) and not by its id. Sorted.
 	Keys(ctx context.Context, chat int64) ([]string, error)
+
+	// GetRecord returns the record stored under key in space; ok is false
+	// when there is none or it has expired. Records are what is not a
+	// chat's (the staff desk's, say): they live in a key space of their own,
+	// which no chat id and no other space can reach. A space is a non-empty
+	// word without ':', '{' or '}'; a key is any non-empty string.
+	GetRecord(ctx context.Context, space, key string) (value []byte, ok bool, err error)
+	// UpdateRecord is Update for a record: it reads the record (nil when
+	// none), calls fn and stores what fn returns, atomically, to expire ttl
+	// (at least a millisecond) after this write; nil deletes it. fn may run
+	// more than once on Redis.
+	UpdateRecord(ctx context.Context, space, key string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
+	// DeleteRecord removes a record; deleting a missing one is not an error.
+	DeleteRecord(ctx context.Context, space, key string) error
 
 	// RoundTrips returns how many round trips to the backing server this
 	// store has made (Redis: each command, script call or pipeline counts
@@ -161,8 +178,12 @@ type Change struct {
 	Wake time.Time
 	// Forget erases the chat's session, its pending outbox messages, its
 	// send lease and its wake time before Outbox is appended, in the same
-	// atomic step. The ids of the updates already applied are kept (they name
-	// nothing personal), so a repeated delivery is still recognised.
+	// atomic step. The ids of the updates applied (this one's included) are
+	// kept, numbers only, for ForgottenTTL (the stores' option), so that a
+	// repeated delivery is still recognised; they are stored under the
+	// chat's keyed hash, never its id. Once the messages appended here are
+	// acknowledged and the send lease given up, nothing stored names the
+	// chat id (see [Store.Keys]).
 	//
 	// Session must be nil with Forget: a Change with both is refused (Apply
 	// stores nothing and returns an error). Wake with Forget sets the wake

@@ -76,8 +76,10 @@ func retention(getenv func(string) string) (flows.Retention, error) {
 
 // openStore opens Redis when REDIS_URL is set, otherwise the embedded store
 // in dir. Conversations are erased SESSION_TTL after their last message by
-// the waker; the store's own expiry is a backstop a week later.
-func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir string) (store.Store, error) {
+// the waker; the store's own expiry is a backstop a week later. secret keys
+// the hash naming what an erasure leaves (store.ChatHash): the bot token,
+// so that the names are the logs' and the same on every replica.
+func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir, secret string) (store.Store, error) {
 	r, err := retention(getenv)
 	if err != nil {
 		return nil, err
@@ -87,7 +89,7 @@ func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) str
 		if u, err := neturl.Parse(url); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			return nil, usagef("REDIS_URL: not a redis:// or rediss:// URL")
 		}
-		st, err := store.OpenRedis(logger, url, store.RedisOptions{Prefix: getenv("REDIS_PREFIX"), TTL: ttl})
+		st, err := store.OpenRedis(logger, url, store.RedisOptions{Prefix: getenv("REDIS_PREFIX"), TTL: ttl, HashSecret: secret})
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
@@ -96,7 +98,7 @@ func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) str
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	return store.OpenBolt(logger, dir, store.BoltOptions{TTL: ttl})
+	return store.OpenBolt(logger, dir, store.BoltOptions{TTL: ttl, HashSecret: secret})
 }
 
 // staffConfig reads the staff group's settings: STAFF_CHAT_ID (a group's
@@ -140,11 +142,12 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// openParts opens the store and loads the conversation: what every command
-// that chats needs. The caller closes the store.
-func openParts(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir string,
+// openParts opens the store (secret as for openStore) and loads the
+// conversation: what every command that chats needs. The caller closes the
+// store.
+func openParts(ctx context.Context, logger *slog.Logger, getenv func(string) string, dir, secret string,
 	opts ...flows.Option) (st store.Store, flow *flows.Flow, err error) {
-	st, err = openStore(ctx, logger, getenv, dir)
+	st, err = openStore(ctx, logger, getenv, dir, secret)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -50,7 +50,11 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	st, flow, err := openParts(ctx, logger, getenv, *data)
+	// The console has no token: TELEGRAM_BOT_TOKEN when set (a console on
+	// a bot's store then names erasures as the bot does), else the fixed
+	// key. It converses with Update, never Apply, so it writes no erasure
+	// record itself.
+	st, flow, err := openParts(ctx, logger, getenv, *data, strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")))
 	if err != nil {
 		return err
 	}

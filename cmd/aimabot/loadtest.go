@@ -323,7 +323,7 @@ const referenceChat = 1
 // many conversations.
 func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) error {
 	logger := slog.New(slog.DiscardHandler)
-	ref, err := openStore(ctx, logger, envFunc(refEnv), envFunc(refEnv)("AIMABOT_DATA"))
+	ref, err := openStore(ctx, logger, envFunc(refEnv), envFunc(refEnv)("AIMABOT_DATA"), envFunc(refEnv)("TELEGRAM_BOT_TOKEN"))
 	if err != nil {
 		return fmt.Errorf("loadtest: opening the reference store: %w", err)
 	}
@@ -332,7 +332,7 @@ func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) er
 	if err != nil || !ok {
 		return fmt.Errorf("loadtest: reading a finished conversation (found %v): %v", ok, err)
 	}
-	st, err := openStore(ctx, logger, envFunc(loadEnv), envFunc(loadEnv)("AIMABOT_DATA"))
+	st, err := openStore(ctx, logger, envFunc(loadEnv), envFunc(loadEnv)("AIMABOT_DATA"), envFunc(loadEnv)("TELEGRAM_BOT_TOKEN"))
 	if err != nil {
 		return fmt.Errorf("loadtest: opening the store: %w", err)
 	}

@@ -61,7 +61,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return getenv(k)
 		}
 	}
-	st, flow, err := openParts(ctx, logger, env, *data, opts...)
+	st, flow, err := openParts(ctx, logger, env, *data, cfg.Token, opts...)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,8 @@ import (
 )
 
 // Run is the conformance suite of a [store.Store]. open returns a fresh,
-// empty store whose idle expiry is ttl, and arranges (with t.Cleanup) for it
+// empty store whose idle expiry is ttl, as is the time an erased chat's
+// update ids are kept (the stores' ForgottenTTL option), and arranges (with t.Cleanup) for it
 // to be closed. Subtests run in parallel, so open must be safe for
 // concurrent use, and two stores it returns must not share chats.
 func Run(t *testing.T, open func(t *testing.T, ttl time.Duration) store.Store) {
@@ -66,6 +67,12 @@ func Run(t *testing.T, open func(t *testing.T, ttl time.Duration) store.Store) {
 		{"SetWake", testSetWake},
 		{"ApplyForget", testApplyForget},
 		{"Forget", testForget},
+		{"ForgetLeavesNoID", testForgetLeavesNoID},
+		{"ForgottenExpiry", testForgottenExpiry},
+
+		{"Records", testRecords},
+		{"RecordsApart", testRecordsApart},
+		{"RecordExpiry", testRecordExpiry},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
