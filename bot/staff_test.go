@@ -458,3 +458,23 @@ func TestStaffGroupSlowApplicantFirst(t *testing.T) {
 	}
 	h.topicOfCase("User5006")
 }
+
+// A staff photo, document or album captioned as a note stays in the topic.
+func TestStaffNoteCaptions(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(5010)
+	h.toExpiry(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "AIMA's emails")
+	tp := h.topicOfCase("User5010")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hello, I'm Ana.") }, "Hello, I'm Ana.")
+	before := len(h.srv.Messages(chat))
+	h.srv.TopicPhoto(staffChat, tp.ThreadID, ana, jpegBytes(t, 30, 20), "!the photo looks edited")
+	h.srv.TopicDocument(staffChat, tp.ThreadID, ana, "scan.pdf", "application/pdf", []byte("%PDF-1.4 x"), "/note the scan, for us")
+	h.srv.TopicAlbum(staffChat, tp.ThreadID, ana, [][]byte{jpegBytes(t, 30, 20), jpegBytes(t, 40, 20)}, "! both internal")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "That is all.") }, "That is all.")
+	for _, m := range h.srv.Messages(chat)[before:] {
+		if m.Kind != fakeapi.KindCopy || m.Text != "That is all." {
+			t.Errorf("the applicant got %s %q %q; want only the text after the notes", m.Kind, m.Text, m.Caption)
+		}
+	}
+}

@@ -176,7 +176,7 @@ func (c *Case) clone() *Case {
 }
 
 func (a *Album) clone() *Album {
-	n := &Album{ID: a.ID, Files: append([]File(nil), a.Files...), Msgs: append([]Message(nil), a.Msgs...)}
+	n := &Album{ID: a.ID, Files: append([]File(nil), a.Files...), Msgs: append([]Message(nil), a.Msgs...), Note: a.Note}
 	if a.From != nil {
 		f := *a.From
 		n.From = &f
@@ -349,9 +349,12 @@ func (t *turn) fromStaff() error {
 		t.staffSay("staff_bad_button", nil)
 		return nil
 	case Text:
-		if strings.HasPrefix(strings.TrimSpace(t.in.Text), "!") {
-			return nil // an internal note
+		if IsNote(t.in.Text) {
+			return nil
 		}
+	}
+	if IsNote(t.in.Caption) {
+		return nil
 	}
 	if len(t.in.Msgs) == 0 {
 		return nil
@@ -457,7 +460,7 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	if c := t.s.Human; c != nil && c.StaffAlbum != nil && !(inAlbum && in.Album == c.StaffAlbum.ID) {
 		a := c.StaffAlbum
 		c.StaffAlbum = nil
-		if a.From != nil {
+		if a.From != nil && !a.Note {
 			if err := t.toApplicant(a.From, a.Msgs); err != nil {
 				return false, err
 			}
@@ -471,7 +474,23 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	}
 	t.s.Human.noteTopicMessages(in.Msgs)
 	t.s.Human.StaffAlbum.Msgs = append(t.s.Human.StaffAlbum.Msgs, in.Msgs...)
+	if IsNote(in.Caption) {
+		t.s.Human.StaffAlbum.Note = true
+	}
 	return true, nil
+}
+
+// IsNote says whether a staff member's text or caption is an internal note,
+// kept in the topic and never passed to the applicant: it starts with "!"
+// or with the /note command. An album with a note caption on any of its
+// items is internal as a whole.
+func IsNote(text string) bool {
+	text = strings.TrimSpace(text)
+	if strings.HasPrefix(text, "!") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(strings.ToLower(text), "/note")
+	return ok && (rest == "" || rest[0] == '@' || unicode.IsSpace(rune(rest[0])))
 }
 
 // --- what the support team sees ---

@@ -74,6 +74,9 @@ type Album struct {
 	Files []File    `json:"files,omitempty"`
 	Msgs  []Message `json:"msgs,omitempty"`
 	From  *Agent    `json:"from,omitempty"` // the staff member sending it, for a staff album
+	// Note: an item of a staff album was captioned as an internal note, so
+	// the whole album stays in the topic.
+	Note bool `json:"note,omitempty"`
 }
 
 // Marshal encodes the session as JSON.
@@ -156,6 +159,9 @@ type Input struct {
 	// From is set when the input comes from a member of the support team,
 	// in the applicant's staff topic.
 	From *Agent
+	// Caption is the caption of a staff member's media message: one that
+	// starts like a note ("!", "/note") keeps the message internal.
+	Caption string
 }
 
 // InputKind says what an Input carries.
