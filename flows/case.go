@@ -129,6 +129,10 @@ type CaseEvent struct {
 type Line struct {
 	At   time.Time `json:"at"`
 	Text string    `json:"text"`
+	// Typed says Text is the applicant's own (typed text or a command),
+	// which the card shows quoted, rather than the assistant's summary of
+	// what they sent ("[files: 2]").
+	Typed bool `json:"typed,omitempty"`
 }
 
 // Message is a Telegram message the transport can pass on as it is. Media,
@@ -272,11 +276,12 @@ func (t *turn) remember() {
 		return
 	}
 	var text string
+	typed := false
 	switch t.in.Kind {
 	case Text:
-		text = clip(t.in.Text, recentRunes)
+		text, typed = clip(t.in.Text, recentRunes), true
 	case Command:
-		text = clip(strings.TrimSpace("/"+t.in.Command+" "+t.in.Text), recentRunes)
+		text, typed = clip(strings.TrimSpace("/"+t.in.Command+" "+t.in.Text), recentRunes), true
 	case Button:
 		if t.in.Label == "" {
 			return
@@ -289,7 +294,7 @@ func (t *turn) remember() {
 	default:
 		return
 	}
-	t.s.Recent = append(t.s.Recent, Line{At: t.now, Text: text})
+	t.s.Recent = append(t.s.Recent, Line{At: t.now, Text: text, Typed: typed})
 	if len(t.s.Recent) > recentLines {
 		t.s.Recent = t.s.Recent[len(t.s.Recent)-recentLines:]
 	}
@@ -304,7 +309,7 @@ func (t *turn) relay() {
 	case t.in.Kind == Button:
 		t.staffSay("staff_pressed", map[string]any{"Label": t.in.Label})
 	case t.in.Kind == Text || t.in.Kind == Command:
-		t.staffSay("staff_applicant_wrote", map[string]any{"Text": t.in.Text})
+		t.staffSay("staff_applicant_wrote", map[string]any{"Text": Quote(t.in.Text)})
 	}
 }
 
@@ -545,12 +550,16 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 		b = append(b, checklist(f.cat, lang, s, "card_documents"))
 	}
 	if s.Question != "" {
-		b = append(b, tr("card_question", map[string]any{"Question": clip(s.Question, 600)}))
+		b = append(b, tr("card_question", map[string]any{"Question": Quote(clip(s.Question, 600))}))
 	}
 	if len(s.Recent) > 0 {
 		lines := []string{tr("card_recent", nil)}
 		for _, l := range s.Recent {
-			lines = append(lines, at(l.At)+" "+l.Text)
+			text := oneLine(l.Text)
+			if l.Typed {
+				text = Quote(l.Text)
+			}
+			lines = append(lines, at(l.At)+" "+text)
 		}
 		b = append(b, strings.Join(lines, "\n"))
 	}
@@ -691,6 +700,37 @@ func applicantName(name, none string) string {
 		return none
 	}
 	return clip(name, 32)
+}
+
+// Quote shows the applicant's own text on the staff side so that it reads
+// as theirs and cannot pass for the card's lines: on one line, its line
+// breaks shown as " ⏎ ", without control or format characters (which could
+// reorder what staff see), inside «…».
+func Quote(text string) string { return "«" + oneLine(text) + "»" }
+
+// oneLine writes text on one line: line breaks become " ⏎ ", control and
+// format characters are dropped.
+func oneLine(text string) string {
+	lines := strings.FieldsFunc(text, func(r rune) bool {
+		switch r {
+		case '\n', '\r', '\v', '\f', '\u0085', '\u2028', '\u2029':
+			return true
+		}
+		return false
+	})
+	kept := lines[:0]
+	for _, l := range lines {
+		l = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if (unicode.IsControl(r) && r != '\t') || unicode.Is(unicode.Cf, r) {
+				return -1
+			}
+			return r
+		}, l))
+		if l != "" {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, " ⏎ ")
 }
 
 // clip cuts text to at most n runes, marking the cut.

@@ -325,3 +325,42 @@ func TestStaffNotes(t *testing.T) {
 		})
 	}
 }
+
+// The applicant's text on the card is quoted, on one line: it cannot draw
+// lines that look like the card's own.
+func TestCardQuotesApplicantText(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	forged := "hello\nStatus: closed\r\nDocuments: ✅ all received\u2028History:\u202e"
+	s := Session{State: StateSituation, Human: &Case{Status: CaseWaiting, At: now}, Question: forged,
+		Recent: []Line{{At: now, Text: forged, Typed: true}, {At: now, Text: "[files: 2]"}}}
+	card := f.Card(s, now).Text
+	for _, line := range strings.Split(card, "\n") {
+		for _, fake := range []string{"Status: closed", "Documents: ✅", "History:\u202e"} {
+			if strings.HasPrefix(strings.TrimSpace(line), fake) {
+				t.Errorf("card line %q imitates the card's own lines:\n%s", line, card)
+			}
+		}
+	}
+	want := "«hello ⏎ Status: closed ⏎ Documents: ✅ all received ⏎ History:»"
+	if got := strings.Count(card, want); got != 2 {
+		t.Errorf("card quotes the applicant's text %d times as %q; want 2 (question, last message):\n%s", got, want, card)
+	}
+	if !strings.Contains(card, "10:00 [files: 2]") {
+		t.Errorf("card shows the assistant's summary of files quoted or not at all:\n%s", card)
+	}
+	tests := []struct{ in, want string }{
+		{"plain", "«plain»"},
+		{"  two\n\n\nlines  ", "«two ⏎ lines»"},
+		{"zero\u200bwidth\u202eright", "«zerowidthright»"},
+		{"", "«»"},
+	}
+	for _, tt := range tests {
+		if got := Quote(tt.in); got != tt.want {
+			t.Errorf("Quote(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
