@@ -252,3 +252,92 @@ func (h *harness) topicDeleted(thread int) bool {
 	}
 	return false
 }
+
+// Without the right to delete messages, /forget cannot delete the staff
+// topic: it deletes every message the bot posted or copied there, closes
+// and renames the topic, and tells the applicant and the staff how many
+// messages stayed (the staff's own, and the bot's older than 48 hours).
+func TestForgetWithoutDeleteRight(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		aged bool // the bot's messages are older than 48 hours at the erasure
+	}{{"staff messages stay", false}, {"old messages stay too", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := staffHarness(t, openRedis(t))
+			chat := int64(6010)
+			h.srv.SetUserName(chat, "Maria")
+			h.toSecondDocument(chat)
+			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
+			tp := h.topicOfCase("Maria")
+			h.inTopic(tp.ThreadID, "Passport copy")
+			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hello Maria, I'm Ana.") }, "I'm Ana")
+			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!her passport expires soon")
+			h.srv.UserText(chat, "My address is Rua Augusta 1\nLisboa")
+			h.inTopic(tp.ThreadID, "Rua Augusta")
+
+			h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "administrator", CanManageTopics: true})
+			h.inTopic(0, "delete messages: without it")
+			ctx, cancel := wait(t)
+			defer cancel()
+			if err := eventually(ctx, func() bool { return strings.Contains(h.logs.String(), "missing=delete_messages") }); err != nil {
+				t.Errorf("the missing right was not logged:\n%s", h.logs)
+			}
+
+			// The card, the document, the notice of the takeover, the copy
+			// of the applicant's message; Ana's two messages.
+			var posted, staffLeft int
+			if err := h.srv.WaitFor(ctx, func() bool {
+				posted, staffLeft = h.srv.TopicLeft(staffChat, tp.ThreadID)
+				return posted >= 4 && staffLeft == 2
+			}); err != nil {
+				t.Fatalf("before /forget, TopicLeft = %d, %d; want at least 4 of the bot's, and Ana's 2", posted, staffLeft)
+			}
+			want := staffLeft
+			if tt.aged {
+				h.srv.Advance(49 * time.Hour)
+				want += posted
+			}
+			h.do(chat, func() { h.srv.UserText(chat, "/forget") }, "This cannot be undone")
+			h.press(chat, "Yes, erase everything")
+			h.expect(chat, "being removed now")
+			h.expect(chat, fmt.Sprintf("but %d messages in the support team's group could not be removed", want))
+
+			var topic fakeapi.Topic
+			if err := h.srv.WaitFor(ctx, func() bool {
+				for _, x := range h.srv.Topics(staffChat) {
+					if x.ThreadID == tp.ThreadID {
+						topic = x
+					}
+				}
+				return topic.Closed && topic.Name == "erased case"
+			}); err != nil {
+				t.Errorf("topic = %+v; want it closed and named \"erased case\"", topic)
+			}
+			bot, others := h.srv.TopicLeft(staffChat, tp.ThreadID)
+			if bot+others != want || others != 2 {
+				t.Errorf("after /forget, TopicLeft = %d bot's, %d others'; want %d in all, Ana's 2", bot, others, want)
+			}
+			if !tt.aged && len(h.srv.TopicMessages(staffChat, tp.ThreadID)) != 0 {
+				t.Errorf("the bot's messages left in the topic: %+v", h.srv.TopicMessages(staffChat, tp.ThreadID))
+			}
+			h.inTopic(0, fmt.Sprintf("I could not delete %d messages from its topic", want))
+			for _, m := range h.srv.TopicMessages(staffChat, 0) {
+				if strings.Contains(m.Text, "Maria") || strings.Contains(m.Text, "Rua Augusta") {
+					t.Errorf("the General topic names the erased applicant: %q", m.Text)
+				}
+			}
+			if err := eventually(ctx, func() bool {
+				out, err := h.st.Outbox(ctx, chat, 10)
+				return err == nil && len(out) == 0
+			}); err != nil {
+				t.Errorf("the outbox was not emptied")
+			}
+			if _, ok, _ := h.st.Get(ctx, postedKey(tp.ThreadID)); ok {
+				t.Errorf("the list of the topic's messages survived the erasure")
+			}
+			if strings.Contains(h.logs.String(), "Rua Augusta") || strings.Contains(h.logs.String(), "Maria") {
+				t.Errorf("logs contain message text or a name:\n%s", h.logs)
+			}
+		})
+	}
+}

@@ -478,3 +478,64 @@ func TestStaffNoteCaptions(t *testing.T) {
 		}
 	}
 }
+
+// The bot checks its rights in the staff group at start and whenever they
+// change, and says in the General topic and the log which it lacks.
+func TestStaffRightsWarning(t *testing.T) {
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	h.srv.NewForum(staffChat, "Support")
+	h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "member"})
+	h.start(false, func(c *Config) { c.StaffChat, c.StaffUsers, c.QueueEvery = staffChat, []int64{ana}, time.Hour })
+	h.inTopic(0, "be an administrator")
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := eventually(ctx, func() bool { return strings.Contains(h.logs.String(), "missing=admin") }); err != nil {
+		t.Errorf("the missing rights were not logged:\n%s", h.logs)
+	}
+
+	h.srv.SetBotRights(staffChat, fakeapi.AllRights())
+	if err := eventually(ctx, func() bool {
+		return strings.Contains(h.logs.String(), "the bot has the rights it needs in the staff group")
+	}); err != nil {
+		t.Errorf("the rights given were not noticed:\n%s", h.logs)
+	}
+	h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "administrator", CanDeleteMessages: true})
+	h.inTopic(0, "manage topics: without it")
+	warnings := 0
+	for _, m := range h.srv.TopicMessages(staffChat, 0) {
+		if strings.HasPrefix(m.Text, "⚠️ I lack rights") {
+			warnings++
+			if strings.Contains(m.Text, "manage topics") && strings.Contains(m.Text, "delete messages") {
+				t.Errorf("warning %q names a right the bot has", m.Text)
+			}
+		}
+	}
+	if warnings != 2 {
+		t.Errorf("warnings in the General topic = %d; want 2 (at start, and when a right was taken)", warnings)
+	}
+}
+
+// A command addressed to another bot in the staff group is not the bot's:
+// it is neither acted on nor passed to the applicant.
+func TestStaffCommandForAnotherBot(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(5011)
+	h.toExpiry(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "AIMA's emails")
+	tp := h.topicOfCase("User5011")
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/close@OtherBot")
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/takeover@otherbot now")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/takeover@"+fakeapi.DefaultBotUsername) }, "has joined")
+	for _, m := range h.srv.Messages(chat) {
+		if strings.Contains(m.Text, "closed") || strings.Contains(m.Text, "@") {
+			t.Errorf("a command for another bot reached the applicant or acted: %q", m.Text)
+		}
+	}
+	var history []string
+	for _, e := range h.session(chat).Human.History {
+		history = append(history, e.What+" "+e.By)
+	}
+	if got, want := strings.Join(history, ", "), "escalate , take Ana"; got != want {
+		t.Errorf("case history = %q; want %q (the commands for another bot ignored)", got, want)
+	}
+}

@@ -205,6 +205,9 @@ type Reply struct {
 	// and empty of TopicMsgs) because the case it showed was erased.
 	DropTopic int
 	TopicMsgs []int
+	// Lang, with DropTopic, is the language in which to tell the applicant
+	// what of the topic could not be removed; "" when they are not told.
+	Lang string
 	// Event names what happened, for the operator's metrics; not shown.
 	Event string
 }

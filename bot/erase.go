@@ -1,0 +1,186 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+)
+
+// What the bot posted in each case's topic (the card, the documents, the
+// copies of the applicant's messages, its notices) is recorded as it is
+// posted, so that an erased case's topic can be emptied of all of it when
+// the topic itself cannot be deleted.
+
+// postedKey is the store key of the list of messages the bot posted in a
+// topic: below every chat id, apart from the topics' entries ([topicKey]).
+func postedKey(topic int) int64 { return math.MinInt64 + 1<<32 + int64(uint32(topic)) }
+
+// maxPosted bounds the messages recorded for one topic.
+const maxPosted = 20000
+
+// notePosted records messages the bot posted in a topic.
+func (d *desk) notePosted(ctx context.Context, topic int, ids ...int) error {
+	if topic == 0 || len(ids) == 0 {
+		return nil
+	}
+	err := d.b.st.Update(ctx, postedKey(topic), func(cur []byte) ([]byte, error) {
+		var have []int
+		if len(cur) > 0 {
+			if err := json.Unmarshal(cur, &have); err != nil {
+				have = nil
+			}
+		}
+		for _, id := range ids {
+			if !slices.Contains(have, id) {
+				have = append(have, id)
+			}
+		}
+		if len(have) > maxPosted {
+			have = have[len(have)-maxPosted:]
+		}
+		return json.Marshal(have)
+	})
+	if err != nil {
+		return fmt.Errorf("bot: record the messages posted in a staff topic: %w", err)
+	}
+	return nil
+}
+
+// postedIn are the messages the bot recorded as posted in a topic.
+func (d *desk) postedIn(ctx context.Context, topic int) ([]int, error) {
+	raw, ok, err := d.b.st.Get(ctx, postedKey(topic))
+	if err != nil {
+		return nil, fmt.Errorf("bot: read the messages posted in a staff topic: %w", err)
+	}
+	var ids []int
+	if ok {
+		if err := json.Unmarshal(raw, &ids); err != nil {
+			d.b.logger.Error("bot: unreadable list of a staff topic's messages", "err", err)
+		}
+	}
+	return ids, nil
+}
+
+// forgetPosted drops the record of a topic's messages.
+func (d *desk) forgetPosted(ctx context.Context, topic int) error {
+	if err := d.b.st.Delete(ctx, postedKey(topic)); err != nil {
+		return fmt.Errorf("bot: forget the messages posted in a staff topic: %w", err)
+	}
+	return nil
+}
+
+// idsOf are the ids of messages Telegram returned.
+func idsOf(msgs []*models.Message) []int {
+	ids := make([]int, 0, len(msgs))
+	for _, m := range msgs {
+		if m != nil {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
+
+// refusesForGood says Telegram will not do what was asked however often it
+// is asked (a right missing, the bot removed), unlike a timeout or a 5xx.
+func refusesForGood(err error) bool {
+	return errors.Is(err, tg.ErrorBadRequest) || errors.Is(err, tg.ErrorForbidden) || errors.Is(err, tg.ErrorNotFound)
+}
+
+// empty deletes every message of an erased case's topic that the bot
+// posted or knows of (the staff's, in ids), then closes the topic under a
+// name that says it was erased. It returns how many could not be deleted:
+// without the right to delete messages, the staff's messages and the bot's
+// own older than 48 hours stay. A temporary failure is returned as an
+// error, and the whole drop is tried again (what is gone is skipped).
+func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) (left int, err error) {
+	posted, err := d.postedIn(ctx, thread)
+	if err != nil {
+		return 0, err
+	}
+	ids := slices.Concat(posted, known)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	ids = slices.DeleteFunc(ids, func(id int) bool { return id == thread }) // the topic's creation message
+	for len(ids) > 0 {
+		n := min(len(ids), 100)
+		batch := ids[:n]
+		ids = ids[n:]
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := d.b.api.DeleteMessages(cctx, &tg.DeleteMessagesParams{ChatID: staff, MessageIDs: batch})
+		cancel()
+		switch {
+		case err == nil:
+			continue
+		case !refusesForGood(err):
+			return 0, fmt.Errorf("bot: delete an erased case's messages: %w", redact(err, d.b.cfg.Token))
+		}
+		// Some may not be deleted: one at a time, to delete the others
+		// and count those.
+		for _, id := range batch {
+			cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+			_, err := d.b.api.DeleteMessage(cctx, &tg.DeleteMessageParams{ChatID: staff, MessageID: id})
+			cancel()
+			switch {
+			case err == nil, isDeleteGone(err):
+			case refusesForGood(err):
+				left++
+			default:
+				return 0, fmt.Errorf("bot: delete an erased case's message: %w", redact(err, d.b.cfg.Token))
+			}
+		}
+	}
+	name := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "topic_erased", nil)
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if _, err := d.b.api.EditForumTopic(cctx, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: thread, Name: name}); err != nil && !isNotModified(err) {
+		d.b.logger.Warn("bot: renaming an erased case's topic", "err", redact(err, d.b.cfg.Token))
+	}
+	if _, err := d.b.api.CloseForumTopic(cctx, &tg.CloseForumTopicParams{ChatID: staff, MessageThreadID: thread}); err != nil && !isNotModified(err) {
+		d.b.logger.Warn("bot: closing an erased case's topic", "err", redact(err, d.b.cfg.Token))
+	}
+	return left, nil
+}
+
+// isDeleteGone: the message to delete is already gone.
+func isDeleteGone(err error) bool {
+	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "message to delete not found")
+}
+
+// reportLeft tells the staff, in the General topic (the case's topic is
+// closed), that messages of an erased case stay in its topic, and the
+// applicant who asked for the erasure (lang set) that they could not all
+// be removed.
+func (d *desk) reportLeft(ctx context.Context, chat, staff int64, thread, left int, lang string) error {
+	d.b.logger.Warn("bot: messages of an erased case stay in its staff topic; staff were asked to delete them", "left", left)
+	cat := d.b.flow.Catalog()
+	note := cat.Plural(d.b.cfg.StaffLang, "staff_erase_left", left, map[string]any{"Link": topicLink(staff, thread)})
+	if _, err := d.sendText(ctx, staff, 0, note, nil); err != nil {
+		if !refusesForGood(err) {
+			return err
+		}
+		d.b.logger.Warn("bot: telling the staff about an erased case's messages", "err", err)
+	}
+	if lang == "" {
+		return nil
+	}
+	if err := d.b.send.waitChat(chat); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	text := cat.Plural(lang, "forget_left", left, nil)
+	if _, err := d.b.api.SendMessage(cctx, &tg.SendMessageParams{ChatID: chat, Text: text}); err != nil {
+		if !refusesForGood(err) {
+			return fmt.Errorf("bot: tell the applicant what stays in the staff group: %w", redact(err, d.b.cfg.Token))
+		}
+		d.b.logger.Warn("bot: telling the applicant what stays in the staff group", "err", redact(err, d.b.cfg.Token))
+	}
+	return nil
+}
