@@ -545,6 +545,11 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 		if err != nil && !isNotModified(err) {
 			return fmt.Errorf("bot: rename a case's topic: %w", redact(err, d.b.cfg.Token))
 		}
+		if err == nil {
+			if err := d.noteRenamed(ctx, c.Topic); err != nil {
+				return err
+			}
+		}
 	}
 	if err := d.postDocuments(ctx, chat, staff, s); err != nil {
 		return err

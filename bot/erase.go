@@ -25,27 +25,46 @@ func postedKey(topic int) int64 { return math.MinInt64 + 1<<32 + int64(uint32(to
 // maxPosted bounds the messages recorded for one topic.
 const maxPosted = 20000
 
+// postedRec is what the bot posted in a topic: its messages, and how many
+// times it renamed the topic (each rename leaves a notice, showing the new
+// name, whose id Telegram does not tell).
+type postedRec struct {
+	IDs     []int `json:"ids,omitempty"`
+	Renames int   `json:"renames,omitempty"`
+}
+
 // notePosted records messages the bot posted in a topic.
 func (d *desk) notePosted(ctx context.Context, topic int, ids ...int) error {
 	if topic == 0 || len(ids) == 0 {
 		return nil
 	}
-	err := d.b.st.Update(ctx, postedKey(topic), func(cur []byte) ([]byte, error) {
-		var have []int
-		if len(cur) > 0 {
-			if err := json.Unmarshal(cur, &have); err != nil {
-				have = nil
-			}
-		}
+	return d.updatePosted(ctx, topic, func(r *postedRec) {
 		for _, id := range ids {
-			if !slices.Contains(have, id) {
-				have = append(have, id)
+			if !slices.Contains(r.IDs, id) {
+				r.IDs = append(r.IDs, id)
 			}
 		}
-		if len(have) > maxPosted {
-			have = have[len(have)-maxPosted:]
+		if len(r.IDs) > maxPosted {
+			r.IDs = r.IDs[len(r.IDs)-maxPosted:]
 		}
-		return json.Marshal(have)
+	})
+}
+
+// noteRenamed records that the bot renamed a topic.
+func (d *desk) noteRenamed(ctx context.Context, topic int) error {
+	return d.updatePosted(ctx, topic, func(r *postedRec) { r.Renames++ })
+}
+
+func (d *desk) updatePosted(ctx context.Context, topic int, fn func(r *postedRec)) error {
+	err := d.b.st.Update(ctx, postedKey(topic), func(cur []byte) ([]byte, error) {
+		var r postedRec
+		if len(cur) > 0 {
+			if err := json.Unmarshal(cur, &r); err != nil {
+				r = postedRec{}
+			}
+		}
+		fn(&r)
+		return json.Marshal(r)
 	})
 	if err != nil {
 		return fmt.Errorf("bot: record the messages posted in a staff topic: %w", err)
@@ -53,19 +72,19 @@ func (d *desk) notePosted(ctx context.Context, topic int, ids ...int) error {
 	return nil
 }
 
-// postedIn are the messages the bot recorded as posted in a topic.
-func (d *desk) postedIn(ctx context.Context, topic int) ([]int, error) {
+// postedIn is what the bot recorded as posted in a topic.
+func (d *desk) postedIn(ctx context.Context, topic int) (postedRec, error) {
 	raw, ok, err := d.b.st.Get(ctx, postedKey(topic))
 	if err != nil {
-		return nil, fmt.Errorf("bot: read the messages posted in a staff topic: %w", err)
+		return postedRec{}, fmt.Errorf("bot: read the messages posted in a staff topic: %w", err)
 	}
-	var ids []int
+	var r postedRec
 	if ok {
-		if err := json.Unmarshal(raw, &ids); err != nil {
+		if err := json.Unmarshal(raw, &r); err != nil {
 			d.b.logger.Error("bot: unreadable list of a staff topic's messages", "err", err)
 		}
 	}
-	return ids, nil
+	return r, nil
 }
 
 // forgetPosted drops the record of a topic's messages.
@@ -95,16 +114,19 @@ func refusesForGood(err error) bool {
 
 // empty deletes every message of an erased case's topic that the bot
 // posted or knows of (the staff's, in ids), then closes the topic under a
-// name that says it was erased. It returns how many could not be deleted:
-// without the right to delete messages, the staff's messages and the bot's
-// own older than 48 hours stay. A temporary failure is returned as an
-// error, and the whole drop is tried again (what is gone is skipped).
+// name that says it was erased. It returns how many messages stay: without
+// the right to delete messages, the staff's messages and the bot's own
+// older than 48 hours, and always Telegram's notices of the topic's
+// creation and renamings, which show its names and which no bot may
+// delete. A temporary failure is returned as an error, and the whole drop
+// is tried again (what is gone is skipped).
 func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) (left int, err error) {
 	posted, err := d.postedIn(ctx, thread)
 	if err != nil {
 		return 0, err
 	}
-	ids := slices.Concat(posted, known)
+	left = 1 + posted.Renames // the notices of the topic's creation and renamings
+	ids := slices.Concat(posted.IDs, known)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	ids = slices.DeleteFunc(ids, func(id int) bool { return id == thread }) // the topic's creation message
