@@ -502,6 +502,9 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 			return err
 		}
 		if entry.Topic != 0 && entry.Topic != c.Topic {
+			if err := d.forgetPosted(ctx, entry.Topic); err != nil { // that topic was deleted, with its messages
+				return err
+			}
 			note := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "staff_topic_recreated", nil)
 			if _, err := d.sendText(ctx, staff, c.Topic, note, nil); err != nil {
 				return err

@@ -335,6 +335,12 @@ func TestStaffTopicDeletedAndBlocked(t *testing.T) {
 	h.card(second.ThreadID, "✅ Residence card copy")
 	h.inTopic(second.ThreadID, "earlier topic of this case was deleted")
 	h.inTopic(second.ThreadID, "Passport copy")
+	if _, ok, err := h.st.Get(ctx, postedKey(first.ThreadID)); ok || err != nil {
+		t.Errorf("the deleted topic's list of messages is still kept (err %v)", err)
+	}
+	if _, ok, err := h.st.Get(ctx, postedKey(second.ThreadID)); !ok || err != nil {
+		t.Errorf("the new topic's messages are not recorded (err %v)", err)
+	}
 
 	// Bruno takes over; the applicant has blocked the bot meanwhile.
 	h.do(chat, func() { h.srv.UserTopicText(staffChat, second.ThreadID, bruno, "/takeover") }, "Bruno from our support team")
