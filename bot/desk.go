@@ -871,17 +871,18 @@ func (d *desk) poke() {
 	}
 }
 
-// start keeps the queue message up to date: at every change of a case, and
-// every QueueEvery for the waiting times. One replica does it at a time.
+// start checks the bot's rights in the staff group, then keeps the queue
+// message up to date: at every change of a case, and every QueueEvery for
+// the waiting times. One replica does it at a time.
 func (d *desk) start(ctx context.Context) {
 	d.setCommands(ctx)
-	d.checkRights(ctx)
 	if err := d.migrate(ctx); err != nil {
 		d.b.logger.Warn("bot: updating the staff desk's record", "err", err)
 	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
+		d.checkRights(ctx)
 		t := time.NewTicker(d.b.cfg.QueueEvery)
 		defer t.Stop()
 		for {

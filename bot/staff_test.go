@@ -490,7 +490,7 @@ func TestStaffNoteCaptions(t *testing.T) {
 func TestStaffRightsWarning(t *testing.T) {
 	h := newHarness(t, openRedis(t), fakeapi.Options{})
 	h.srv.NewForum(staffChat, "Support")
-	h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "member"})
+	h.srv.InitBotRights(staffChat, fakeapi.Rights{Status: "member"})
 	h.start(false, func(c *Config) { c.StaffChat, c.StaffUsers, c.QueueEvery = staffChat, []int64{ana}, time.Hour })
 	h.inTopic(0, "be an administrator")
 	ctx, cancel := wait(t)

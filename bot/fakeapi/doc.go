@@ -32,7 +32,8 @@
 //     answer "group chat was upgraded to a supergroup chat" with
 //     migrate_to_chat_id;
 //   - SetBotRights changes the bot's status and administrator rights in a
-//     group (every right until set) and queues my_chat_member; getChatMember
+//     group (every right until set) and queues my_chat_member (InitBotRights
+//     sets them without an update, as they were before); getChatMember
 //     reports them. Without can_delete_messages, deleteForumTopic answers
 //     CHAT_ADMIN_REQUIRED and the bot deletes only its own messages less
 //     than 48 hours old ("message can't be deleted"; deleteMessages fails

@@ -58,6 +58,15 @@ func (s *Server) SetBotRights(chatID int64, r Rights) int64 {
 	return s.enqueueLocked(models.AllowedUpdateMyChatMember, chatID, payload, true)
 }
 
+// InitBotRights sets the bot's rights in a group as they were before the
+// bot started reading updates: no my_chat_member is queued.
+func (s *Server) InitBotRights(chatID int64, r Rights) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chatLocked(chatID).rights = &r
+	s.notifyLocked()
+}
+
 // groupOwner is the user who changes the bot's rights.
 const groupOwner = int64(1)
 

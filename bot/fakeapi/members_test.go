@@ -95,3 +95,22 @@ func TestBotRights(t *testing.T) {
 		t.Fatalf("deleteForumTopic with every right: %v", err)
 	}
 }
+
+// InitBotRights sets the rights without telling the bot.
+func TestInitBotRights(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	srv.NewForum(forumID, "Support")
+	srv.InitBotRights(forumID, Rights{Status: "member"})
+	if ups := getUpdates(t, srv, 0); len(ups) != 0 {
+		t.Fatalf("updates after InitBotRights = %+v; want none", ups)
+	}
+	me, err := b.GetMe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := b.GetChatMember(ctx, &tgbot.GetChatMemberParams{ChatID: forumID, UserID: me.ID}); err != nil || m.Type != models.ChatMemberTypeMember {
+		t.Fatalf("getChatMember(bot) = %+v, %v; want a member", m, err)
+	}
+}
