@@ -309,7 +309,7 @@ func (t *turn) relay() {
 	case t.in.Kind == Button:
 		t.staffSay("staff_pressed", map[string]any{"Label": t.in.Label})
 	case t.in.Kind == Text || t.in.Kind == Command:
-		t.staffSay("staff_applicant_wrote", map[string]any{"Text": Quote(t.in.Text)})
+		t.staffSay("staff_applicant_wrote", map[string]any{"Text": quote(t.in.Text)})
 	}
 }
 
@@ -354,11 +354,11 @@ func (t *turn) fromStaff() error {
 		t.staffSay("staff_bad_button", nil)
 		return nil
 	case Text:
-		if IsNote(t.in.Text) {
+		if isNote(t.in.Text) {
 			return nil
 		}
 	}
-	if IsNote(t.in.Caption) {
+	if isNote(t.in.Caption) {
 		return nil
 	}
 	if len(t.in.Msgs) == 0 {
@@ -479,17 +479,17 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	}
 	t.s.Human.noteTopicMessages(in.Msgs)
 	t.s.Human.StaffAlbum.Msgs = append(t.s.Human.StaffAlbum.Msgs, in.Msgs...)
-	if IsNote(in.Caption) {
+	if isNote(in.Caption) {
 		t.s.Human.StaffAlbum.Note = true
 	}
 	return true, nil
 }
 
-// IsNote says whether a staff member's text or caption is an internal note,
+// isNote says whether a staff member's text or caption is an internal note,
 // kept in the topic and never passed to the applicant: it starts with "!"
 // or with the /note command. An album with a note caption on any of its
 // items is internal as a whole.
-func IsNote(text string) bool {
+func isNote(text string) bool {
 	text = strings.TrimSpace(text)
 	if strings.HasPrefix(text, "!") {
 		return true
@@ -550,14 +550,14 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 		b = append(b, checklist(f.cat, lang, s, "card_documents"))
 	}
 	if s.Question != "" {
-		b = append(b, tr("card_question", map[string]any{"Question": Quote(clip(s.Question, 600))}))
+		b = append(b, tr("card_question", map[string]any{"Question": quote(clip(s.Question, 600))}))
 	}
 	if len(s.Recent) > 0 {
 		lines := []string{tr("card_recent", nil)}
 		for _, l := range s.Recent {
 			text := oneLine(l.Text)
 			if l.Typed {
-				text = Quote(l.Text)
+				text = quote(l.Text)
 			}
 			lines = append(lines, at(l.At)+" "+text)
 		}
@@ -702,11 +702,11 @@ func applicantName(name, none string) string {
 	return clip(name, 32)
 }
 
-// Quote shows the applicant's own text on the staff side so that it reads
+// quote shows the applicant's own text on the staff side so that it reads
 // as theirs and cannot pass for the card's lines: on one line, its line
 // breaks shown as " ⏎ ", without control or format characters (which could
 // reorder what staff see), inside «…».
-func Quote(text string) string { return "«" + oneLine(text) + "»" }
+func quote(text string) string { return "«" + oneLine(text) + "»" }
 
 // oneLine writes text on one line: line breaks become " ⏎ ", control and
 // format characters are dropped.

@@ -359,8 +359,8 @@ func TestCardQuotesApplicantText(t *testing.T) {
 		{"", "«»"},
 	}
 	for _, tt := range tests {
-		if got := Quote(tt.in); got != tt.want {
-			t.Errorf("Quote(%q) = %q; want %q", tt.in, got, tt.want)
+		if got := quote(tt.in); got != tt.want {
+			t.Errorf("quote(%q) = %q; want %q", tt.in, got, tt.want)
 		}
 	}
 }
