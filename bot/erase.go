@@ -31,6 +31,12 @@ const maxPosted = 20000
 type postedRec struct {
 	IDs     []int `json:"ids,omitempty"`
 	Renames int   `json:"renames,omitempty"`
+	// An erasure's progress, so that a drop tried again after a temporary
+	// failure neither counts again nor tells the staff twice: emptied,
+	// with this many messages left; the staff told.
+	Emptied bool `json:"emptied,omitempty"`
+	Left    int  `json:"left,omitempty"`
+	Noted   bool `json:"noted,omitempty"`
 }
 
 // notePosted records messages the bot posted in a topic.
@@ -125,6 +131,9 @@ func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) 
 	if err != nil {
 		return 0, err
 	}
+	if posted.Emptied {
+		return posted.Left, nil
+	}
 	left = 1 + posted.Renames // the notices of the topic's creation and renamings
 	ids := slices.Concat(posted.IDs, known)
 	slices.Sort(ids)
@@ -167,7 +176,7 @@ func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) 
 	if _, err := d.b.api.CloseForumTopic(cctx, &tg.CloseForumTopicParams{ChatID: staff, MessageThreadID: thread}); err != nil && !isNotModified(err) {
 		d.b.logger.Warn("bot: closing an erased case's topic", "err", redact(err, d.b.cfg.Token))
 	}
-	return left, nil
+	return left, d.updatePosted(ctx, thread, func(r *postedRec) { r.Emptied, r.Left = true, left })
 }
 
 // isDeleteGone: the message to delete is already gone.
@@ -180,14 +189,23 @@ func isDeleteGone(err error) bool {
 // applicant who asked for the erasure (lang set) that they could not all
 // be removed.
 func (d *desk) reportLeft(ctx context.Context, chat, staff int64, thread, left int, lang string) error {
-	d.b.logger.Warn("bot: messages of an erased case stay in its staff topic; staff were asked to delete them", "left", left)
 	cat := d.b.flow.Catalog()
-	note := cat.Plural(d.b.cfg.StaffLang, "staff_erase_left", left, map[string]any{"Link": topicLink(staff, thread)})
-	if _, err := d.sendText(ctx, staff, 0, note, nil); err != nil {
-		if !refusesForGood(err) {
+	rec, err := d.postedIn(ctx, thread)
+	if err != nil {
+		return err
+	}
+	if !rec.Noted {
+		d.b.logger.Warn("bot: messages of an erased case stay in its staff topic; staff were asked to delete them", "left", left)
+		note := cat.Plural(d.b.cfg.StaffLang, "staff_erase_left", left, map[string]any{"Link": topicLink(staff, thread)})
+		if _, err := d.sendText(ctx, staff, 0, note, nil); err != nil {
+			if !refusesForGood(err) {
+				return err
+			}
+			d.b.logger.Warn("bot: telling the staff about an erased case's messages", "err", err)
+		}
+		if err := d.updatePosted(ctx, thread, func(r *postedRec) { r.Noted = true }); err != nil {
 			return err
 		}
-		d.b.logger.Warn("bot: telling the staff about an erased case's messages", "err", err)
 	}
 	if lang == "" {
 		return nil
