@@ -403,7 +403,7 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 		if err != nil {
 			return err
 		}
-		if left > 0 {
+		if left != 0 {
 			if err := d.reportLeft(ctx, chat, staff, o.Thread, left, o.Lang); err != nil {
 				return err
 			}

@@ -78,19 +78,21 @@ func (d *desk) updatePosted(ctx context.Context, topic int, fn func(r *postedRec
 	return nil
 }
 
-// postedIn is what the bot recorded as posted in a topic.
-func (d *desk) postedIn(ctx context.Context, topic int) (postedRec, error) {
+// postedIn is what the bot recorded as posted in a topic; found is false
+// when nothing is recorded (never, or the record expired with the case's
+// other keys).
+func (d *desk) postedIn(ctx context.Context, topic int) (r postedRec, found bool, err error) {
 	raw, ok, err := d.b.st.Get(ctx, postedKey(topic))
 	if err != nil {
-		return postedRec{}, fmt.Errorf("bot: read the messages posted in a staff topic: %w", err)
+		return postedRec{}, false, fmt.Errorf("bot: read the messages posted in a staff topic: %w", err)
 	}
-	var r postedRec
 	if ok {
 		if err := json.Unmarshal(raw, &r); err != nil {
 			d.b.logger.Error("bot: unreadable list of a staff topic's messages", "err", err)
+			return postedRec{}, false, nil
 		}
 	}
-	return r, nil
+	return r, ok, nil
 }
 
 // forgetPosted drops the record of a topic's messages.
@@ -124,10 +126,11 @@ func refusesForGood(err error) bool {
 // the right to delete messages, the staff's messages and the bot's own
 // older than 48 hours, and always Telegram's notices of the topic's
 // creation and renamings, which show its names and which no bot may
-// delete. A temporary failure is returned as an error, and the whole drop
-// is tried again (what is gone is skipped).
+// delete. It is -1 when the bot has no record of what it posted there, so
+// cannot tell. A temporary failure is returned as an error, and the whole
+// drop is tried again (what is gone is skipped).
 func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) (left int, err error) {
-	posted, err := d.postedIn(ctx, thread)
+	posted, found, err := d.postedIn(ctx, thread)
 	if err != nil {
 		return 0, err
 	}
@@ -176,6 +179,9 @@ func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) 
 	if _, err := d.b.api.CloseForumTopic(cctx, &tg.CloseForumTopicParams{ChatID: staff, MessageThreadID: thread}); err != nil && !isNotModified(err) {
 		d.b.logger.Warn("bot: closing an erased case's topic", "err", redact(err, d.b.cfg.Token))
 	}
+	if !found {
+		left = -1
+	}
 	return left, d.updatePosted(ctx, thread, func(r *postedRec) { r.Emptied, r.Left = true, left })
 }
 
@@ -185,18 +191,24 @@ func isDeleteGone(err error) bool {
 }
 
 // reportLeft tells the staff, in the General topic (the case's topic is
-// closed), that messages of an erased case stay in its topic, and the
-// applicant who asked for the erasure (lang set) that they could not all
-// be removed.
+// closed), that messages of an erased case stay in its topic (left of
+// them, or an unknown number when left is -1), and the applicant who asked
+// for the erasure (lang set) that they could not all be removed.
 func (d *desk) reportLeft(ctx context.Context, chat, staff int64, thread, left int, lang string) error {
 	cat := d.b.flow.Catalog()
-	rec, err := d.postedIn(ctx, thread)
+	rec, _, err := d.postedIn(ctx, thread)
 	if err != nil {
 		return err
 	}
+	text := func(lang, id string, data map[string]any) string {
+		if left < 0 {
+			return cat.Text(lang, id+"_unknown", data)
+		}
+		return cat.Plural(lang, id, left, data)
+	}
 	if !rec.Noted {
 		d.b.logger.Warn("bot: messages of an erased case stay in its staff topic; staff were asked to delete them", "left", left)
-		note := cat.Plural(d.b.cfg.StaffLang, "staff_erase_left", left, map[string]any{"Link": topicLink(staff, thread)})
+		note := text(d.b.cfg.StaffLang, "staff_erase_left", map[string]any{"Link": topicLink(staff, thread)})
 		if _, err := d.sendText(ctx, staff, 0, note, nil); err != nil {
 			if !refusesForGood(err) {
 				return err
@@ -215,8 +227,7 @@ func (d *desk) reportLeft(ctx context.Context, chat, staff int64, thread, left i
 	}
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	text := cat.Plural(lang, "forget_left", left, nil)
-	if _, err := d.b.api.SendMessage(cctx, &tg.SendMessageParams{ChatID: chat, Text: text}); err != nil {
+	if _, err := d.b.api.SendMessage(cctx, &tg.SendMessageParams{ChatID: chat, Text: text(lang, "forget_left", nil)}); err != nil {
 		if !refusesForGood(err) {
 			return fmt.Errorf("bot: tell the applicant what stays in the staff group: %w", redact(err, d.b.cfg.Token))
 		}

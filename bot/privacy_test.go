@@ -378,3 +378,25 @@ func TestForgetWithoutDeleteRight(t *testing.T) {
 		})
 	}
 }
+
+// When the record of what the bot posted in an undeletable topic is gone
+// (expired with the case's other keys), nobody is told a number the bot
+// cannot know.
+func TestForgetWithoutRecord(t *testing.T) {
+	h := staffHarness(t, openBolt(t))
+	chat := int64(6011)
+	h.toExpiry(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "AIMA's emails")
+	tp := h.topicOfCase("User6011")
+	h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "administrator", CanManageTopics: true})
+	h.inTopic(0, "delete messages: without it")
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := h.st.Delete(ctx, postedKey(tp.ThreadID)); err != nil {
+		t.Fatal(err)
+	}
+	h.do(chat, func() { h.srv.UserText(chat, "/forget") }, "This cannot be undone")
+	h.press(chat, "Yes, erase everything")
+	h.expect(chat, "but some messages in the support team's group could not be removed")
+	h.inTopic(0, "my list of its messages had expired")
+}
