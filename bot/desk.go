@@ -748,7 +748,7 @@ func (d *desk) sendText(ctx context.Context, staff int64, thread int, text strin
 	if err != nil {
 		return 0, fmt.Errorf("bot: write in the staff group: %w", redact(err, d.b.cfg.Token))
 	}
-	if staff < 0 {
+	if staff < 0 { // a group's topic, not the rest of a caption sent to an applicant
 		if err := d.notePosted(ctx, thread, m.ID); err != nil {
 			return 0, err
 		}
