@@ -392,6 +392,14 @@ func TestForgetWithoutRecord(t *testing.T) {
 	h.inTopic(0, "delete messages: without it")
 	ctx, cancel := wait(t)
 	defer cancel()
+	// Everything for the topic is posted (the outbox is empty) before its
+	// record goes.
+	if err := eventually(ctx, func() bool {
+		out, err := h.st.Outbox(ctx, chat, 1)
+		return err == nil && len(out) == 0
+	}); err != nil {
+		t.Fatal("the case's outbox was never delivered")
+	}
 	if err := h.st.Delete(ctx, postedKey(tp.ThreadID)); err != nil {
 		t.Fatal(err)
 	}
