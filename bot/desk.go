@@ -49,6 +49,8 @@ type desk struct {
 	topics  map[int]int64 // topic -> applicant chat
 	loaded  time.Time     // when the record was last read, for unknown topics
 	lastAsk time.Time
+	me      models.User // the bot itself, from getMe
+	warned  string      // the missing rights last warned about
 	// The record as last read or written, and what it decoded to: most
 	// reads find it unchanged, and decoding every open case each time
 	// was a fifth of the bot's CPU under load.
@@ -87,8 +89,14 @@ const (
 // recKey is the desk record's key in deskSpace.
 func (d *desk) recKey() string { return strconv.FormatInt(d.key, 10) }
 
-// topicRec is a topic's key in topicSpace: topics are numbered per group.
-func (d *desk) topicRec(topic int) string { return d.recKey() + ":" + strconv.Itoa(topic) }
+// topicRec is a topic's key in topicSpace (and postedSpace).
+func (d *desk) topicRec(topic int) string { return topicRecKey(d.key, topic) }
+
+// topicRecKey is the key of a topic of the staff group configured as staff:
+// topics are numbered per group.
+func topicRecKey(staff int64, topic int) string {
+	return strconv.FormatInt(staff, 10) + ":" + strconv.Itoa(topic)
+}
 
 // life is how long the desk's record and a topic's entry are kept after
 // their last write: SESSION_TTL + CASE_TTL. The record is written at every
@@ -483,8 +491,10 @@ func isMessageGone(err error) bool {
 
 // drop deletes the topic of an erased case and its entry in the desk's
 // record. Where the topic cannot be deleted (the bot lacks the right to
-// delete messages), it is emptied of the messages the case knew of, closed
-// and renamed, so nothing personal stays in it.
+// delete messages), it is emptied of every message the bot posted there
+// and of the staff's it knows of, closed and renamed; what could not be
+// deleted is counted and reported to the staff and, when the applicant
+// asked for the erasure, to them.
 func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 	staff, err := d.current(ctx)
 	if err != nil {
@@ -500,9 +510,22 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 			return err
 		}
 		return d.drop(ctx, chat, o)
+	case err != nil && !isThreadGone(err) && !refusesForGood(err):
+		return fmt.Errorf("bot: delete an erased case's topic: %w", redact(err, d.b.cfg.Token))
 	case err != nil && !isThreadGone(err):
 		d.b.logger.Warn("bot: an erased case's topic could not be deleted; emptying it", "err", redact(err, d.b.cfg.Token))
-		d.empty(ctx, staff, o)
+		left, err := d.empty(ctx, staff, o.Thread, o.IDs)
+		if err != nil {
+			return err
+		}
+		if left != 0 {
+			if err := d.reportLeft(ctx, chat, staff, o.Thread, left, o.Lang); err != nil {
+				return err
+			}
+		}
+	}
+	if err := d.forgetPosted(ctx, o.Thread); err != nil {
+		return err
 	}
 	if err := d.b.st.DeleteRecord(ctx, topicSpace, d.topicRec(o.Thread)); err != nil {
 		return fmt.Errorf("bot: forget an erased case's topic: %w", err)
@@ -518,32 +541,6 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 			delete(r.Cases, chat)
 		}
 	})
-}
-
-// empty deletes what it can of a topic that cannot be deleted, then closes
-// it under a name that says it was erased.
-func (d *desk) empty(ctx context.Context, staff int64, o op) {
-	ids := slices.Clone(o.IDs)
-	slices.Sort(ids)
-	for len(ids) > 0 {
-		n := min(len(ids), 100)
-		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-		_, err := d.b.api.DeleteMessages(cctx, &tg.DeleteMessagesParams{ChatID: staff, MessageIDs: ids[:n]})
-		cancel()
-		if err != nil {
-			d.b.logger.Warn("bot: deleting an erased case's messages", "err", redact(err, d.b.cfg.Token))
-		}
-		ids = ids[n:]
-	}
-	name := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "topic_erased", nil)
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	if _, err := d.b.api.EditForumTopic(cctx, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: o.Thread, Name: name}); err != nil && !isNotModified(err) {
-		d.b.logger.Warn("bot: renaming an erased case's topic", "err", redact(err, d.b.cfg.Token))
-	}
-	if _, err := d.b.api.CloseForumTopic(cctx, &tg.CloseForumTopicParams{ChatID: staff, MessageThreadID: o.Thread}); err != nil && !isNotModified(err) {
-		d.b.logger.Warn("bot: closing an erased case's topic", "err", redact(err, d.b.cfg.Token))
-	}
 }
 
 func (d *desk) reopen(ctx context.Context, chat int64) error {
@@ -623,6 +620,9 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 			return err
 		}
 		if entry.Topic != 0 && entry.Topic != c.Topic {
+			if err := d.forgetPosted(ctx, entry.Topic); err != nil { // that topic was deleted, with its messages
+				return err
+			}
 			note := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "staff_topic_recreated", nil)
 			if _, err := d.sendText(ctx, staff, c.Topic, note, nil); err != nil {
 				return err
@@ -665,6 +665,11 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 		cancel()
 		if err != nil && !isNotModified(err) {
 			return fmt.Errorf("bot: rename a case's topic: %w", redact(err, d.b.cfg.Token))
+		}
+		if err == nil {
+			if err := d.noteRenamed(ctx, c.Topic); err != nil {
+				return err
+			}
 		}
 	}
 	if err := d.postDocuments(ctx, chat, staff, s); err != nil {
@@ -825,28 +830,30 @@ func (d *desk) sendMedia(ctx context.Context, staff int64, thread int, items []m
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	var err error
+	var sent []*models.Message
+	one := func(m *models.Message, e error) { sent, err = []*models.Message{m}, e }
 	switch m := items[0].(type) {
 	case *models.InputMediaPhoto:
 		if len(items) == 1 {
-			_, err = d.b.api.SendPhoto(cctx, &tg.SendPhotoParams{ChatID: staff, MessageThreadID: thread,
-				Photo: &models.InputFileString{Data: m.Media}, Caption: m.Caption})
+			one(d.b.api.SendPhoto(cctx, &tg.SendPhotoParams{ChatID: staff, MessageThreadID: thread,
+				Photo: &models.InputFileString{Data: m.Media}, Caption: m.Caption}))
 			break
 		}
-		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
 	case *models.InputMediaDocument:
 		if len(items) == 1 {
-			_, err = d.b.api.SendDocument(cctx, &tg.SendDocumentParams{ChatID: staff, MessageThreadID: thread,
-				Document: &models.InputFileString{Data: m.Media}, Caption: m.Caption})
+			one(d.b.api.SendDocument(cctx, &tg.SendDocumentParams{ChatID: staff, MessageThreadID: thread,
+				Document: &models.InputFileString{Data: m.Media}, Caption: m.Caption}))
 			break
 		}
-		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
 	default:
-		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
 	}
 	if err != nil {
 		return fmt.Errorf("bot: post documents to a case's topic: %w", redact(err, d.b.cfg.Token))
 	}
-	return nil
+	return d.notePosted(ctx, thread, idsOf(sent)...)
 }
 
 func (d *desk) sendText(ctx context.Context, staff int64, thread int, text string, buttons [][]flows.ButtonSpec) (int, error) {
@@ -862,6 +869,11 @@ func (d *desk) sendText(ctx context.Context, staff int64, thread int, text strin
 	m, err := d.b.api.SendMessage(cctx, p)
 	if err != nil {
 		return 0, fmt.Errorf("bot: write in the staff group: %w", redact(err, d.b.cfg.Token))
+	}
+	if staff < 0 { // a group's topic, not the rest of a caption sent to an applicant
+		if err := d.notePosted(ctx, thread, m.ID); err != nil {
+			return 0, err
+		}
 	}
 	return m.ID, nil
 }
@@ -902,29 +914,43 @@ func (d *desk) copy(ctx context.Context, chat int64, o op) error {
 	from := o.Msgs[0].Chat
 	var err error
 	var rest []string
+	var posted []int
 	switch {
-	case len(o.Msgs) == 1 && long:
-		parts := split(o.Msgs[0].Caption, maxCaption)
-		_, err = d.b.api.CopyMessage(cctx, &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from,
-			MessageID: o.Msgs[0].ID, Caption: parts[0]})
-		rest = parts[1:]
 	case len(o.Msgs) == 1:
-		_, err = d.b.api.CopyMessage(cctx, &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from,
-			MessageID: o.Msgs[0].ID})
+		p := &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageID: o.Msgs[0].ID}
+		if long {
+			parts := split(o.Msgs[0].Caption, maxCaption)
+			p.Caption, rest = parts[0], parts[1:]
+		}
+		var id *models.MessageID
+		if id, err = d.b.api.CopyMessage(cctx, p); err == nil {
+			posted = []int{id.ID}
+		}
 	case long:
 		var items []models.InputMedia
+		var sent []*models.Message
 		items, rest = mediaOf(o.Msgs)
-		_, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: to, MessageThreadID: thread, Media: items})
+		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: to, MessageThreadID: thread, Media: items})
+		posted = idsOf(sent)
 	default:
 		ids := make([]int, 0, len(o.Msgs))
 		for _, m := range o.Msgs {
 			ids = append(ids, m.ID)
 		}
 		slices.Sort(ids)
-		_, err = d.b.api.CopyMessages(cctx, &tg.CopyMessagesParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageIDs: ids})
+		var copies []models.MessageID
+		copies, err = d.b.api.CopyMessages(cctx, &tg.CopyMessagesParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageIDs: ids})
+		for _, c := range copies {
+			posted = append(posted, c.ID)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("bot: copy messages: %w", redact(err, d.b.cfg.Token))
+	}
+	if o.Staff {
+		if err := d.notePosted(ctx, thread, posted...); err != nil {
+			return err
+		}
 	}
 	for _, text := range rest {
 		if _, err := d.sendText(ctx, to, thread, text, nil); err != nil {
@@ -967,8 +993,9 @@ func (d *desk) poke() {
 	}
 }
 
-// start keeps the queue message up to date: at every change of a case, and
-// every QueueEvery for the waiting times. One replica does it at a time.
+// start checks the bot's rights in the staff group, then keeps the queue
+// message up to date: at every change of a case, and every QueueEvery for
+// the waiting times. One replica does it at a time.
 func (d *desk) start(ctx context.Context) {
 	d.setCommands(ctx)
 	if err := d.migrate(ctx); err != nil {
@@ -977,6 +1004,7 @@ func (d *desk) start(ctx context.Context) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
+		d.checkRights(ctx)
 		t := time.NewTicker(d.b.cfg.QueueEvery)
 		defer t.Stop()
 		for {

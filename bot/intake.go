@@ -25,7 +25,8 @@ import (
 )
 
 // allowedUpdates are the update kinds the bot asks Telegram for.
-var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery}
+var allowedUpdates = []string{models.AllowedUpdateMessage, models.AllowedUpdateEditedMessage, models.AllowedUpdateCallbackQuery,
+	models.AllowedUpdateMyChatMember}
 
 // press is a button press being applied.
 type press struct {
@@ -205,6 +206,8 @@ func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, ch
 			return b.staffInput(ctx, upd)
 		}
 		return b.message(ctx, upd.Message)
+	case upd.MyChatMember != nil:
+		return b.rightsChanged(ctx, upd.MyChatMember)
 	case upd.EditedMessage != nil:
 		// A corrected message is read as a new answer (a date typed again).
 		if upd.EditedMessage.Text == "" {

@@ -252,3 +252,159 @@ func (h *harness) topicDeleted(thread int) bool {
 	}
 	return false
 }
+
+// Without the right to delete messages, /forget cannot delete the staff
+// topic: it deletes every message the bot posted or copied there, closes
+// and renames the topic, and tells the applicant and the staff how many
+// messages stayed (the staff's own, and the bot's older than 48 hours).
+func TestForgetWithoutDeleteRight(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		aged  bool // the bot's messages are older than 48 hours at the erasure
+		flaky bool // the word to the applicant after the drop fails once (502)
+	}{
+		{"staff messages stay", false, false},
+		{"old messages stay too", true, false},
+		{"a failed word to the applicant is tried again, the staff told once", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := staffHarness(t, openRedis(t))
+			chat := int64(6010)
+			h.srv.SetUserName(chat, "Maria")
+			h.toSecondDocument(chat)
+			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
+			tp := h.topicOfCase("Maria")
+			h.inTopic(tp.ThreadID, "Passport copy")
+			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hello Maria, I'm Ana.") }, "I'm Ana")
+			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!her passport expires soon")
+			h.srv.UserText(chat, "My address is Rua Augusta 1\nLisboa")
+			h.inTopic(tp.ThreadID, "Rua Augusta")
+
+			h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "administrator", CanManageTopics: true})
+			h.inTopic(0, "delete messages: without it")
+			ctx, cancel := wait(t)
+			defer cancel()
+			if err := eventually(ctx, func() bool { return strings.Contains(h.logs.String(), "missing=delete_messages") }); err != nil {
+				t.Errorf("the missing right was not logged:\n%s", h.logs)
+			}
+
+			// The card, the document, the notice of the takeover, the copy
+			// of the applicant's message; Ana's two messages.
+			var posted, staffLeft int
+			if err := h.srv.WaitFor(ctx, func() bool {
+				posted, staffLeft = h.srv.TopicLeft(staffChat, tp.ThreadID)
+				return posted >= 4 && staffLeft == 2
+			}); err != nil {
+				t.Fatalf("before /forget, TopicLeft = %d, %d; want at least 4 of the bot's, and Ana's 2", posted, staffLeft)
+			}
+			// Telegram's notices of the topic's creation and renamings show
+			// its names and cannot be deleted: they count as staying.
+			notices := 1
+			for _, c := range h.srv.Calls("editForumTopic") {
+				if c.Status == http.StatusOK && c.Params["message_thread_id"] == fmt.Sprint(tp.ThreadID) {
+					notices++
+				}
+			}
+			if notices < 2 {
+				t.Errorf("the topic was renamed %d times before /forget; want at least once (taken over)", notices-1)
+			}
+			want := staffLeft + notices
+			if tt.aged {
+				h.srv.Advance(49 * time.Hour)
+				want += posted
+			}
+			h.do(chat, func() { h.srv.UserText(chat, "/forget") }, "This cannot be undone")
+			if tt.flaky {
+				// The confirmation goes through; the word after the drop
+				// fails once.
+				h.srv.Inject(fakeapi.Fault{Method: "sendMessage", Chat: chat, Delay: time.Nanosecond})
+				h.srv.Inject(fakeapi.Fault{Method: "sendMessage", Chat: chat, Status: http.StatusBadGateway})
+			}
+			h.press(chat, "Yes, erase everything")
+			h.expect(chat, "being removed now")
+			h.expect(chat, fmt.Sprintf("but %d messages in the support team's group could not be removed", want))
+
+			var topic fakeapi.Topic
+			if err := h.srv.WaitFor(ctx, func() bool {
+				for _, x := range h.srv.Topics(staffChat) {
+					if x.ThreadID == tp.ThreadID {
+						topic = x
+					}
+				}
+				return topic.Closed && topic.Name == "erased case"
+			}); err != nil {
+				t.Errorf("topic = %+v; want it closed and named \"erased case\"", topic)
+			}
+			bot, others := h.srv.TopicLeft(staffChat, tp.ThreadID)
+			if bot+others+notices != want || others != 2 {
+				t.Errorf("after /forget, TopicLeft = %d bot's, %d others'; want %d in all with the %d notices, Ana's 2",
+					bot, others, want, notices)
+			}
+			if !tt.aged && len(h.srv.TopicMessages(staffChat, tp.ThreadID)) != 0 {
+				t.Errorf("the bot's messages left in the topic: %+v", h.srv.TopicMessages(staffChat, tp.ThreadID))
+			}
+			h.inTopic(0, fmt.Sprintf("%d messages stay in it", want))
+			notes, words := 0, 0
+			for _, m := range h.srv.TopicMessages(staffChat, 0) {
+				if strings.Contains(m.Text, "messages stay in it") {
+					notes++
+				}
+			}
+			for _, m := range h.srv.Messages(chat) {
+				if strings.Contains(m.Text, "could not be removed") {
+					words++
+				}
+			}
+			if notes != 1 || words != 1 {
+				t.Errorf("the staff were told %d times, the applicant %d times; want once each", notes, words)
+			}
+			for _, m := range h.srv.TopicMessages(staffChat, 0) {
+				if strings.Contains(m.Text, "Maria") || strings.Contains(m.Text, "Rua Augusta") {
+					t.Errorf("the General topic names the erased applicant: %q", m.Text)
+				}
+			}
+			if err := eventually(ctx, func() bool {
+				out, err := h.st.Outbox(ctx, chat, 10)
+				return err == nil && len(out) == 0
+			}); err != nil {
+				t.Errorf("the outbox was not emptied")
+			}
+			if _, ok, _ := h.st.GetRecord(ctx, postedSpace, topicRecKey(staffChat, tp.ThreadID)); ok {
+				t.Errorf("the list of the topic's messages survived the erasure")
+			}
+			if strings.Contains(h.logs.String(), "Rua Augusta") || strings.Contains(h.logs.String(), "Maria") {
+				t.Errorf("logs contain message text or a name:\n%s", h.logs)
+			}
+		})
+	}
+}
+
+// When the record of what the bot posted in an undeletable topic is gone
+// (expired with the case's other keys), nobody is told a number the bot
+// cannot know.
+func TestForgetWithoutRecord(t *testing.T) {
+	h := staffHarness(t, openBolt(t))
+	chat := int64(6011)
+	h.toExpiry(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "AIMA's emails")
+	tp := h.topicOfCase("User6011")
+	h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "administrator", CanManageTopics: true})
+	h.inTopic(0, "delete messages: without it")
+	ctx, cancel := wait(t)
+	defer cancel()
+	// Everything for the topic is posted (the outbox is empty) before its
+	// record goes.
+	if err := eventually(ctx, func() bool {
+		out, err := h.st.Outbox(ctx, chat, 1)
+		return err == nil && len(out) == 0
+	}); err != nil {
+		t.Fatal("the case's outbox was never delivered")
+	}
+	if err := h.st.DeleteRecord(ctx, postedSpace, topicRecKey(staffChat, tp.ThreadID)); err != nil {
+		t.Fatal(err)
+	}
+	h.do(chat, func() { h.srv.UserText(chat, "/forget") }, "This cannot be undone")
+	h.press(chat, "Yes, erase everything")
+	h.expect(chat, "but some messages in the support team's group could not be removed")
+	h.inTopic(0, "my list of its messages had expired")
+}

@@ -35,6 +35,9 @@ type op struct {
 	// IDs are the messages of a topic to delete when the topic itself
 	// cannot be (drop).
 	IDs []int `json:"ids,omitempty"`
+	// Lang is the language of the applicant to tell, after a drop, what
+	// could not be removed; "" when the erasure was not theirs to ask.
+	Lang string `json:"lang,omitempty"`
 	// At is when the operation was committed (unix milliseconds), for the
 	// outbox's age in the metrics.
 	At int64 `json:"at,omitempty"`
@@ -157,7 +160,7 @@ func render(replies []flows.Reply) []op {
 			ops = append(ops, op{Kind: opCard})
 			continue
 		case r.DropTopic != 0:
-			ops = append(ops, op{Kind: opDrop, Staff: true, Thread: r.DropTopic, IDs: r.TopicMsgs})
+			ops = append(ops, op{Kind: opDrop, Staff: true, Thread: r.DropTopic, IDs: r.TopicMsgs, Lang: r.Lang})
 			continue
 		case len(r.Copy) > 0:
 			ops = append(ops, op{Kind: opCopy, Staff: r.Staff, Msgs: r.Copy})

@@ -63,8 +63,11 @@ func (b *Bot) staffInput(ctx context.Context, upd *models.Update) (in flows.Inpu
 	if err != nil || !known {
 		return in, 0, nil, false, err
 	}
-	in = flows.Input{Kind: flows.Unsupported, From: agent, Album: m.MediaGroupID, Msgs: []flows.Message{msgOf(m)}}
+	in = flows.Input{Kind: flows.Unsupported, From: agent, Album: m.MediaGroupID, Msgs: []flows.Message{msgOf(m)},
+		Caption: m.Caption}
 	switch {
+	case m.Text != "" && d.addressedElsewhere(ctx, m.Text):
+		return in, 0, nil, false, nil
 	case m.Text != "":
 		t := flows.ParseText(m.Text, "")
 		in.Kind, in.Text, in.Command = t.Kind, t.Text, t.Command

@@ -335,6 +335,12 @@ func TestStaffTopicDeletedAndBlocked(t *testing.T) {
 	h.card(second.ThreadID, "✅ Residence card copy")
 	h.inTopic(second.ThreadID, "earlier topic of this case was deleted")
 	h.inTopic(second.ThreadID, "Passport copy")
+	if _, ok, err := h.st.GetRecord(ctx, postedSpace, topicRecKey(staffChat, first.ThreadID)); ok || err != nil {
+		t.Errorf("the deleted topic's list of messages is still kept (err %v)", err)
+	}
+	if _, ok, err := h.st.GetRecord(ctx, postedSpace, topicRecKey(staffChat, second.ThreadID)); !ok || err != nil {
+		t.Errorf("the new topic's messages are not recorded (err %v)", err)
+	}
 
 	// Bruno takes over; the applicant has blocked the bot meanwhile.
 	h.do(chat, func() { h.srv.UserTopicText(staffChat, second.ThreadID, bruno, "/takeover") }, "Bruno from our support team")
@@ -522,4 +528,85 @@ func TestStaffGroupSlowApplicantFirst(t *testing.T) {
 		t.Errorf("the reply to /human came after the case's topic %+v was opened; want it first", tps)
 	}
 	h.topicOfCase("User5006")
+}
+
+// A staff photo, document or album captioned as a note stays in the topic.
+func TestStaffNoteCaptions(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(5010)
+	h.toExpiry(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "AIMA's emails")
+	tp := h.topicOfCase("User5010")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hello, I'm Ana.") }, "Hello, I'm Ana.")
+	before := len(h.srv.Messages(chat))
+	h.srv.TopicPhoto(staffChat, tp.ThreadID, ana, jpegBytes(t, 30, 20), "!the photo looks edited")
+	h.srv.TopicDocument(staffChat, tp.ThreadID, ana, "scan.pdf", "application/pdf", []byte("%PDF-1.4 x"), "/note the scan, for us")
+	h.srv.TopicAlbum(staffChat, tp.ThreadID, ana, [][]byte{jpegBytes(t, 30, 20), jpegBytes(t, 40, 20)}, "! both internal")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "That is all.") }, "That is all.")
+	for _, m := range h.srv.Messages(chat)[before:] {
+		if m.Kind != fakeapi.KindCopy || m.Text != "That is all." {
+			t.Errorf("the applicant got %s %q %q; want only the text after the notes", m.Kind, m.Text, m.Caption)
+		}
+	}
+}
+
+// The bot checks its rights in the staff group at start and whenever they
+// change, and says in the General topic and the log which it lacks.
+func TestStaffRightsWarning(t *testing.T) {
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	h.srv.NewForum(staffChat, "Support")
+	h.srv.InitBotRights(staffChat, fakeapi.Rights{Status: "member"})
+	h.start(false, func(c *Config) { c.StaffChat, c.StaffUsers, c.QueueEvery = staffChat, []int64{ana}, time.Hour })
+	h.inTopic(0, "be an administrator")
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := eventually(ctx, func() bool { return strings.Contains(h.logs.String(), "missing=admin") }); err != nil {
+		t.Errorf("the missing rights were not logged:\n%s", h.logs)
+	}
+
+	h.srv.SetBotRights(staffChat, fakeapi.AllRights())
+	if err := eventually(ctx, func() bool {
+		return strings.Contains(h.logs.String(), "the bot has the rights it needs in the staff group")
+	}); err != nil {
+		t.Errorf("the rights given were not noticed:\n%s", h.logs)
+	}
+	h.srv.SetBotRights(staffChat, fakeapi.Rights{Status: "administrator", CanDeleteMessages: true})
+	h.inTopic(0, "manage topics: without it")
+	warnings := 0
+	for _, m := range h.srv.TopicMessages(staffChat, 0) {
+		if strings.HasPrefix(m.Text, "⚠️ I lack rights") {
+			warnings++
+			if strings.Contains(m.Text, "manage topics") && strings.Contains(m.Text, "delete messages") {
+				t.Errorf("warning %q names a right the bot has", m.Text)
+			}
+		}
+	}
+	if warnings != 2 {
+		t.Errorf("warnings in the General topic = %d; want 2 (at start, and when a right was taken)", warnings)
+	}
+}
+
+// A command addressed to another bot in the staff group is not the bot's:
+// it is neither acted on nor passed to the applicant.
+func TestStaffCommandForAnotherBot(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(5011)
+	h.toExpiry(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "AIMA's emails")
+	tp := h.topicOfCase("User5011")
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/close@OtherBot")
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/takeover@otherbot now")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/takeover@"+fakeapi.DefaultBotUsername) }, "has joined")
+	for _, m := range h.srv.Messages(chat) {
+		if strings.Contains(m.Text, "closed") || strings.Contains(m.Text, "@") {
+			t.Errorf("a command for another bot reached the applicant or acted: %q", m.Text)
+		}
+	}
+	var history []string
+	for _, e := range h.session(chat).Human.History {
+		history = append(history, e.What+" "+e.By)
+	}
+	if got, want := strings.Join(history, ", "), "escalate , take Ana"; got != want {
+		t.Errorf("case history = %q; want %q (the commands for another bot ignored)", got, want)
+	}
 }

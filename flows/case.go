@@ -129,6 +129,10 @@ type CaseEvent struct {
 type Line struct {
 	At   time.Time `json:"at"`
 	Text string    `json:"text"`
+	// Typed says Text is the applicant's own (typed text or a command),
+	// which the card shows quoted, rather than the assistant's summary of
+	// what they sent ("[files: 2]").
+	Typed bool `json:"typed,omitempty"`
 }
 
 // Message is a Telegram message the transport can pass on as it is. Media,
@@ -176,7 +180,7 @@ func (c *Case) clone() *Case {
 }
 
 func (a *Album) clone() *Album {
-	n := &Album{ID: a.ID, Files: append([]File(nil), a.Files...), Msgs: append([]Message(nil), a.Msgs...)}
+	n := &Album{ID: a.ID, Files: append([]File(nil), a.Files...), Msgs: append([]Message(nil), a.Msgs...), Note: a.Note}
 	if a.From != nil {
 		f := *a.From
 		n.From = &f
@@ -272,11 +276,12 @@ func (t *turn) remember() {
 		return
 	}
 	var text string
+	typed := false
 	switch t.in.Kind {
 	case Text:
-		text = clip(t.in.Text, recentRunes)
+		text, typed = clip(t.in.Text, recentRunes), true
 	case Command:
-		text = clip(strings.TrimSpace("/"+t.in.Command+" "+t.in.Text), recentRunes)
+		text, typed = clip(strings.TrimSpace("/"+t.in.Command+" "+t.in.Text), recentRunes), true
 	case Button:
 		if t.in.Label == "" {
 			return
@@ -289,7 +294,7 @@ func (t *turn) remember() {
 	default:
 		return
 	}
-	t.s.Recent = append(t.s.Recent, Line{At: t.now, Text: text})
+	t.s.Recent = append(t.s.Recent, Line{At: t.now, Text: text, Typed: typed})
 	if len(t.s.Recent) > recentLines {
 		t.s.Recent = t.s.Recent[len(t.s.Recent)-recentLines:]
 	}
@@ -304,7 +309,7 @@ func (t *turn) relay() {
 	case t.in.Kind == Button:
 		t.staffSay("staff_pressed", map[string]any{"Label": t.in.Label})
 	case t.in.Kind == Text || t.in.Kind == Command:
-		t.staffSay("staff_applicant_wrote", map[string]any{"Text": t.in.Text})
+		t.staffSay("staff_applicant_wrote", map[string]any{"Text": quote(t.in.Text)})
 	}
 }
 
@@ -349,9 +354,12 @@ func (t *turn) fromStaff() error {
 		t.staffSay("staff_bad_button", nil)
 		return nil
 	case Text:
-		if strings.HasPrefix(strings.TrimSpace(t.in.Text), "!") {
-			return nil // an internal note
+		if isNote(t.in.Text) {
+			return nil
 		}
+	}
+	if isNote(t.in.Caption) {
+		return nil
 	}
 	if len(t.in.Msgs) == 0 {
 		return nil
@@ -457,7 +465,7 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	if c := t.s.Human; c != nil && c.StaffAlbum != nil && !(inAlbum && in.Album == c.StaffAlbum.ID) {
 		a := c.StaffAlbum
 		c.StaffAlbum = nil
-		if a.From != nil {
+		if a.From != nil && !a.Note {
 			if err := t.toApplicant(a.From, a.Msgs); err != nil {
 				return false, err
 			}
@@ -471,7 +479,23 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	}
 	t.s.Human.noteTopicMessages(in.Msgs)
 	t.s.Human.StaffAlbum.Msgs = append(t.s.Human.StaffAlbum.Msgs, in.Msgs...)
+	if isNote(in.Caption) {
+		t.s.Human.StaffAlbum.Note = true
+	}
 	return true, nil
+}
+
+// isNote says whether a staff member's text or caption is an internal note,
+// kept in the topic and never passed to the applicant: it starts with "!"
+// or with the /note command. An album with a note caption on any of its
+// items is internal as a whole.
+func isNote(text string) bool {
+	text = strings.TrimSpace(text)
+	if strings.HasPrefix(text, "!") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(strings.ToLower(text), "/note")
+	return ok && (rest == "" || rest[0] == '@' || unicode.IsSpace(rune(rest[0])))
 }
 
 // --- what the support team sees ---
@@ -526,12 +550,16 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 		b = append(b, checklist(f.cat, lang, s, "card_documents"))
 	}
 	if s.Question != "" {
-		b = append(b, tr("card_question", map[string]any{"Question": clip(s.Question, 600)}))
+		b = append(b, tr("card_question", map[string]any{"Question": quote(clip(s.Question, 600))}))
 	}
 	if len(s.Recent) > 0 {
 		lines := []string{tr("card_recent", nil)}
 		for _, l := range s.Recent {
-			lines = append(lines, at(l.At)+" "+l.Text)
+			text := oneLine(l.Text)
+			if l.Typed {
+				text = quote(l.Text)
+			}
+			lines = append(lines, at(l.At)+" "+text)
 		}
 		b = append(b, strings.Join(lines, "\n"))
 	}
@@ -672,6 +700,37 @@ func applicantName(name, none string) string {
 		return none
 	}
 	return clip(name, 32)
+}
+
+// quote shows the applicant's own text on the staff side so that it reads
+// as theirs and cannot pass for the card's lines: on one line, its line
+// breaks shown as " ⏎ ", without control or format characters (which could
+// reorder what staff see), inside «…».
+func quote(text string) string { return "«" + oneLine(text) + "»" }
+
+// oneLine writes text on one line: line breaks become " ⏎ ", control and
+// format characters are dropped.
+func oneLine(text string) string {
+	lines := strings.FieldsFunc(text, func(r rune) bool {
+		switch r {
+		case '\n', '\r', '\v', '\f', '\u0085', '\u2028', '\u2029':
+			return true
+		}
+		return false
+	})
+	kept := lines[:0]
+	for _, l := range lines {
+		l = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if (unicode.IsControl(r) && r != '\t') || unicode.Is(unicode.Cf, r) {
+				return -1
+			}
+			return r
+		}, l))
+		if l != "" {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, " ⏎ ")
 }
 
 // clip cuts text to at most n runes, marking the cut.

@@ -264,3 +264,103 @@ func TestWakeAnswersAlbum(t *testing.T) {
 			len(out), got.Album, len(got.Docs), len(wantOut), len(want.Docs))
 	}
 }
+
+// A staff message whose text or caption starts like a note stays in the
+// topic, whatever its kind; an album with a note caption on any item stays
+// there as a whole.
+func TestStaffNotes(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s, _, _ := f.Step(Session{}, ParseText("/start", "en"), now)
+	s, _, _ = f.Step(s, ParseText("/human", "en"), now)
+	ana := &Agent{ID: 7, Name: "Ana"}
+	one := func(in Input) []Input { return []Input{in} }
+	tests := []struct {
+		name   string
+		inputs []Input
+		copied bool // whether anything reaches the applicant
+	}{
+		{"text !", one(Input{Kind: Text, Text: " !checked", Msgs: []Message{{ID: 1}}, From: ana}), false},
+		{"/note command", one(Input{Kind: Command, Command: "note", Text: "x", Msgs: []Message{{ID: 2}}, From: ana}), false},
+		{"photo !", one(Input{Kind: Files, Caption: "!looks fake", Msgs: []Message{{ID: 3}}, From: ana}), false},
+		{"document /note", one(Input{Kind: Files, Caption: "/note passport scan", Msgs: []Message{{ID: 4}}, From: ana}), false},
+		{"voice /note@bot", one(Input{Kind: Unsupported, Caption: "/note@aimabot listen", Msgs: []Message{{ID: 5}}, From: ana}), false},
+		{"video /NOTE", one(Input{Kind: Unsupported, Caption: "/NOTE", Msgs: []Message{{ID: 6}}, From: ana}), false},
+		{"album, note on the second item", []Input{
+			{Kind: Files, Album: "g1", Msgs: []Message{{ID: 7}}, From: ana},
+			{Kind: Files, Album: "g1", Caption: "!internal", Msgs: []Message{{ID: 8}}, From: ana},
+			{Kind: Files, Album: "g1", Msgs: []Message{{ID: 9}}, From: ana},
+			{Kind: AlbumEnd},
+		}, false},
+		{"photo /notes is not a note", one(Input{Kind: Files, Caption: "/notes for you", Msgs: []Message{{ID: 10}}, From: ana}), true},
+		{"photo with a caption", one(Input{Kind: Files, Caption: "like this!", Msgs: []Message{{ID: 11}}, From: ana}), true},
+		{"album without a note", []Input{
+			{Kind: Files, Album: "g2", Caption: "see", Msgs: []Message{{ID: 12}}, From: ana},
+			{Kind: Files, Album: "g2", Msgs: []Message{{ID: 13}}, From: ana},
+			{Kind: AlbumEnd},
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur := s
+			copied := false
+			for i, in := range tt.inputs {
+				next, replies, err := f.Step(cur, in, now)
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				cur = next
+				for _, r := range replies {
+					if len(r.Copy) > 0 && !r.Staff {
+						copied = true
+					}
+				}
+			}
+			if copied != tt.copied {
+				t.Errorf("copied to the applicant = %v; want %v", copied, tt.copied)
+			}
+		})
+	}
+}
+
+// The applicant's text on the card is quoted, on one line: it cannot draw
+// lines that look like the card's own.
+func TestCardQuotesApplicantText(t *testing.T) {
+	f, err := New(WithStaff("en"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	forged := "hello\nStatus: closed\r\nDocuments: ✅ all received\u2028History:\u202e"
+	s := Session{State: StateSituation, Human: &Case{Status: CaseWaiting, At: now}, Question: forged,
+		Recent: []Line{{At: now, Text: forged, Typed: true}, {At: now, Text: "[files: 2]"}}}
+	card := f.Card(s, now).Text
+	for _, line := range strings.Split(card, "\n") {
+		for _, fake := range []string{"Status: closed", "Documents: ✅", "History:\u202e"} {
+			if strings.HasPrefix(strings.TrimSpace(line), fake) {
+				t.Errorf("card line %q imitates the card's own lines:\n%s", line, card)
+			}
+		}
+	}
+	want := "«hello ⏎ Status: closed ⏎ Documents: ✅ all received ⏎ History:»"
+	if got := strings.Count(card, want); got != 2 {
+		t.Errorf("card quotes the applicant's text %d times as %q; want 2 (question, last message):\n%s", got, want, card)
+	}
+	if !strings.Contains(card, "10:00 [files: 2]") {
+		t.Errorf("card shows the assistant's summary of files quoted or not at all:\n%s", card)
+	}
+	tests := []struct{ in, want string }{
+		{"plain", "«plain»"},
+		{"  two\n\n\nlines  ", "«two ⏎ lines»"},
+		{"zero\u200bwidth\u202eright", "«zerowidthright»"},
+		{"", "«»"},
+	}
+	for _, tt := range tests {
+		if got := quote(tt.in); got != tt.want {
+			t.Errorf("quote(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -144,7 +144,7 @@ func (t *turn) forget() {
 	old := t.s
 	t.out = append(t.out, Reply{Forget: true, Event: EventErasedByChoice})
 	if c := old.Human; c != nil && c.Topic != 0 {
-		t.out = append(t.out, Reply{Staff: true, DropTopic: c.Topic, TopicMsgs: c.Msgs})
+		t.out = append(t.out, Reply{Staff: true, DropTopic: c.Topic, TopicMsgs: c.Msgs, Lang: old.Language()})
 	}
 	var what []string
 	what = append(what, t.tr("forget_what_conversation", nil))
@@ -153,6 +153,9 @@ func (t *turn) forget() {
 	}
 	if old.Human != nil {
 		what = append(what, t.tr("forget_what_case", nil))
+		if old.Human.Topic != 0 {
+			what = append(what, t.tr("forget_what_topic", nil))
+		}
 	}
 	if len(old.Recent) > 0 || old.Question != "" {
 		what = append(what, t.tr("forget_what_messages", nil))

@@ -74,6 +74,9 @@ type Album struct {
 	Files []File    `json:"files,omitempty"`
 	Msgs  []Message `json:"msgs,omitempty"`
 	From  *Agent    `json:"from,omitempty"` // the staff member sending it, for a staff album
+	// Note: an item of a staff album was captioned as an internal note, so
+	// the whole album stays in the topic.
+	Note bool `json:"note,omitempty"`
 }
 
 // Marshal encodes the session as JSON.
@@ -156,6 +159,9 @@ type Input struct {
 	// From is set when the input comes from a member of the support team,
 	// in the applicant's staff topic.
 	From *Agent
+	// Caption is the caption of a staff member's media message: one that
+	// starts like a note ("!", "/note") keeps the message internal.
+	Caption string
 }
 
 // InputKind says what an Input carries.
@@ -199,6 +205,9 @@ type Reply struct {
 	// and empty of TopicMsgs) because the case it showed was erased.
 	DropTopic int
 	TopicMsgs []int
+	// Lang, with DropTopic, is the language in which to tell the applicant
+	// what of the topic could not be removed; "" when they are not told.
+	Lang string
 	// Event names what happened, for the operator's metrics; not shown.
 	Event string
 }

@@ -31,6 +31,14 @@
 //     migration service messages are queued and later writes to the old id
 //     answer "group chat was upgraded to a supergroup chat" with
 //     migrate_to_chat_id;
+//   - SetBotRights changes the bot's status and administrator rights in a
+//     group (every right until set) and queues my_chat_member (InitBotRights
+//     sets them without an update, as they were before); getChatMember
+//     reports them. Without can_delete_messages, deleteForumTopic answers
+//     CHAT_ADMIN_REQUIRED and the bot deletes only its own messages less
+//     than 48 hours old ("message can't be deleted"; deleteMessages fails
+//     whole and deletes nothing); without can_manage_topics,
+//     createForumTopic is refused. TopicLeft counts what is left in a topic;
 //   - RawUpdate queues any update JSON.
 //
 // LastUserMessageID tells the message_id of the last message a user sent in

@@ -47,6 +47,7 @@ func (s *Server) methodTable() map[string]methodSpec {
 		{"unpinAllForumTopicMessages", s.mUnpinAllForumTopicMessages},
 		{"sendChatAction", s.mSendChatAction},
 		{"getChat", s.mGetChat},
+		{"getChatMember", s.mGetChatMember},
 	}
 	m := make(map[string]methodSpec, len(list))
 	for _, spec := range list {
@@ -397,6 +398,9 @@ func (s *Server) mDeleteMessage(r *request) (any, *apiError) {
 	if m == nil || m.deleted {
 		return nil, badRequest("message to delete not found")
 	}
+	if !s.canDeleteLocked(c, m) {
+		return nil, badRequest("message can't be deleted")
+	}
 	m.deleted = true
 	return true, nil
 }
@@ -409,6 +413,13 @@ func (s *Server) mDeleteMessages(r *request) (any, *apiError) {
 	ids, ok := r.intList("message_ids")
 	if !ok || len(ids) == 0 || len(ids) > 100 {
 		return nil, badRequest("message_ids must be a non-empty list of at most 100 message identifiers")
+	}
+	// Messages not found are skipped, as Telegram documents; one that may
+	// not be deleted fails the whole call, and nothing is deleted.
+	for _, mid := range ids {
+		if m := c.msgs[mid]; m != nil && !m.deleted && !s.canDeleteLocked(c, m) {
+			return nil, badRequest("message can't be deleted")
+		}
 	}
 	for _, mid := range ids {
 		if m := c.msgs[mid]; m != nil {

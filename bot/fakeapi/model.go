@@ -45,6 +45,9 @@ type chat struct {
 	// migratedTo is the supergroup a basic group was upgraded to (0 if
 	// none); writes to the group then answer "group chat was upgraded".
 	migratedTo int64
+	// rights are the bot's in a group (nil: an administrator with every
+	// right).
+	rights *Rights
 }
 
 type topic struct {

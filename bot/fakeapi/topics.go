@@ -70,6 +70,9 @@ func (s *Server) mCreateForumTopic(r *request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	if rt := s.botRightsLocked(c); !rt.admin() || !rt.CanManageTopics {
+		return nil, badRequest("not enough rights to create a topic")
+	}
 	name := strings.TrimSpace(r.str("name"))
 	if name == "" {
 		return nil, badRequest("TOPIC_TITLE_EMPTY")
@@ -144,6 +147,11 @@ func (s *Server) mDeleteForumTopic(r *request) (any, *apiError) {
 	c, t, aerr := s.liveTopic(r)
 	if aerr != nil {
 		return nil, aerr
+	}
+	if rt := s.botRightsLocked(c); !rt.admin() || !rt.CanDeleteMessages {
+		// Telegram's answer when the bot lacks the right deleteForumTopic
+		// needs (can_delete_messages).
+		return nil, badRequest("CHAT_ADMIN_REQUIRED")
 	}
 	s.deleteTopicLocked(c, t)
 	return true, nil
