@@ -17,6 +17,10 @@ var (
 	secretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 )
 
+// minSecret is the shortest WEBHOOK_SECRET accepted: the secret is all that
+// tells Telegram's calls from anyone else's, so it must not be guessable.
+const minSecret = 16
+
 // runServe serves applicants on Telegram until a signal ends ctx.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := newFlags("serve")
@@ -100,10 +104,14 @@ func checkServeConfig(cfg bot.Config) error {
 		return usagef("WEBHOOK_URL: %q must be an https:// URL (Telegram only calls HTTPS webhooks)", cfg.WebhookURL)
 	}
 	if cfg.WebhookSecret == "" {
-		return usagef("WEBHOOK_SECRET is not set: webhook mode needs a secret (1-256 of A-Z a-z 0-9 _ -)")
+		return usagef("WEBHOOK_SECRET is not set: webhook mode needs a secret (16-256 of A-Z a-z 0-9 _ -)")
 	}
 	if !secretPattern.MatchString(cfg.WebhookSecret) {
-		return usagef("WEBHOOK_SECRET: only 1-256 of A-Z a-z 0-9 _ - are allowed")
+		return usagef("WEBHOOK_SECRET: only 16-256 of A-Z a-z 0-9 _ - are allowed")
+	}
+	if len(cfg.WebhookSecret) < minSecret {
+		return usagef("WEBHOOK_SECRET: %d characters is too short to be unguessable; use at least %d (e.g. openssl rand -hex 32)",
+			len(cfg.WebhookSecret), minSecret)
 	}
 	if _, _, err := net.SplitHostPort(cfg.ListenAddr); err != nil {
 		return usagef("LISTEN_ADDR: %q is not host:port", cfg.ListenAddr)
