@@ -34,6 +34,43 @@ type press struct {
 	text      string // the pressed message's text, to show the choice under it
 	label     string // the pressed button's label, when it can be found
 	staff     bool   // a case card's button, in the staff group
+	// notice answers a press that is not applied (ok false from input).
+	notice string
+}
+
+// refusal is an update whose claims do not hold together (a private chat
+// that is not its sender's, an update id that cannot be told from an
+// internal input): it is refused, logged and counted, never applied.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+
+// answerNow answers a press that no chat's outbox will: one ignored or
+// refused. Nothing about it is stored, so there is no outbox to go through.
+func (b *Bot) answerNow(ctx context.Context, q *models.CallbackQuery, text string) {
+	if q == nil {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if _, err := b.api.AnswerCallbackQuery(actx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text}); err != nil {
+		b.logger.Debug("bot: answering a press that is not applied", "err", redact(err, b.cfg.Token))
+	}
+}
+
+// privateClaim checks what a private chat's update says of itself: a
+// private chat is the conversation with one user, so its id is its
+// sender's, and positive (groups, the staff group among them, are negative).
+func privateClaim(chat int64, from *models.User) error {
+	switch {
+	case from == nil:
+		return refusal("a private chat's update without a sender")
+	case chat <= 0:
+		return refusal("a private chat with a group's id")
+	case chat != from.ID:
+		return refusal("a private chat that is not its sender's")
+	}
+	return nil
 }
 
 // Handle applies one update: it turns it into the conversation's input,
@@ -45,12 +82,30 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
 	start := time.Now()
 	kind := kindOf(upd)
 	in, chat, p, ok, err := b.input(ctx, upd)
+	var refused refusal
+	if errors.As(err, &refused) {
+		// Applying it would trust what it claims; delivering it again would
+		// change nothing, so it is confirmed like one applied.
+		b.logger.Warn("bot: update refused", "update", upd.ID, "kind", kind, "reason", string(refused))
+		b.metrics.updates.WithLabelValues(kind, outcomeRefused).Inc()
+		b.answerNow(ctx, upd.CallbackQuery, "")
+		return nil
+	}
 	if err != nil || !ok {
 		outcome := outcomeIgnored
 		if err != nil {
 			outcome = outcomeFailed
 		}
 		b.metrics.updates.WithLabelValues(kind, outcome).Inc()
+		if err == nil {
+			// A press is always answered, or its button spins on the
+			// presser's screen.
+			notice := ""
+			if p != nil {
+				notice = p.notice
+			}
+			b.answerNow(ctx, upd.CallbackQuery, notice)
+		}
 		return err
 	}
 	if in.From != nil {
@@ -157,6 +212,8 @@ func (b *Bot) pressOps(s flows.Session, data string, p *press) []op {
 	lang := s.Language()
 	toast, stale := b.flow.Toast(s, data)
 	switch {
+	case stale && p.messageID == 0:
+		return []op{{Kind: opAnswer, QueryID: p.queryID, Text: toast}}
 	case stale:
 		return []op{{Kind: opAnswer, QueryID: p.queryID, Text: toast}, {Kind: opUnbutton, MessageID: p.messageID}}
 	case toast != "":
@@ -178,17 +235,69 @@ func (b *Bot) pressOps(s flows.Session, data string, p *press) []op {
 // error means the update could not be read now (a download failed) and
 // should come again.
 func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, chat int64, p *press, ok bool, err error) {
+	if upd.ID <= 0 {
+		// Internal inputs (an album's end, a wake-up) are applied under id 0,
+		// which the store does not deduplicate: an update must not pass as one.
+		return in, 0, nil, false, refusal("update id is not positive")
+	}
 	switch {
 	case upd.CallbackQuery != nil:
-		q := upd.CallbackQuery
-		m := q.Message.Message
-		if m == nil {
-			return in, 0, nil, false, nil
-		}
-		if m.Chat.Type != models.ChatTypePrivate {
+		return b.pressInput(ctx, upd)
+	case upd.Message != nil:
+		if upd.Message.Chat.Type != models.ChatTypePrivate {
 			return b.staffInput(ctx, upd)
 		}
-		p = &press{queryID: q.ID, messageID: m.ID, text: m.Text}
+		if err := privateClaim(upd.Message.Chat.ID, upd.Message.From); err != nil {
+			return in, 0, nil, false, err
+		}
+		return b.message(ctx, upd.Message)
+	case upd.EditedMessage != nil:
+		m := upd.EditedMessage
+		// A corrected message is read as a new answer (a date typed again).
+		if m.Text == "" || m.Chat.Type != models.ChatTypePrivate {
+			return in, 0, nil, false, nil
+		}
+		if err := privateClaim(m.Chat.ID, m.From); err != nil {
+			return in, 0, nil, false, err
+		}
+		if flows.ParseText(m.Text, "").Kind == flows.Command {
+			// Editing an old message is not sending a command: "/restart"
+			// typed into last week's message must not erase the answers.
+			return in, 0, nil, false, nil
+		}
+		return b.message(ctx, m)
+	}
+	return in, 0, nil, false, nil
+}
+
+// pressInput reads a button press. In a private chat it is the presser's
+// own conversation, whatever chat the message names; on a message too old
+// for Telegram to show (InaccessibleMessage) it is still the presser's press,
+// with no message to edit.
+func (b *Bot) pressInput(ctx context.Context, upd *models.Update) (in flows.Input, chat int64, p *press, ok bool, err error) {
+	q := upd.CallbackQuery
+	var msgChat models.Chat
+	switch {
+	case q.Message.Message != nil:
+		msgChat = q.Message.Message.Chat
+	case q.Message.InaccessibleMessage != nil:
+		msgChat = q.Message.InaccessibleMessage.Chat
+	default:
+		return in, 0, nil, false, nil // an inline message's button: not one of the bot's
+	}
+	if msgChat.Type != models.ChatTypePrivate {
+		if q.Message.Message == nil {
+			// An old card's button: which case it was for is unknown.
+			return in, 0, &press{notice: b.flow.Catalog().Text(b.cfg.StaffLang, "toast_out_of_date", nil)}, false, nil
+		}
+		return b.staffInput(ctx, upd)
+	}
+	if err := privateClaim(msgChat.ID, &q.From); err != nil {
+		return in, 0, nil, false, err
+	}
+	p = &press{queryID: q.ID}
+	if m := q.Message.Message; m != nil {
+		p.messageID, p.text = m.ID, m.Text
 		if m.ReplyMarkup != nil {
 			for _, row := range m.ReplyMarkup.InlineKeyboard {
 				for _, k := range row {
@@ -198,21 +307,9 @@ func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, ch
 				}
 			}
 		}
-		return flows.Input{Kind: flows.Button, Data: q.Data, Label: p.label, ClientLang: q.From.LanguageCode,
-			Name: q.From.FirstName}, m.Chat.ID, p, true, nil
-	case upd.Message != nil:
-		if upd.Message.Chat.Type != models.ChatTypePrivate {
-			return b.staffInput(ctx, upd)
-		}
-		return b.message(ctx, upd.Message)
-	case upd.EditedMessage != nil:
-		// A corrected message is read as a new answer (a date typed again).
-		if upd.EditedMessage.Text == "" {
-			return in, 0, nil, false, nil
-		}
-		return b.message(ctx, upd.EditedMessage)
 	}
-	return in, 0, nil, false, nil
+	return flows.Input{Kind: flows.Button, Data: q.Data, Label: p.label, ClientLang: q.From.LanguageCode,
+		Name: q.From.FirstName}, q.From.ID, p, true, nil
 }
 
 func (b *Bot) message(ctx context.Context, m *models.Message) (flows.Input, int64, *press, bool, error) {
@@ -438,6 +535,8 @@ func chatOf(u *models.Update) int64 {
 		return u.EditedMessage.Chat.ID
 	case u.CallbackQuery != nil && u.CallbackQuery.Message.Message != nil:
 		return u.CallbackQuery.Message.Message.Chat.ID
+	case u.CallbackQuery != nil && u.CallbackQuery.Message.InaccessibleMessage != nil:
+		return u.CallbackQuery.Message.InaccessibleMessage.Chat.ID
 	}
 	return 0
 }
