@@ -364,6 +364,13 @@ func (b *Bot) document(ctx context.Context, d *models.Document) (flows.File, err
 		f.Type, f.Size = want, rules.MaxFileBytes+1
 		return f, nil
 	}
+	if errors.Is(err, errUnreadable) {
+		// Retrying would hold the chat's later messages behind this one
+		// for good: the applicant is asked to send it again instead.
+		b.logger.Warn("bot: a document could not be fetched; the applicant is asked to send it again", "err", err)
+		f.Unreadable = true
+		return f, nil
+	}
 	if err != nil {
 		return f, err
 	}
@@ -376,7 +383,27 @@ func (b *Bot) document(ctx context.Context, d *models.Document) (flows.File, err
 	return f, nil
 }
 
-var errTooBig = errors.New("bot: file is too big to download")
+var (
+	errTooBig = errors.New("bot: file is too big to download")
+	// errUnreadable is a file Telegram answered a permanent error for (a
+	// 4xx other than 401, 408 and 429): asking again will not help.
+	errUnreadable = errors.New("bot: the file cannot be fetched")
+)
+
+// permanentAPIError says whether a Bot API error will be the same on every
+// retry. Network errors, 5xx, 429 and 401 (the token, not the file) are not.
+func permanentAPIError(err error) bool {
+	return errors.Is(err, tg.ErrorBadRequest) || errors.Is(err, tg.ErrorForbidden) || errors.Is(err, tg.ErrorNotFound)
+}
+
+// permanentStatus is permanentAPIError for a plain HTTP answer.
+func permanentStatus(code int) bool {
+	switch code {
+	case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return code >= 400 && code < 500
+}
 
 // download fetches a file's first bytes, to check what it really is. The file
 // is read into memory only as far as needed and never written to disk.
@@ -387,6 +414,9 @@ func (b *Bot) download(ctx context.Context, fileID string) (head []byte, size in
 	if err != nil {
 		if errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "too big") {
 			return nil, 0, errTooBig
+		}
+		if permanentAPIError(err) {
+			return nil, 0, fmt.Errorf("%w: getFile: %w", errUnreadable, redact(err, b.cfg.Token))
 		}
 		return nil, 0, fmt.Errorf("bot: getFile: %w", redact(err, b.cfg.Token))
 	}
@@ -399,6 +429,9 @@ func (b *Bot) download(ctx context.Context, fileID string) (head []byte, size in
 		return nil, 0, fmt.Errorf("bot: download: %w", redact(stripURL(err), b.cfg.Token))
 	}
 	defer resp.Body.Close()
+	if permanentStatus(resp.StatusCode) {
+		return nil, 0, fmt.Errorf("%w: download: HTTP %d", errUnreadable, resp.StatusCode)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, 0, fmt.Errorf("bot: download: HTTP %d", resp.StatusCode)
 	}

@@ -247,3 +247,56 @@ func TestEditIsNotACommand(t *testing.T) {
 	h.do(chat, func() { h.srv.UserText(chat, "32/13/2030") }, "What is the expiry date")
 	h.do(chat, func() { h.srv.UserEdit(chat, h.srv.LastUserMessageID(chat), "26/07/2030") }, "Friday, 26 July 2030")
 }
+
+// A file Telegram will not hand over (a 4xx from getFile or from the file
+// download) ends the update with a kind word and the question again, so the
+// chat's later messages do not wait behind it; a 5xx is retried.
+func TestUnreadableFile(t *testing.T) {
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	h.start(false)
+	chat := int64(5501)
+	h.toAddressChange(chat)
+	h.srv.UserText(chat, "26/07/2030")
+	h.expect(chat, "Friday, 26 July 2030")
+	h.press(chat, "Continue")
+	h.expect(chat, "Document 1 of 5")
+	step := h.session(chat).Step
+	for _, tt := range []struct {
+		name  string
+		fault fakeapi.Fault
+	}{
+		{"getFile answers 400", fakeapi.Fault{Method: "getFile", Status: http.StatusBadRequest,
+			Description: "Bad Request: file is temporarily unavailable"}},
+		{"getFile answers 404", fakeapi.Fault{Method: "getFile", Status: http.StatusNotFound}},
+		{"the download answers 404", fakeapi.Fault{Method: "file", Status: http.StatusNotFound}},
+		{"the download answers 403", fakeapi.Fault{Method: "file", Status: http.StatusForbidden}},
+	} {
+		tt.fault.Times = 1000 // for good: retrying would never end
+		h.srv.Inject(tt.fault)
+		before := len(h.srv.Messages(chat))
+		h.do(chat, func() { h.srv.UserDocument(chat, "passport.pdf", "application/pdf", realPDF) }, "Document 1 of 5")
+		h.srv.ClearFaults()
+		said := ""
+		for _, m := range h.srv.Messages(chat)[before:] {
+			said += m.Text + "\n"
+		}
+		if !strings.Contains(said, "I could not read that file; please send it again.") {
+			t.Errorf("%s: answer = %q; want the kind word about the file", tt.name, said)
+		}
+		if s := h.session(chat); s.State != flows.StateDocuments || s.Step != step || len(s.Docs) != 0 || s.Misses != 0 {
+			t.Errorf("%s: session at %q step %d with %d documents, %d misses; want the first document still asked for, no miss",
+				tt.name, s.State, s.Step, len(s.Docs), s.Misses)
+		}
+	}
+	h.srv.Inject(fakeapi.Fault{Method: "getFile", Status: http.StatusBadGateway})
+	h.srv.Inject(fakeapi.Fault{Method: "file", Status: http.StatusServiceUnavailable})
+	h.do(chat, func() { h.srv.UserDocument(chat, "passport.pdf", "application/pdf", realPDF) }, "Document 2 of 5")
+	if n := len(h.srv.Calls("getFile")); n != 4+3 {
+		t.Errorf("getFile calls = %d; want 7 (one per unreadable file, three for the file whose errors were temporary)", n)
+	}
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := h.srv.WaitFor(ctx, func() bool { return h.srv.Pending() == 0 }); err != nil {
+		t.Errorf("pending updates = %d; want every update confirmed", h.srv.Pending())
+	}
+}
