@@ -63,7 +63,19 @@ type Config struct {
 	WakeEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// DeleteWebhook, in polling mode, removes a webhook left set for the
+	// bot before polling (Telegram refuses getUpdates while one is set).
+	DeleteWebhook bool
 }
+
+// ErrTokenRefused is Telegram's 401: the token is wrong or was revoked.
+// Nothing works until the token is replaced, so Run stops with it.
+var ErrTokenRefused = errors.New("TELEGRAM_BOT_TOKEN was refused by Telegram (401 Unauthorized): it is wrong or was revoked; get the current one from @BotFather")
+
+// ErrWebhookSet is Telegram's 409 to getUpdates while a webhook is set:
+// polling cannot start until the webhook is removed.
+var ErrWebhookSet = errors.New("a webhook is set for this bot, so Telegram refuses to be polled (409 Conflict): " +
+	"start with --delete-webhook (or DELETE_WEBHOOK=1) to remove it, or set WEBHOOK_URL to serve in webhook mode")
 
 const (
 	defaultAPIURL   = "https://api.telegram.org"
@@ -170,6 +182,13 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 // flight, and returns within ShutdownTimeout. Undelivered replies stay in
 // the outbox for the next start (or another replica).
 func (b *Bot) Run(ctx context.Context) error {
+	if err := b.checkToken(ctx); err != nil {
+		b.procCancel()
+		return err
+	}
+	// Intake may end by itself (polling refused): the rest stops with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	b.setCommands(ctx)
 	b.send.start(ctx)
 	b.startWaker(ctx)
@@ -186,6 +205,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			stopOps()
 		}
 	}
+	cancel()
 	b.stop()
 	return err
 }
@@ -274,6 +294,22 @@ func (b *Bot) stop() {
 		b.logger.Warn("bot: shutdown timed out; undelivered replies stay in the outbox")
 	}
 	b.procCancel()
+}
+
+// checkToken asks Telegram who the bot is, so that a refused token stops the
+// start with one clear line instead of failing every call after it. Any
+// other failure (Telegram unreachable) is left to the retries that follow.
+func (b *Bot) checkToken(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	_, err := b.api.GetMe(cctx)
+	if errors.Is(err, tg.ErrorUnauthorized) {
+		return ErrTokenRefused
+	}
+	if err != nil && ctx.Err() == nil {
+		b.logger.Warn("bot: getMe failed; starting anyway", "err", redact(err, b.cfg.Token))
+	}
+	return nil
 }
 
 // setCommands publishes the command menu in each language. A failure is

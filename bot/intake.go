@@ -457,46 +457,89 @@ func stripURL(err error) error {
 // poll reads updates with getUpdates. The offset that confirms updates to
 // Telegram advances only past updates whose effects are committed, so a
 // crash at any moment loses nothing: unconfirmed updates come again and
-// those already applied are skipped.
+// those already applied are skipped. It returns ErrTokenRefused or
+// ErrWebhookSet when polling cannot go on; every other failure is waited
+// out (see pollPause).
 func (b *Bot) poll(ctx context.Context) error {
+	if b.cfg.DeleteWebhook {
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := b.api.DeleteWebhook(cctx, &tg.DeleteWebhookParams{})
+		cancel()
+		if errors.Is(err, tg.ErrorUnauthorized) {
+			return ErrTokenRefused
+		}
+		if err != nil {
+			b.logger.Warn("bot: deleteWebhook failed", "err", redact(err, b.cfg.Token))
+		}
+	}
 	var offset int64
-	backoff := time.Duration(0)
+	var pause time.Duration
 	for ctx.Err() == nil {
-		if backoff > 0 && !sleep(ctx, backoff) {
+		if pause > 0 && !sleep(ctx, pause) {
 			break
 		}
+		var r pollResult
 		// The lease outlives one long poll and the batch it brings, so two
 		// replicas never poll at once (Telegram would answer 409).
 		leader, err := b.st.Lease(ctx, "poller", b.cfg.Owner, 2*b.cfg.PollTimeout+leaseTTL)
-		if err != nil || !leader {
+		switch {
+		case err != nil || !leader:
 			if err != nil {
 				b.down.failed(err)
 			}
-			backoff = 2 * time.Second // another replica polls; stand by
-			continue
-		}
-		updates, err := b.getUpdates(ctx, offset)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
+			r.standby = true
+		default:
+			began := time.Now()
+			var updates []*models.Update
+			updates, err = b.getUpdates(ctx, offset)
+			r.took, r.updates = time.Since(began), len(updates)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, ErrTokenRefused), errors.Is(err, ErrWebhookSet):
+				return err
+			case err != nil:
+				b.logger.Warn("bot: getUpdates failed", "err", err)
+				r.err = true
+			case len(updates) > 0:
+				var next int64
+				next, r.failed = b.applyBatch(updates)
+				offset = max(offset, next)
 			}
-			b.logger.Warn("bot: getUpdates failed", "err", err)
-			backoff = nextBackoff(backoff)
-			continue
 		}
-		backoff = 0
-		if len(updates) == 0 {
-			continue
-		}
-		next, failed := b.applyBatch(updates)
-		if next > offset {
-			offset = next
-		}
-		if failed {
-			backoff = time.Second // the store is likely down: retry the rest soon
-		}
+		pause = pollPause(pause, r, b.cfg.PollTimeout)
 	}
 	return nil
+}
+
+// pollResult is how one turn of the polling loop ended.
+type pollResult struct {
+	standby bool          // another replica polls, or the store did not answer
+	err     bool          // getUpdates failed
+	updates int           // updates it brought
+	failed  bool          // one of them could not be applied
+	took    time.Duration // how long getUpdates took
+}
+
+// pollPause is how long the poller waits before its next turn: nothing
+// after a batch (more may be waiting) or a long poll that ran its course,
+// and otherwise long enough that getUpdates never runs in a tight loop,
+// growing while the trouble lasts, even against a server that answers at
+// once with an error or with nothing.
+func pollPause(prev time.Duration, r pollResult, timeout time.Duration) time.Duration {
+	switch {
+	case r.standby:
+		return 2 * time.Second
+	case r.err:
+		return nextBackoff(prev)
+	case r.failed:
+		return time.Second // the store is likely down: retry the rest soon
+	case r.updates > 0:
+		return 0
+	case r.took < timeout/2:
+		return nextBackoff(prev) // "nothing" at once: not a long poll
+	}
+	return 0
 }
 
 // applyBatch applies a batch of updates, one chat's in order and different
@@ -598,6 +641,12 @@ func (b *Bot) getUpdates(ctx context.Context, offset int64) ([]*models.Update, e
 		return nil, fmt.Errorf("bot: getUpdates: decode: %w", err)
 	}
 	if !r.OK {
+		switch {
+		case r.ErrorCode == http.StatusUnauthorized:
+			return nil, ErrTokenRefused
+		case r.ErrorCode == http.StatusConflict && strings.Contains(strings.ToLower(r.Description), "webhook"):
+			return nil, ErrWebhookSet
+		}
 		return nil, fmt.Errorf("bot: getUpdates: %d %s", r.ErrorCode, r.Description)
 	}
 	updates := make([]*models.Update, 0, len(r.Result))

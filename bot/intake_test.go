@@ -2,12 +2,18 @@ package bot
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/flows"
@@ -298,5 +304,199 @@ func TestUnreadableFile(t *testing.T) {
 	defer cancel()
 	if err := h.srv.WaitFor(ctx, func() bool { return h.srv.Pending() == 0 }); err != nil {
 		t.Errorf("pending updates = %d; want every update confirmed", h.srv.Pending())
+	}
+}
+
+// pollPause never lets the poller call getUpdates again at once after a
+// failure or an empty answer that was not a long poll, and grows while the
+// trouble lasts; a batch or a long poll that ran its course goes on at once.
+func TestPollPause(t *testing.T) {
+	const timeout = 25 * time.Second
+	tests := []struct {
+		name string
+		prev time.Duration
+		r    pollResult
+		want time.Duration
+	}{
+		{"a batch", 0, pollResult{updates: 3, took: time.Millisecond}, 0},
+		{"a batch after errors", 8 * time.Second, pollResult{updates: 1}, 0},
+		{"a long poll that ran its course", 0, pollResult{took: timeout}, 0},
+		{"nothing, answered at once", 0, pollResult{took: time.Millisecond}, 100 * time.Millisecond},
+		{"nothing at once again", 100 * time.Millisecond, pollResult{took: time.Millisecond}, 200 * time.Millisecond},
+		{"nothing at once, for long", 30 * time.Second, pollResult{}, 30 * time.Second},
+		{"an error", 0, pollResult{err: true}, 100 * time.Millisecond},
+		{"errors again", 400 * time.Millisecond, pollResult{err: true}, 800 * time.Millisecond},
+		{"errors for long", 16 * time.Second, pollResult{err: true}, 30 * time.Second},
+		{"a batch that could not be applied", 0, pollResult{updates: 2, failed: true}, time.Second},
+		{"another replica polls", 0, pollResult{standby: true}, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := pollPause(tt.prev, tt.r, timeout); got != tt.want {
+			t.Errorf("%s: pollPause(%v, %+v) = %v; want %v", tt.name, tt.prev, tt.r, got, tt.want)
+		}
+	}
+}
+
+// instantAPI is a Bot API server that answers every call at once: getMe and
+// the other methods with success, getUpdates with answer. It records when
+// getUpdates was called.
+type instantAPI struct {
+	mu    sync.Mutex
+	calls []time.Time
+	more  chan struct{}
+}
+
+func newInstantAPI(t *testing.T, status int, answer string) (*instantAPI, string) {
+	a := &instantAPI{more: make(chan struct{}, 1)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/getUpdates"):
+			a.mu.Lock()
+			a.calls = append(a.calls, time.Now())
+			a.mu.Unlock()
+			select {
+			case a.more <- struct{}{}:
+			default:
+			}
+			w.WriteHeader(status)
+			io.WriteString(w, answer)
+		case strings.HasSuffix(r.URL.Path, "/getMe"):
+			io.WriteString(w, `{"ok":true,"result":{"id":1,"is_bot":true,"first_name":"aimabot","username":"aimabot"}}`)
+		default:
+			io.WriteString(w, `{"ok":true,"result":true}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return a, srv.URL
+}
+
+func (a *instantAPI) waitCalls(ctx context.Context, n int) ([]time.Time, error) {
+	for {
+		a.mu.Lock()
+		got := slices.Clone(a.calls)
+		a.mu.Unlock()
+		if len(got) >= n {
+			return got, nil
+		}
+		select {
+		case <-ctx.Done():
+			return got, ctx.Err()
+		case <-a.more:
+		}
+	}
+}
+
+// Against a server that answers getUpdates at once, with an error or with
+// nothing, the poller waits longer and longer between calls instead of
+// spinning: the gaps between calls are at least the pauses pollPause gives.
+func TestPollNeverSpins(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		status int
+		answer string
+	}{
+		{"nothing at once", http.StatusOK, `{"ok":true,"result":[]}`},
+		{"a 502 at once", http.StatusBadGateway, `{"ok":false,"error_code":502,"description":"Bad Gateway"}`},
+		{"not JSON at once", http.StatusOK, `<html>proxy error</html>`},
+		{"another poller at once", http.StatusConflict, `{"ok":false,"error_code":409,"description":"Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			api, url := newInstantAPI(t, tt.status, tt.answer)
+			flow, _ := flows.New()
+			logs := &syncBuffer{}
+			b, err := New(slog.New(slog.NewTextHandler(logs, nil)), Config{Token: "1:abc", APIURL: url, PollTimeout: 25 * time.Second,
+				ShutdownTimeout: 5 * time.Second}, openBolt(t), flow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- b.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run() = %v; want nil after a stop", err)
+				}
+			}()
+			wctx, wcancel := wait(t)
+			defer wcancel()
+			calls, err := api.waitCalls(wctx, 5)
+			if err != nil {
+				t.Fatalf("getUpdates calls = %d; want 5", len(calls))
+			}
+			var pause time.Duration
+			for i := 1; i < 5; i++ {
+				pause = nextBackoff(pause)
+				if gap := calls[i].Sub(calls[i-1]); gap < pause {
+					t.Errorf("gap before getUpdates call %d = %v; want at least %v", i+1, gap, pause)
+				}
+			}
+		})
+	}
+}
+
+// A refused token stops the bot at once with ErrTokenRefused, in both
+// modes; a webhook left set stops polling with ErrWebhookSet, which says
+// how to remove it, unless DeleteWebhook asks to remove it.
+func TestPollStops(t *testing.T) {
+	srv := fakeapi.New(fakeapi.Options{})
+	t.Cleanup(srv.Close)
+	run := func(cfg Config) (error, *syncBuffer) {
+		t.Helper()
+		flow, _ := flows.New()
+		logs := &syncBuffer{}
+		cfg.APIURL, cfg.PollTimeout, cfg.ShutdownTimeout = srv.URL(), time.Second, 5*time.Second
+		b, err := New(slog.New(slog.NewTextHandler(logs, nil)), cfg, openBolt(t), flow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := wait(t)
+		defer cancel()
+		return b.Run(ctx), logs
+	}
+	if err, logs := run(Config{Token: "1:wrong"}); !errors.Is(err, ErrTokenRefused) {
+		t.Errorf("Run with a wrong token = %v; want ErrTokenRefused\n%s", err, logs)
+	}
+	if err, _ := run(Config{Token: "1:wrong", WebhookURL: "http://127.0.0.1:1/hook", WebhookSecret: "0123456789abcdef", ListenAddr: freeAddr(t)}); !errors.Is(err, ErrTokenRefused) {
+		t.Errorf("Run in webhook mode with a wrong token = %v; want ErrTokenRefused", err)
+	}
+	for _, c := range srv.Calls("getUpdates") {
+		t.Errorf("getUpdates was called with a refused token (status %d)", c.Status)
+	}
+	// The token revoked while the bot runs.
+	srv.Inject(fakeapi.Fault{Method: "getUpdates", Status: http.StatusUnauthorized})
+	if err, _ := run(Config{Token: srv.Token()}); !errors.Is(err, ErrTokenRefused) {
+		t.Errorf("Run when getUpdates answers 401 = %v; want ErrTokenRefused", err)
+	}
+	setHook := func() {
+		t.Helper()
+		resp, err := http.Post(srv.URL()+"/bot"+srv.Token()+"/setWebhook", "application/json",
+			strings.NewReader(`{"url":"http://127.0.0.1:1/hook"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	setHook()
+	err, _ := run(Config{Token: srv.Token()})
+	if !errors.Is(err, ErrWebhookSet) || !strings.Contains(err.Error(), "--delete-webhook") {
+		t.Errorf("Run polling with a webhook set = %v; want ErrWebhookSet, saying how to remove it", err)
+	}
+	if n := len(srv.Calls("getUpdates")); n != 2 {
+		t.Errorf("getUpdates calls with a webhook set = %d; want 1", n-1)
+	}
+
+	h := newHarness(t, openBolt(t), fakeapi.Options{})
+	resp, err := http.Post(h.srv.URL()+"/bot"+h.srv.Token()+"/setWebhook", "application/json",
+		strings.NewReader(`{"url":"http://127.0.0.1:1/hook"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	h.start(false, func(c *Config) { c.DeleteWebhook = true })
+	h.do(5601, func() { h.srv.UserText(5601, "/start") }, "Which language")
+	if n := len(h.srv.Calls("deleteWebhook")); n != 1 {
+		t.Errorf("deleteWebhook calls = %d; want 1", n)
 	}
 }

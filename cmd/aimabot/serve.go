@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aimabot/aimabot/bot"
@@ -36,11 +37,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	staffChat := fs.String("staff-chat", getenv("STAFF_CHAT_ID"), "the staff supergroup's id, with topics on; no personal help when unset (env STAFF_CHAT_ID)")
 	staffUsers := fs.String("staff-users", getenv("STAFF_USER_IDS"), "comma-separated user ids of the staff; every member of the staff group when unset (env STAFF_USER_IDS)")
 	staffLang := fs.String("staff-lang", getenv("STAFF_LANG"), "language of the staff group: en, pt or fr (env STAFF_LANG; default en)")
+	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK=1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if v := getenv("DELETE_WEBHOOK"); v != "" && !*deleteWebhook {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return usagef("DELETE_WEBHOOK: %q is not 1 or 0", v)
+		}
+		*deleteWebhook = on
+	}
 	cfg := bot.Config{Token: strings.TrimSpace(*token), APIURL: *apiURL, WebhookURL: *webhookURL,
-		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited, Owner: *replica}
+		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited, Owner: *replica, DeleteWebhook: *deleteWebhook}
 	if err := checkServeConfig(cfg); err != nil {
 		return err
 	}
