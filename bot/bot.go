@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -31,6 +31,13 @@ type Config struct {
 	WebhookURL    string // webhook mode when set, else long polling
 	WebhookSecret string
 	ListenAddr    string // HTTP listener for the webhook
+	// ListenReadTimeout bounds reading a request on ListenAddr, headers and
+	// body; a connection that sends nothing, or too slowly, is closed then.
+	// Default 10 s.
+	ListenReadTimeout time.Duration
+	// ListenMaxConns bounds the connections ListenAddr holds at once;
+	// default 256.
+	ListenMaxConns int
 	// Owner names this replica in leases. A replica restarted under the same
 	// name takes its leases back at once instead of waiting for them to
 	// expire; two replicas must not share one. Default: the host name.
@@ -102,6 +109,7 @@ type Bot struct {
 	telegramOK time.Time
 	chats      chatLocks
 	albums     *albums
+	listener   atomic.Pointer[limitListener] // ListenAddr's, once listening
 	// procCtx outlives the intake's context, so an update being applied
 	// when a stop is asked for is finished; it ends after ShutdownTimeout.
 	procCtx    context.Context
@@ -145,6 +153,12 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	}
 	if cfg.WakeEvery == 0 {
 		cfg.WakeEvery = 5 * time.Second
+	}
+	if cfg.ListenReadTimeout <= 0 {
+		cfg.ListenReadTimeout = 10 * time.Second
+	}
+	if cfg.ListenMaxConns <= 0 {
+		cfg.ListenMaxConns = 256
 	}
 	if (cfg.StaffChat != 0) != flow.Staff() {
 		return nil, errors.New("bot: the conversation and the configuration disagree on whether there is a staff group")
@@ -225,11 +239,12 @@ func (b *Bot) serveOps() (stop func(), err error) {
 	if b.cfg.ListenAddr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
+	ln, err := b.listen()
 	if err != nil {
 		return nil, fmt.Errorf("bot: listen on %s: %w", b.cfg.ListenAddr, err)
 	}
-	srv := &http.Server{Handler: b.OpsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	b.listener.Store(ln)
+	srv := b.httpServer(b.OpsHandler())
 	go func() { _ = srv.Serve(ln) }()
 	b.logger.Info("bot: metrics and health", "listen", ln.Addr().String())
 	return func() {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -688,7 +687,16 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
+		if r.ContentLength > maxWebhookBody {
+			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		if err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
@@ -701,7 +709,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 			return
 		}
 		// The update is finished even if Telegram hangs up meanwhile.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), webhookCommit)
 		defer cancel()
 		if err := b.Handle(ctx, u); err != nil {
 			b.logFailed(u, err, "bot: webhook update not applied; Telegram will deliver it again")
@@ -730,11 +738,12 @@ func (b *Bot) serveWebhook(ctx context.Context) error {
 		return fmt.Errorf("bot: WEBHOOK_URL's path %s is taken by the operator's endpoints: choose another", path)
 	}
 	mux.Handle(path, b.WebhookHandler())
-	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
+	ln, err := b.listen()
 	if err != nil {
 		return fmt.Errorf("bot: listen on %s: %w", b.cfg.ListenAddr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	b.listener.Store(ln)
+	srv := b.httpServer(mux)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
