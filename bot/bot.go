@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tg "github.com/go-telegram/bot"
@@ -31,6 +31,13 @@ type Config struct {
 	WebhookURL    string // webhook mode when set, else long polling
 	WebhookSecret string
 	ListenAddr    string // HTTP listener for the webhook
+	// ListenReadTimeout bounds reading a request on ListenAddr, headers and
+	// body; a connection that sends nothing, or too slowly, is closed then.
+	// Default 10 s.
+	ListenReadTimeout time.Duration
+	// ListenMaxConns bounds the connections ListenAddr holds at once;
+	// default 256.
+	ListenMaxConns int
 	// Owner names this replica in leases. A replica restarted under the same
 	// name takes its leases back at once instead of waiting for them to
 	// expire; two replicas must not share one. Default: the host name.
@@ -63,7 +70,19 @@ type Config struct {
 	WakeEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// DeleteWebhook, in polling mode, removes a webhook left set for the
+	// bot before polling (Telegram refuses getUpdates while one is set).
+	DeleteWebhook bool
 }
+
+// ErrTokenRefused is Telegram's 401: the token is wrong or was revoked.
+// Nothing works until the token is replaced, so Run stops with it.
+var ErrTokenRefused = errors.New("TELEGRAM_BOT_TOKEN was refused by Telegram (401 Unauthorized): it is wrong or was revoked; get the current one from @BotFather")
+
+// ErrWebhookSet is Telegram's 409 to getUpdates while a webhook is set:
+// polling cannot start until the webhook is removed.
+var ErrWebhookSet = errors.New("a webhook is set for this bot, so Telegram refuses to be polled (409 Conflict): " +
+	"start with --delete-webhook (or DELETE_WEBHOOK=1) to remove it, or set WEBHOOK_URL to serve in webhook mode")
 
 const (
 	defaultAPIURL   = "https://api.telegram.org"
@@ -90,6 +109,7 @@ type Bot struct {
 	telegramOK time.Time
 	chats      chatLocks
 	albums     *albums
+	listener   atomic.Pointer[limitListener] // ListenAddr's, once listening
 	// procCtx outlives the intake's context, so an update being applied
 	// when a stop is asked for is finished; it ends after ShutdownTimeout.
 	procCtx    context.Context
@@ -134,6 +154,12 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if cfg.WakeEvery == 0 {
 		cfg.WakeEvery = 5 * time.Second
 	}
+	if cfg.ListenReadTimeout <= 0 {
+		cfg.ListenReadTimeout = 10 * time.Second
+	}
+	if cfg.ListenMaxConns <= 0 {
+		cfg.ListenMaxConns = 256
+	}
 	if (cfg.StaffChat != 0) != flow.Staff() {
 		return nil, errors.New("bot: the conversation and the configuration disagree on whether there is a staff group")
 	}
@@ -170,6 +196,13 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 // flight, and returns within ShutdownTimeout. Undelivered replies stay in
 // the outbox for the next start (or another replica).
 func (b *Bot) Run(ctx context.Context) error {
+	if err := b.checkToken(ctx); err != nil {
+		b.procCancel()
+		return err
+	}
+	// Intake may end by itself (polling refused): the rest stops with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	b.setCommands(ctx)
 	b.send.start(ctx)
 	b.startWaker(ctx)
@@ -186,6 +219,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			stopOps()
 		}
 	}
+	cancel()
 	b.stop()
 	return err
 }
@@ -205,11 +239,12 @@ func (b *Bot) serveOps() (stop func(), err error) {
 	if b.cfg.ListenAddr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
+	ln, err := b.listen()
 	if err != nil {
 		return nil, fmt.Errorf("bot: listen on %s: %w", b.cfg.ListenAddr, err)
 	}
-	srv := &http.Server{Handler: b.OpsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	b.listener.Store(ln)
+	srv := b.httpServer(b.OpsHandler())
 	go func() { _ = srv.Serve(ln) }()
 	b.logger.Info("bot: metrics and health", "listen", ln.Addr().String())
 	return func() {
@@ -274,6 +309,22 @@ func (b *Bot) stop() {
 		b.logger.Warn("bot: shutdown timed out; undelivered replies stay in the outbox")
 	}
 	b.procCancel()
+}
+
+// checkToken asks Telegram who the bot is, so that a refused token stops the
+// start with one clear line instead of failing every call after it. Any
+// other failure (Telegram unreachable) is left to the retries that follow.
+func (b *Bot) checkToken(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	_, err := b.api.GetMe(cctx)
+	if errors.Is(err, tg.ErrorUnauthorized) {
+		return ErrTokenRefused
+	}
+	if err != nil && ctx.Err() == nil {
+		b.logger.Warn("bot: getMe failed; starting anyway", "err", redact(err, b.cfg.Token))
+	}
+	return nil
 }
 
 // setCommands publishes the command menu in each language. A failure is

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -116,33 +117,51 @@ func FuzzInput(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		in, chat, p, ok, err := b.input(ctx, &upd)
+		var refused refusal
+		if errors.As(err, &refused) {
+			if ok || chat != 0 {
+				t.Fatalf("input(%s) refused (%v), yet ok %v, chat %d", data, err, ok, chat)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("input(%s) error: %v", data, err)
 		}
 		if !ok {
-			if chat != 0 || p != nil {
+			if chat != 0 || (p != nil && (p.queryID != "" || p.messageID != 0)) {
 				t.Fatalf("input(%s) ignored, yet chat %d, press %+v", data, chat, p)
 			}
 			return
+		}
+		if upd.ID <= 0 {
+			t.Fatalf("input(%s) took an update with id %d, which the store would not deduplicate", data, upd.ID)
 		}
 		if in.From != nil {
 			t.Fatalf("input(%s) = a staff input from %+v, and there is no staff group", data, in.From)
 		}
 		var m *models.Message
+		var msgChat models.Chat
+		var sender int64
 		switch {
 		case upd.CallbackQuery != nil:
 			q := upd.CallbackQuery
-			m = q.Message.Message
-			if m == nil {
-				t.Fatalf("input(%s): a press on an inaccessible message was taken", data)
+			m, sender = q.Message.Message, q.From.ID
+			wantMsg := 0
+			switch {
+			case m != nil:
+				msgChat, wantMsg = m.Chat, m.ID
+			case q.Message.InaccessibleMessage != nil:
+				msgChat = q.Message.InaccessibleMessage.Chat
+			default:
+				t.Fatalf("input(%s): a press with no message was taken", data)
 			}
 			if in.Kind != flows.Button || in.Data != q.Data {
 				t.Fatalf("input(%s) = kind %d, data %q; want a Button with data %q", data, in.Kind, in.Data, q.Data)
 			}
-			if p == nil || p.queryID != q.ID || p.messageID != m.ID || p.staff {
-				t.Fatalf("input(%s) press = %+v; want query %q on message %d", data, p, q.ID, m.ID)
+			if p == nil || p.queryID != q.ID || p.messageID != wantMsg || p.staff {
+				t.Fatalf("input(%s) press = %+v; want query %q on message %d", data, p, q.ID, wantMsg)
 			}
-			if in.Label != p.label || (p.label != "" && !hasButton(m, p.label, q.Data)) {
+			if in.Label != p.label || (p.label != "" && (m == nil || !hasButton(m, p.label, q.Data))) {
 				t.Fatalf("input(%s) label %q is not a button of the message with the data pressed", data, in.Label)
 			}
 		case upd.Message != nil:
@@ -152,14 +171,24 @@ func FuzzInput(f *testing.F) {
 			if m.Text == "" {
 				t.Fatalf("input(%s): an edit without text was taken", data)
 			}
+			if flows.ParseText(m.Text, "").Kind == flows.Command {
+				t.Fatalf("input(%s): an edit was taken as the command %q", data, in.Command)
+			}
 		default:
 			t.Fatalf("input(%s) = %+v from an update with no message and no press", data, in)
 		}
-		if m.Chat.Type != models.ChatTypePrivate {
-			t.Fatalf("input(%s) took a %q chat's update, and there is no staff group", data, m.Chat.Type)
+		if upd.CallbackQuery == nil {
+			msgChat = m.Chat
+			if m.From == nil {
+				t.Fatalf("input(%s): a private message without a sender was taken", data)
+			}
+			sender = m.From.ID
 		}
-		if chat != m.Chat.ID || chat != chatOf(&upd) {
-			t.Fatalf("input(%s) chat = %d; the update is chat %d", data, chat, m.Chat.ID)
+		if msgChat.Type != models.ChatTypePrivate {
+			t.Fatalf("input(%s) took a %q chat's update, and there is no staff group", data, msgChat.Type)
+		}
+		if chat != msgChat.ID || chat != sender || chat <= 0 || chat != chatOf(&upd) {
+			t.Fatalf("input(%s) chat = %d; the update is chat %d from %d", data, chat, msgChat.ID, sender)
 		}
 		if upd.CallbackQuery == nil {
 			if p != nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -35,6 +34,43 @@ type press struct {
 	text      string // the pressed message's text, to show the choice under it
 	label     string // the pressed button's label, when it can be found
 	staff     bool   // a case card's button, in the staff group
+	// notice answers a press that is not applied (ok false from input).
+	notice string
+}
+
+// refusal is an update whose claims do not hold together (a private chat
+// that is not its sender's, an update id that cannot be told from an
+// internal input): it is refused, logged and counted, never applied.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+
+// answerNow answers a press that no chat's outbox will: one ignored or
+// refused. Nothing about it is stored, so there is no outbox to go through.
+func (b *Bot) answerNow(ctx context.Context, q *models.CallbackQuery, text string) {
+	if q == nil {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	if _, err := b.api.AnswerCallbackQuery(actx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text}); err != nil {
+		b.logger.Debug("bot: answering a press that is not applied", "err", redact(err, b.cfg.Token))
+	}
+}
+
+// privateClaim checks what a private chat's update says of itself: a
+// private chat is the conversation with one user, so its id is its
+// sender's, and positive (groups, the staff group among them, are negative).
+func privateClaim(chat int64, from *models.User) error {
+	switch {
+	case from == nil:
+		return refusal("a private chat's update without a sender")
+	case chat <= 0:
+		return refusal("a private chat with a group's id")
+	case chat != from.ID:
+		return refusal("a private chat that is not its sender's")
+	}
+	return nil
 }
 
 // Handle applies one update: it turns it into the conversation's input,
@@ -46,12 +82,30 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
 	start := time.Now()
 	kind := kindOf(upd)
 	in, chat, p, ok, err := b.input(ctx, upd)
+	var refused refusal
+	if errors.As(err, &refused) {
+		// Applying it would trust what it claims; delivering it again would
+		// change nothing, so it is confirmed like one applied.
+		b.logger.Warn("bot: update refused", "update", upd.ID, "kind", kind, "reason", string(refused))
+		b.metrics.updates.WithLabelValues(kind, outcomeRefused).Inc()
+		b.answerNow(ctx, upd.CallbackQuery, "")
+		return nil
+	}
 	if err != nil || !ok {
 		outcome := outcomeIgnored
 		if err != nil {
 			outcome = outcomeFailed
 		}
 		b.metrics.updates.WithLabelValues(kind, outcome).Inc()
+		if err == nil {
+			// A press is always answered, or its button spins on the
+			// presser's screen.
+			notice := ""
+			if p != nil {
+				notice = p.notice
+			}
+			b.answerNow(ctx, upd.CallbackQuery, notice)
+		}
 		return err
 	}
 	if in.From != nil {
@@ -158,6 +212,8 @@ func (b *Bot) pressOps(s flows.Session, data string, p *press) []op {
 	lang := s.Language()
 	toast, stale := b.flow.Toast(s, data)
 	switch {
+	case stale && p.messageID == 0:
+		return []op{{Kind: opAnswer, QueryID: p.queryID, Text: toast}}
 	case stale:
 		return []op{{Kind: opAnswer, QueryID: p.queryID, Text: toast}, {Kind: opUnbutton, MessageID: p.messageID}}
 	case toast != "":
@@ -179,17 +235,71 @@ func (b *Bot) pressOps(s flows.Session, data string, p *press) []op {
 // error means the update could not be read now (a download failed) and
 // should come again.
 func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, chat int64, p *press, ok bool, err error) {
+	if upd.ID <= 0 {
+		// Internal inputs (an album's end, a wake-up) are applied under id 0,
+		// which the store does not deduplicate: an update must not pass as one.
+		return in, 0, nil, false, refusal("update id is not positive")
+	}
 	switch {
 	case upd.CallbackQuery != nil:
-		q := upd.CallbackQuery
-		m := q.Message.Message
-		if m == nil {
-			return in, 0, nil, false, nil
-		}
-		if m.Chat.Type != models.ChatTypePrivate {
+		return b.pressInput(ctx, upd)
+	case upd.Message != nil:
+		if upd.Message.Chat.Type != models.ChatTypePrivate {
 			return b.staffInput(ctx, upd)
 		}
-		p = &press{queryID: q.ID, messageID: m.ID, text: m.Text}
+		if err := privateClaim(upd.Message.Chat.ID, upd.Message.From); err != nil {
+			return in, 0, nil, false, err
+		}
+		return b.message(ctx, upd.Message)
+	case upd.MyChatMember != nil:
+		return b.rightsChanged(ctx, upd.MyChatMember)
+	case upd.EditedMessage != nil:
+		m := upd.EditedMessage
+		// A corrected message is read as a new answer (a date typed again).
+		if m.Text == "" || m.Chat.Type != models.ChatTypePrivate {
+			return in, 0, nil, false, nil
+		}
+		if err := privateClaim(m.Chat.ID, m.From); err != nil {
+			return in, 0, nil, false, err
+		}
+		if flows.ParseText(m.Text, "").Kind == flows.Command {
+			// Editing an old message is not sending a command: "/restart"
+			// typed into last week's message must not erase the answers.
+			return in, 0, nil, false, nil
+		}
+		return b.message(ctx, m)
+	}
+	return in, 0, nil, false, nil
+}
+
+// pressInput reads a button press. In a private chat it is the presser's
+// own conversation, whatever chat the message names; on a message too old
+// for Telegram to show (InaccessibleMessage) it is still the presser's press,
+// with no message to edit.
+func (b *Bot) pressInput(ctx context.Context, upd *models.Update) (in flows.Input, chat int64, p *press, ok bool, err error) {
+	q := upd.CallbackQuery
+	var msgChat models.Chat
+	switch {
+	case q.Message.Message != nil:
+		msgChat = q.Message.Message.Chat
+	case q.Message.InaccessibleMessage != nil:
+		msgChat = q.Message.InaccessibleMessage.Chat
+	default:
+		return in, 0, nil, false, nil // an inline message's button: not one of the bot's
+	}
+	if msgChat.Type != models.ChatTypePrivate {
+		if q.Message.Message == nil {
+			// An old card's button: which case it was for is unknown.
+			return in, 0, &press{notice: b.flow.Catalog().Text(b.cfg.StaffLang, "toast_out_of_date", nil)}, false, nil
+		}
+		return b.staffInput(ctx, upd)
+	}
+	if err := privateClaim(msgChat.ID, &q.From); err != nil {
+		return in, 0, nil, false, err
+	}
+	p = &press{queryID: q.ID}
+	if m := q.Message.Message; m != nil {
+		p.messageID, p.text = m.ID, m.Text
 		if m.ReplyMarkup != nil {
 			for _, row := range m.ReplyMarkup.InlineKeyboard {
 				for _, k := range row {
@@ -199,23 +309,9 @@ func (b *Bot) input(ctx context.Context, upd *models.Update) (in flows.Input, ch
 				}
 			}
 		}
-		return flows.Input{Kind: flows.Button, Data: q.Data, Label: p.label, ClientLang: q.From.LanguageCode,
-			Name: q.From.FirstName}, m.Chat.ID, p, true, nil
-	case upd.Message != nil:
-		if upd.Message.Chat.Type != models.ChatTypePrivate {
-			return b.staffInput(ctx, upd)
-		}
-		return b.message(ctx, upd.Message)
-	case upd.MyChatMember != nil:
-		return b.rightsChanged(ctx, upd.MyChatMember)
-	case upd.EditedMessage != nil:
-		// A corrected message is read as a new answer (a date typed again).
-		if upd.EditedMessage.Text == "" {
-			return in, 0, nil, false, nil
-		}
-		return b.message(ctx, upd.EditedMessage)
 	}
-	return in, 0, nil, false, nil
+	return flows.Input{Kind: flows.Button, Data: q.Data, Label: p.label, ClientLang: q.From.LanguageCode,
+		Name: q.From.FirstName}, q.From.ID, p, true, nil
 }
 
 func (b *Bot) message(ctx context.Context, m *models.Message) (flows.Input, int64, *press, bool, error) {
@@ -270,6 +366,13 @@ func (b *Bot) document(ctx context.Context, d *models.Document) (flows.File, err
 		f.Type, f.Size = want, rules.MaxFileBytes+1
 		return f, nil
 	}
+	if errors.Is(err, errUnreadable) {
+		// Retrying would hold the chat's later messages behind this one
+		// for good: the applicant is asked to send it again instead.
+		b.logger.Warn("bot: a document could not be fetched; the applicant is asked to send it again", "err", err)
+		f.Unreadable = true
+		return f, nil
+	}
 	if err != nil {
 		return f, err
 	}
@@ -282,7 +385,27 @@ func (b *Bot) document(ctx context.Context, d *models.Document) (flows.File, err
 	return f, nil
 }
 
-var errTooBig = errors.New("bot: file is too big to download")
+var (
+	errTooBig = errors.New("bot: file is too big to download")
+	// errUnreadable is a file Telegram answered a permanent error for (a
+	// 4xx other than 401, 408 and 429): asking again will not help.
+	errUnreadable = errors.New("bot: the file cannot be fetched")
+)
+
+// permanentAPIError says whether a Bot API error will be the same on every
+// retry. Network errors, 5xx, 429 and 401 (the token, not the file) are not.
+func permanentAPIError(err error) bool {
+	return errors.Is(err, tg.ErrorBadRequest) || errors.Is(err, tg.ErrorForbidden) || errors.Is(err, tg.ErrorNotFound)
+}
+
+// permanentStatus is permanentAPIError for a plain HTTP answer.
+func permanentStatus(code int) bool {
+	switch code {
+	case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return code >= 400 && code < 500
+}
 
 // download fetches a file's first bytes, to check what it really is. The file
 // is read into memory only as far as needed and never written to disk.
@@ -293,6 +416,9 @@ func (b *Bot) download(ctx context.Context, fileID string) (head []byte, size in
 	if err != nil {
 		if errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "too big") {
 			return nil, 0, errTooBig
+		}
+		if permanentAPIError(err) {
+			return nil, 0, fmt.Errorf("%w: getFile: %w", errUnreadable, redact(err, b.cfg.Token))
 		}
 		return nil, 0, fmt.Errorf("bot: getFile: %w", redact(err, b.cfg.Token))
 	}
@@ -305,6 +431,9 @@ func (b *Bot) download(ctx context.Context, fileID string) (head []byte, size in
 		return nil, 0, fmt.Errorf("bot: download: %w", redact(stripURL(err), b.cfg.Token))
 	}
 	defer resp.Body.Close()
+	if permanentStatus(resp.StatusCode) {
+		return nil, 0, fmt.Errorf("%w: download: HTTP %d", errUnreadable, resp.StatusCode)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, 0, fmt.Errorf("bot: download: HTTP %d", resp.StatusCode)
 	}
@@ -330,46 +459,89 @@ func stripURL(err error) error {
 // poll reads updates with getUpdates. The offset that confirms updates to
 // Telegram advances only past updates whose effects are committed, so a
 // crash at any moment loses nothing: unconfirmed updates come again and
-// those already applied are skipped.
+// those already applied are skipped. It returns ErrTokenRefused or
+// ErrWebhookSet when polling cannot go on; every other failure is waited
+// out (see pollPause).
 func (b *Bot) poll(ctx context.Context) error {
+	if b.cfg.DeleteWebhook {
+		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+		_, err := b.api.DeleteWebhook(cctx, &tg.DeleteWebhookParams{})
+		cancel()
+		if errors.Is(err, tg.ErrorUnauthorized) {
+			return ErrTokenRefused
+		}
+		if err != nil {
+			b.logger.Warn("bot: deleteWebhook failed", "err", redact(err, b.cfg.Token))
+		}
+	}
 	var offset int64
-	backoff := time.Duration(0)
+	var pause time.Duration
 	for ctx.Err() == nil {
-		if backoff > 0 && !sleep(ctx, backoff) {
+		if pause > 0 && !sleep(ctx, pause) {
 			break
 		}
+		var r pollResult
 		// The lease outlives one long poll and the batch it brings, so two
 		// replicas never poll at once (Telegram would answer 409).
 		leader, err := b.st.Lease(ctx, "poller", b.cfg.Owner, 2*b.cfg.PollTimeout+leaseTTL)
-		if err != nil || !leader {
+		switch {
+		case err != nil || !leader:
 			if err != nil {
 				b.down.failed(err)
 			}
-			backoff = 2 * time.Second // another replica polls; stand by
-			continue
-		}
-		updates, err := b.getUpdates(ctx, offset)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
+			r.standby = true
+		default:
+			began := time.Now()
+			var updates []*models.Update
+			updates, err = b.getUpdates(ctx, offset)
+			r.took, r.updates = time.Since(began), len(updates)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, ErrTokenRefused), errors.Is(err, ErrWebhookSet):
+				return err
+			case err != nil:
+				b.logger.Warn("bot: getUpdates failed", "err", err)
+				r.err = true
+			case len(updates) > 0:
+				var next int64
+				next, r.failed = b.applyBatch(updates)
+				offset = max(offset, next)
 			}
-			b.logger.Warn("bot: getUpdates failed", "err", err)
-			backoff = nextBackoff(backoff)
-			continue
 		}
-		backoff = 0
-		if len(updates) == 0 {
-			continue
-		}
-		next, failed := b.applyBatch(updates)
-		if next > offset {
-			offset = next
-		}
-		if failed {
-			backoff = time.Second // the store is likely down: retry the rest soon
-		}
+		pause = pollPause(pause, r, b.cfg.PollTimeout)
 	}
 	return nil
+}
+
+// pollResult is how one turn of the polling loop ended.
+type pollResult struct {
+	standby bool          // another replica polls, or the store did not answer
+	err     bool          // getUpdates failed
+	updates int           // updates it brought
+	failed  bool          // one of them could not be applied
+	took    time.Duration // how long getUpdates took
+}
+
+// pollPause is how long the poller waits before its next turn: nothing
+// after a batch (more may be waiting) or a long poll that ran its course,
+// and otherwise long enough that getUpdates never runs in a tight loop,
+// growing while the trouble lasts, even against a server that answers at
+// once with an error or with nothing.
+func pollPause(prev time.Duration, r pollResult, timeout time.Duration) time.Duration {
+	switch {
+	case r.standby:
+		return 2 * time.Second
+	case r.err:
+		return nextBackoff(prev)
+	case r.failed:
+		return time.Second // the store is likely down: retry the rest soon
+	case r.updates > 0:
+		return 0
+	case r.took < timeout/2:
+		return nextBackoff(prev) // "nothing" at once: not a long poll
+	}
+	return 0
 }
 
 // applyBatch applies a batch of updates, one chat's in order and different
@@ -441,6 +613,8 @@ func chatOf(u *models.Update) int64 {
 		return u.EditedMessage.Chat.ID
 	case u.CallbackQuery != nil && u.CallbackQuery.Message.Message != nil:
 		return u.CallbackQuery.Message.Message.Chat.ID
+	case u.CallbackQuery != nil && u.CallbackQuery.Message.InaccessibleMessage != nil:
+		return u.CallbackQuery.Message.InaccessibleMessage.Chat.ID
 	}
 	return 0
 }
@@ -469,6 +643,12 @@ func (b *Bot) getUpdates(ctx context.Context, offset int64) ([]*models.Update, e
 		return nil, fmt.Errorf("bot: getUpdates: decode: %w", err)
 	}
 	if !r.OK {
+		switch {
+		case r.ErrorCode == http.StatusUnauthorized:
+			return nil, ErrTokenRefused
+		case r.ErrorCode == http.StatusConflict && strings.Contains(strings.ToLower(r.Description), "webhook"):
+			return nil, ErrWebhookSet
+		}
 		return nil, fmt.Errorf("bot: getUpdates: %d %s", r.ErrorCode, r.Description)
 	}
 	updates := make([]*models.Update, 0, len(r.Result))
@@ -510,7 +690,16 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
+		if r.ContentLength > maxWebhookBody {
+			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		if err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
@@ -523,7 +712,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 			return
 		}
 		// The update is finished even if Telegram hangs up meanwhile.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), webhookCommit)
 		defer cancel()
 		if err := b.Handle(ctx, u); err != nil {
 			b.logFailed(u, err, "bot: webhook update not applied; Telegram will deliver it again")
@@ -552,11 +741,12 @@ func (b *Bot) serveWebhook(ctx context.Context) error {
 		return fmt.Errorf("bot: WEBHOOK_URL's path %s is taken by the operator's endpoints: choose another", path)
 	}
 	mux.Handle(path, b.WebhookHandler())
-	ln, err := net.Listen("tcp", b.cfg.ListenAddr)
+	ln, err := b.listen()
 	if err != nil {
 		return fmt.Errorf("bot: listen on %s: %w", b.cfg.ListenAddr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	b.listener.Store(ln)
+	srv := b.httpServer(mux)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)

@@ -37,13 +37,14 @@ const (
 	outcomeDuplicate = "duplicate"
 	outcomeIgnored   = "ignored"
 	outcomeFailed    = "failed"
+	outcomeRefused   = "refused" // its claims do not hold (see refusal)
 )
 
 func newMetrics(b *Bot) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		updates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_updates_total",
-			Help: "Telegram updates received, by kind (message, edited, button, staff, other, album_end) and outcome (applied, duplicate, ignored, failed)."},
+			Help: "Telegram updates received, by kind (message, edited, button, staff, other, album_end) and outcome (applied, duplicate, ignored, failed, refused)."},
 			[]string{"kind", "outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "aimabot_update_seconds",
 			Help:    "Time from an update's arrival to its effects committed (session and replies in the outbox).",

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
 	"github.com/aimabot/aimabot/flows"
@@ -101,12 +100,7 @@ func (b *Bot) staffPress(ctx context.Context, q *models.CallbackQuery) (in flows
 		if member {
 			text = b.flow.Catalog().Text(b.cfg.StaffLang, "staff_bad_button", nil)
 		}
-		actx, cancel := context.WithTimeout(ctx, apiTimeout)
-		defer cancel()
-		if _, err := b.api.AnswerCallbackQuery(actx, &tg.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text}); err != nil {
-			b.logger.Debug("bot: answering a refused staff button", "err", redact(err, b.cfg.Token))
-		}
-		return in, 0, nil, false, nil
+		return in, 0, &press{notice: text}, false, nil
 	}
 	in = flows.Input{Kind: flows.Button, Data: q.Data, From: agent}
 	return in, chat, &press{queryID: q.ID, staff: true}, true, nil

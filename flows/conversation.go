@@ -1029,8 +1029,14 @@ func (t *turn) onDocuments(action string) error {
 func (t *turn) receive() error {
 	var got []string
 	var problems []string
-	extra := 0
+	extra, unreadable := 0, 0
 	for _, f := range t.in.Files {
+		if f.Unreadable {
+			if unreadable++; unreadable == 1 {
+				problems = append(problems, t.tr("file_unreadable", nil))
+			}
+			continue
+		}
 		if err := rules.CheckFile(f.Type, f.Size); err != nil {
 			problems = append(problems, t.fileProblem(err, f))
 			continue
@@ -1069,7 +1075,9 @@ func (t *turn) receive() error {
 		t.text = append(t.text, t.cat.Plural(t.s.Language(), "files_extra", extra, nil))
 	}
 	if len(got) == 0 {
-		t.s.Misses++
+		if unreadable < len(t.in.Files) {
+			t.s.Misses++ // a file Telegram lost is not the applicant's miss
+		}
 		t.ask()
 		return nil
 	}

@@ -183,6 +183,9 @@ type File struct {
 	Type  rules.FileType `json:"type"` // from the file's first bytes; "" when not one the assistant accepts
 	Size  int64          `json:"size"`
 	Photo bool           `json:"photo,omitempty"`
+	// Unreadable is a file Telegram will not hand over (a permanent error
+	// fetching it): the applicant is asked to send it again.
+	Unreadable bool `json:"unreadable,omitempty"`
 }
 
 // Reply is one message to the applicant or, with Staff set, to the support

@@ -8,7 +8,8 @@ import (
 
 // Fault is a failure the server plays on matching requests, queued by Inject.
 type Fault struct {
-	// Method restricts the fault to one Bot API method ("" = any).
+	// Method restricts the fault to one Bot API method ("" = any), or to
+	// file downloads ("file", which "" does not cover).
 	Method string
 	// Chat restricts the fault to requests whose chat_id is this chat (0 = any).
 	Chat int64
@@ -73,7 +74,7 @@ func (s *Server) takeFault(method string, chat int64) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if f.Method != "" && !strings.EqualFold(f.Method, method) {
+		if f.Method != "" && !strings.EqualFold(f.Method, method) || f.Method == "" && method == "file" {
 			continue
 		}
 		if f.Chat != 0 && f.Chat != chat {

@@ -121,6 +121,11 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rest string) 
 		writeErr(w, &apiError{code: http.StatusUnauthorized, desc: "Unauthorized"})
 		return
 	}
+	if f := s.takeFault("file", 0); f != nil {
+		if s.applyFault(w, r, &request{method: "file", params: map[string]string{"file_path": p}}, f) {
+			return
+		}
+	}
 	s.mu.Lock()
 	f := s.filePaths[p]
 	var data []byte

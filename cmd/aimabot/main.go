@@ -49,7 +49,7 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 const usage = `usage:
-  aimabot serve [--token T] [--api-url URL] [--redis-url URL] [--data DIR] [--webhook-url URL --webhook-secret S] [--listen ADDR]
+  aimabot serve [--token T] [--api-url URL] [--redis-url URL] [--data DIR] [--webhook-url URL --webhook-secret S] [--listen ADDR] [--delete-webhook]
   aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]

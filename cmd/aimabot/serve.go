@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aimabot/aimabot/bot"
@@ -16,6 +17,10 @@ var (
 	tokenPattern  = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$`)
 	secretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 )
+
+// minSecret is the shortest WEBHOOK_SECRET accepted: the secret is all that
+// tells Telegram's calls from anyone else's, so it must not be guessable.
+const minSecret = 16
 
 // runServe serves applicants on Telegram until a signal ends ctx.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -32,11 +37,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	staffChat := fs.String("staff-chat", getenv("STAFF_CHAT_ID"), "the staff supergroup's id, with topics on; no personal help when unset (env STAFF_CHAT_ID)")
 	staffUsers := fs.String("staff-users", getenv("STAFF_USER_IDS"), "comma-separated user ids of the staff; every member of the staff group when unset (env STAFF_USER_IDS)")
 	staffLang := fs.String("staff-lang", getenv("STAFF_LANG"), "language of the staff group: en, pt or fr (env STAFF_LANG; default en)")
+	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK=1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if v := getenv("DELETE_WEBHOOK"); v != "" && !*deleteWebhook {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return usagef("DELETE_WEBHOOK: %q is not 1 or 0", v)
+		}
+		*deleteWebhook = on
+	}
 	cfg := bot.Config{Token: strings.TrimSpace(*token), APIURL: *apiURL, WebhookURL: *webhookURL,
-		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited, Owner: *replica}
+		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited, Owner: *replica, DeleteWebhook: *deleteWebhook}
 	if err := checkServeConfig(cfg); err != nil {
 		return err
 	}
@@ -100,10 +113,14 @@ func checkServeConfig(cfg bot.Config) error {
 		return usagef("WEBHOOK_URL: %q must be an https:// URL (Telegram only calls HTTPS webhooks)", cfg.WebhookURL)
 	}
 	if cfg.WebhookSecret == "" {
-		return usagef("WEBHOOK_SECRET is not set: webhook mode needs a secret (1-256 of A-Z a-z 0-9 _ -)")
+		return usagef("WEBHOOK_SECRET is not set: webhook mode needs a secret (16-256 of A-Z a-z 0-9 _ -)")
 	}
 	if !secretPattern.MatchString(cfg.WebhookSecret) {
-		return usagef("WEBHOOK_SECRET: only 1-256 of A-Z a-z 0-9 _ - are allowed")
+		return usagef("WEBHOOK_SECRET: only 16-256 of A-Z a-z 0-9 _ - are allowed")
+	}
+	if len(cfg.WebhookSecret) < minSecret {
+		return usagef("WEBHOOK_SECRET: %d characters is too short to be unguessable; use at least %d (e.g. openssl rand -hex 32)",
+			len(cfg.WebhookSecret), minSecret)
 	}
 	if _, _, err := net.SplitHostPort(cfg.ListenAddr); err != nil {
 		return usagef("LISTEN_ADDR: %q is not host:port", cfg.ListenAddr)

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/jpeg"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -42,7 +43,9 @@ func TestServeConfig(t *testing.T) {
 		{"webhook not https", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "http://bot.example.org/hook", "WEBHOOK_SECRET": "s"}, nil, "WEBHOOK_URL"},
 		{"webhook without secret", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "https://bot.example.org/hook"}, nil, "WEBHOOK_SECRET"},
 		{"secret with spaces", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "a b"}, nil, "WEBHOOK_SECRET"},
-		{"bad listen address", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "s", "LISTEN_ADDR": "8080"}, nil, "LISTEN_ADDR"},
+		{"one-letter secret", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "a"}, nil, "WEBHOOK_SECRET"},
+		{"15-character secret", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "abcdefghijklmno"}, nil, "at least 16"},
+		{"bad listen address", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "abcdefghijklmnop", "LISTEN_ADDR": "8080"}, nil, "LISTEN_ADDR"},
 		{"bad redis URL", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "REDIS_URL": "localhost:6379"}, nil, "REDIS_URL"},
 		{"bad log level", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
 		{"flag overrides env", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc"}, []string{"--token", "bad"}, "TELEGRAM_BOT_TOKEN"},
@@ -269,5 +272,82 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	if strings.Contains(c.stderr.String(), srv.Token()) {
 		t.Errorf("the log contains the token")
+	}
+}
+
+// serveFor runs `aimabot serve` in this process until it exits or d passes.
+func serveFor(t *testing.T, d time.Duration, env map[string]string) (stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var out, errw bytes.Buffer
+	err := run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errw)
+	code = exitCode(err, &errw)
+	return errw.String(), code
+}
+
+// A token Telegram refuses, or a webhook left set while polling, ends
+// `serve` at once with exit 1 and one line saying what to do; with
+// DELETE_WEBHOOK=1 the webhook is removed and polling starts.
+func TestServeStartupFailures(t *testing.T) {
+	srv := fakeapi.New(fakeapi.Options{})
+	t.Cleanup(srv.Close)
+	env := func(token string, more ...string) map[string]string {
+		e := map[string]string{"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": srv.URL(), "AIMABOT_DATA": t.TempDir(),
+			"LISTEN_ADDR": "127.0.0.1:0"}
+		for i := 0; i+1 < len(more); i += 2 {
+			e[more[i]] = more[i+1]
+		}
+		return e
+	}
+	resp, err := http.Post(srv.URL()+"/bot"+srv.Token()+"/setWebhook", "application/json",
+		strings.NewReader(`{"url":"http://127.0.0.1:1/hook"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, tt := range []struct {
+		name  string
+		env   map[string]string
+		wants []string
+	}{
+		{"revoked token", env("1:revoked"), []string{"TELEGRAM_BOT_TOKEN", "401"}},
+		{"revoked token, webhook mode", env("1:revoked", "WEBHOOK_URL", "http://127.0.0.1:1/hook", "WEBHOOK_SECRET", "0123456789abcdef"),
+			[]string{"TELEGRAM_BOT_TOKEN", "401"}},
+		{"webhook set while polling", env(srv.Token()), []string{"webhook is set", "409", "--delete-webhook", "DELETE_WEBHOOK=1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stderr, code := serveFor(t, 20*time.Second, tt.env)
+			one := strings.TrimSpace(stderr)
+			t.Log(one)
+			if code != 1 || strings.Contains(one, "\n") {
+				t.Errorf("serve = exit %d, %q; want exit 1 with one line", code, stderr)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(one, w) {
+					t.Errorf("serve said %q; want it to say %q", one, w)
+				}
+			}
+		})
+	}
+	if n := len(srv.Calls("getUpdates")); n != 1 {
+		t.Errorf("getUpdates calls with a webhook set = %d; want 1, then the exit", n)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		var out, errw bytes.Buffer
+		e := env(srv.Token(), "DELETE_WEBHOOK", "1")
+		done <- exitCode(run(ctx, []string{"serve"}, func(k string) string { return e[k] }, strings.NewReader(""), &out, &errw), &errw)
+	}()
+	srv.UserText(42, "/start")
+	if _, err := srv.WaitMessages(ctx, 42, 1); err != nil {
+		t.Errorf("with DELETE_WEBHOOK=1, /start got no answer: %v", err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve with DELETE_WEBHOOK=1 = exit %d after a stop; want 0", code)
 	}
 }
