@@ -90,8 +90,8 @@ func (s *sender) recover() {
 	}
 }
 
-// stop lets the deliveries in flight finish their current call and keeps
-// the rest in the outbox.
+// stop lets the deliveries in flight finish their current call and have it
+// acknowledged, starts no new one, and keeps the rest in the outbox.
 func (s *sender) stop() {
 	s.cancel()
 	s.wg.Wait()
@@ -301,8 +301,8 @@ func (s *sender) perform(chat int64, o op) bool {
 				waited = 0
 			}
 		}
-		if err := s.wait(chat, o); err != nil {
-			return false
+		if err := s.wait(chat, o); err != nil || s.ctx.Err() != nil {
+			return false // stopping: no new call
 		}
 		err := s.call(chat, o)
 		if err != nil {
@@ -383,8 +383,12 @@ func (s *sender) waitChat(chat int64) error {
 	return l.Wait(s.ctx)
 }
 
+// call makes one Bot API call. A stop does not cut it: Telegram may already
+// have done what it asks, and a call cut short would not be acknowledged
+// and be made again after the restart. It ends by its own timeout, or when
+// the shutdown timeout runs out (procCtx).
 func (s *sender) call(chat int64, o op) error {
-	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
+	ctx, cancel := context.WithTimeout(s.b.procCtx, apiTimeout)
 	defer cancel()
 	api := s.b.api
 	var err error
