@@ -43,6 +43,9 @@ type Config struct {
 	// AlbumWait is how long after an album's last photo the album is
 	// answered; default 800 ms.
 	AlbumWait time.Duration
+	// SendLease is how long a chat's send lease lasts unless renewed: how
+	// long the chats of a replica that died wait for another; default 30 s.
+	SendLease time.Duration
 	// ShutdownTimeout bounds a graceful stop; default 10 s.
 	ShutdownTimeout time.Duration
 	// StaffChat is the staff supergroup (with topics) where cases go; 0
@@ -118,6 +121,9 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	}
 	if cfg.AlbumWait == 0 {
 		cfg.AlbumWait = 800 * time.Millisecond
+	}
+	if cfg.SendLease == 0 {
+		cfg.SendLease = leaseTTL
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second

@@ -62,7 +62,8 @@ func (b *Bot) wake(chat int64, now time.Time) {
 	defer unlock()
 	var next flows.Session
 	var replies []flows.Reply
-	res, err := b.st.Apply(ctx, chat, 0, b.cfg.Owner, leaseTTL, func(cur []byte) (store.Change, error) {
+	at := b.cfg.Now()
+	res, err := b.st.Apply(ctx, chat, 0, b.cfg.Owner, b.cfg.SendLease, func(cur []byte) (store.Change, error) {
 		next, replies = flows.Session{}, nil
 		if cur == nil {
 			return store.Change{}, nil // erased meanwhile
@@ -83,7 +84,7 @@ func (b *Bot) wake(chat int64, now time.Time) {
 	b.down.ok()
 	b.metrics.countEvents(replies)
 	b.setWake(ctx, chat, b.flow.Due(next))
-	b.deliver(chat, res)
+	b.deliver(chat, res, at)
 }
 
 // setWake sets the chat's next wake-up exactly. An update applied by
