@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -37,6 +38,7 @@ const (
 	boltWakeAt      = "wakeat" // chat key: the chat's wake time (the wake index's key for it)
 	boltExpiry      = "expiry" // expiry + bucket tag + chat key: when each session and chat record expires, soonest first
 	boltLockTimeout = time.Second
+	boltBatchDelay  = time.Millisecond
 	// Keys a sweep looks at per write transaction, so that a large sweep
 	// never holds the write lock for long.
 	boltSweepBatch = 10000
@@ -74,6 +76,8 @@ type Bolt struct {
 	now    func() time.Time
 	// keys a sweep transaction looks at; boltSweepBatch but in tests
 	sweepBatch int
+
+	writers atomic.Int32 // Applies and Acks writing now (see write)
 
 	mu     sync.Mutex           // guards leases; never held while waiting for a write transaction
 	leases map[string]boltLease // by sendLeaseKey or globalLeaseKey
@@ -118,6 +122,9 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: bolt open %s: %w", path, err)
 	}
+	// Concurrent Applies and acknowledgements are batched (see write): a
+	// batch waits this long for company before its commit.
+	db.MaxBatchDelay = boltBatchDelay
 	err = db.Update(func(tx *bbolt.Tx) error {
 		indexed := tx.Bucket([]byte(boltExpiry)) != nil
 		for _, name := range []string{boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry} {

@@ -124,10 +124,27 @@ func purgeOutbox(tx *bbolt.Tx, chat []byte) error {
 	return nil
 }
 
+// write runs fn in a write transaction: at once when no other write of
+// Apply or Ack is under way, else in a batch with the others of the moment
+// (bbolt's Batch: one transaction, one commit and one fsync for all, after
+// at most boltBatchDelay). fn may run again, alone, when another function
+// of its batch fails.
+func (b *Bolt) write(fn func(*bbolt.Tx) error) error {
+	defer b.writers.Add(-1)
+	if b.writers.Add(1) == 1 {
+		return b.db.Update(fn)
+	}
+	return b.db.Batch(fn)
+}
+
 // Apply implements [Store]. Everything but the lease happens in one write
-// transaction (the wake time and a Forget's erasure included), so fn is
-// called exactly once, or not at all for a duplicate; the lease is taken
-// after the commit, and with Forget, the old one dropped just before.
+// transaction (the wake time and a Forget's erasure included); the lease is
+// taken after the commit, and with Forget, the old one dropped just before.
+// The transaction may be shared with the other chats' writes of the moment
+// (see write). fn is called
+// once, or not at all for a duplicate, unless a write of the batch fails
+// inside bbolt: then the batch runs again.
+
 func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 	fn func(cur []byte) (Change, error)) (Applied, error) {
 	if err := checkLease(owner, leaseTTL); err != nil {
@@ -141,11 +158,11 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 		pending bool
 		forget  bool
 		fnErr   error
-		// rolls back a transaction that found a duplicate and changed
-		// nothing, which is cheaper than committing it
-		errDuplicate = errors.New("duplicate")
+		aborted error // before anything was written
 	)
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.write(func(tx *bbolt.Tx) error {
+		// Batch may run this again: start afresh.
+		res, pending, forget, fnErr, aborted = Applied{}, false, false, nil, nil
 		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox)
 		if err != nil {
 			return err
@@ -157,22 +174,27 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 		if updateID > 0 && meta.seen(updateID) {
 			res.Duplicate = true
 			pending = hasOutbox(outbox, key)
-			return errDuplicate
+			return nil
 		}
 		var cur []byte
 		if data, live := liveData(sessions.Get(key), now.UnixNano()); live {
 			cur = bytes.Clone(data)
 		}
+		// Nothing is written yet: an error here leaves the batch's
+		// transaction to the others, rather than failing it (which would
+		// run every function of the batch again).
 		change, err := fn(cur)
 		if err != nil {
 			fnErr = err
-			return err
+			return nil
 		}
 		if err := checkChange(change); err != nil {
-			return err
+			aborted = err
+			return nil
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			aborted = err
+			return nil
 		}
 		forget = change.Forget
 
@@ -217,7 +239,10 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 	if fnErr != nil {
 		return Applied{}, fnErr
 	}
-	if err != nil && !errors.Is(err, errDuplicate) {
+	if err == nil {
+		err = aborted
+	}
+	if err != nil {
 		return Applied{}, fmt.Errorf("store: bolt apply: %w", err)
 	}
 	res.Lease, res.Took = b.leaseAfterApply(sendLeaseKey(chat), owner, leaseTTL, pending, forget)
@@ -319,7 +344,12 @@ func (b *Bolt) Ack(ctx context.Context, chat int64, ids []string, owner string, 
 		}
 		seqs[i] = seq
 	}
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	// Many chats' senders acknowledge at once: write commits theirs (and
+	// the Applies of the moment) in one transaction and one fsync, instead
+	// of one each, queued behind the others (each ack's wait is the window
+	// in which a crash repeats a message). The function may run again;
+	// deleting twice is harmless.
+	err := b.write(func(tx *bbolt.Tx) error {
 		outbox := tx.Bucket([]byte(boltOutbox))
 		if outbox == nil {
 			return errors.New("outbox bucket missing")
