@@ -246,13 +246,14 @@ func (b *Bot) opsHandler(mux *http.ServeMux) {
 	})
 }
 
-// ready checks the store and Telegram; "" when both answer. Telegram is
+// ready checks the store (reachable, and the embedded store's last write
+// committed) and Telegram; "" when both answer. Telegram is
 // asked at most every 30 seconds.
 func (b *Bot) ready(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := b.st.Ping(ctx); err != nil {
-		return "store unreachable"
+		return "store unavailable (unreachable, or its last write failed)"
 	}
 	b.readyMu.Lock()
 	defer b.readyMu.Unlock()

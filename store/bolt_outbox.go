@@ -132,9 +132,9 @@ func purgeOutbox(tx *bbolt.Tx, chat []byte) error {
 func (b *Bolt) write(fn func(*bbolt.Tx) error) error {
 	defer b.writers.Add(-1)
 	if b.writers.Add(1) == 1 {
-		return b.db.Update(fn)
+		return b.update(fn)
 	}
-	return b.db.Batch(fn)
+	return b.noted(fn, b.db.Batch)
 }
 
 // Apply implements [Store]. Everything but the lease happens in one write

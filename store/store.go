@@ -22,7 +22,8 @@ type Store interface {
 	Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error
 	// Delete removes the chat's value; deleting a missing value is not an error.
 	Delete(ctx context.Context, chat int64) error
-	// Ping checks the store is reachable.
+	// Ping checks the store is reachable and, for the embedded store,
+	// that its last write transaction could be committed.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
