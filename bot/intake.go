@@ -95,6 +95,7 @@ func (b *Bot) deliver(chat int64, res store.Applied, at time.Time) {
 
 func (b *Bot) apply(ctx context.Context, chat, updateID int64, in flows.Input, p *press) (store.Applied, error) {
 	now := b.cfg.Now()
+	start := now
 	var problem error // logged once: the function may run again after a lost race
 	var replies []flows.Reply
 	res, err := b.st.Apply(ctx, chat, updateID, b.cfg.Owner, b.cfg.SendLease, func(cur []byte) (store.Change, error) {
@@ -103,7 +104,7 @@ func (b *Bot) apply(ctx context.Context, chat, updateID int64, in flows.Input, p
 		return c, err
 	})
 	if err != nil {
-		b.down.failed(err)
+		b.down.failed(start, err)
 		return res, storeError{fmt.Errorf("bot: apply update: %w", err)}
 	}
 	b.down.ok()
@@ -343,11 +344,12 @@ func (b *Bot) poll(ctx context.Context) error {
 		}
 		// The lease outlives one long poll and the batch it brings, so two
 		// replicas never poll at once (Telegram would answer 409).
+		start := b.cfg.Now()
 		leader, err := b.st.Lease(ctx, "poller", b.cfg.Owner, 2*b.cfg.PollTimeout+leaseTTL)
+		if ctx.Err() == nil {
+			b.down.note(start, err)
+		}
 		if err != nil || !leader {
-			if err != nil {
-				b.down.failed(err)
-			}
 			backoff = 2 * time.Second // another replica polls; stand by
 			continue
 		}

@@ -249,10 +249,15 @@ func (b *Bot) opsHandler(mux *http.ServeMux) {
 // ready checks the store (reachable, and the embedded store's last write
 // committed) and Telegram; "" when both answer. Telegram is
 // asked at most every 30 seconds.
-func (b *Bot) ready(ctx context.Context) string {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+func (b *Bot) ready(parent context.Context) string {
+	ctx, cancel := context.WithTimeout(parent, 3*time.Second)
 	defer cancel()
-	if err := b.st.Ping(ctx); err != nil {
+	start := b.cfg.Now()
+	err := b.st.Ping(ctx)
+	if parent.Err() == nil {
+		b.down.note(start, err) // an idle bot learns of an outage here
+	}
+	if err != nil {
 		return "store unavailable (unreachable, or its last write failed)"
 	}
 	b.readyMu.Lock()

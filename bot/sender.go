@@ -81,10 +81,14 @@ func (s *sender) start(ctx context.Context) {
 func (s *sender) recover() {
 	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
 	defer cancel()
+	start := s.b.cfg.Now()
 	err := s.b.st.PendingChats(ctx, func(chat int64) bool {
 		s.kick(chat, time.Time{}, nil)
 		return s.ctx.Err() == nil
 	})
+	if s.ctx.Err() == nil {
+		s.b.down.note(start, err)
+	}
 	if err != nil && s.ctx.Err() == nil {
 		s.b.logger.Warn("bot: looking for undelivered replies", "err", err)
 	}
@@ -176,6 +180,9 @@ func (s *sender) renewed(held, at time.Time) time.Time {
 func (s *sender) acquire(chat int64) time.Time {
 	at := s.b.cfg.Now()
 	ok, err := s.b.st.AcquireSend(s.ctx, chat, s.b.cfg.Owner, s.b.cfg.SendLease)
+	if s.ctx.Err() == nil {
+		s.b.down.note(at, err)
+	}
 	if err != nil || !ok {
 		return time.Time{}
 	}
@@ -219,10 +226,11 @@ func (s *sender) drain(chat int64, leased time.Time, fresh []store.OutMsg) {
 		}
 		if len(msgs) == 0 {
 			var err error
+			start := s.b.cfg.Now()
 			msgs, err = st.Outbox(s.ctx, chat, 16)
 			s.read(chat)
 			if err != nil {
-				s.b.down.failed(err)
+				s.b.down.failed(start, err)
 				sleep(s.ctx, time.Second)
 				continue
 			}
@@ -300,13 +308,13 @@ func (s *sender) retry(call func(ctx context.Context) error) bool {
 	var backoff time.Duration
 	for {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), apiTimeout)
+		start := s.b.cfg.Now()
 		err := call(ctx)
 		cancel()
+		s.b.down.note(start, err)
 		if err == nil {
-			s.b.down.ok()
 			return true
 		}
-		s.b.down.failed(err)
 		backoff = min(nextBackoff(backoff), 5*time.Second)
 		if !sleep(s.ctx, backoff) {
 			return false

@@ -39,10 +39,10 @@ func (b *Bot) wakeDue(ctx context.Context) int {
 	qctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	chats, err := b.st.Due(qctx, now, wakeBatch, wakeClaim)
 	cancel()
+	if ctx.Err() == nil {
+		b.down.note(now, err)
+	}
 	if err != nil {
-		if ctx.Err() == nil {
-			b.down.failed(err)
-		}
 		return 0
 	}
 	for _, chat := range chats {
@@ -78,7 +78,7 @@ func (b *Bot) wake(chat int64, now time.Time) {
 		return b.change(next, replies, nil, now)
 	})
 	if err != nil {
-		b.down.failed(err)
+		b.down.failed(at, err)
 		return // the claim runs out and the chat is offered again
 	}
 	b.down.ok()
@@ -92,8 +92,9 @@ func (b *Bot) wake(chat int64, now time.Time) {
 // for an earlier one, which this would overwrite: the session is read again
 // and its own wake-up kept when that is earlier.
 func (b *Bot) setWake(ctx context.Context, chat int64, at time.Time) {
+	start := b.cfg.Now()
 	if err := b.st.SetWake(ctx, chat, at); err != nil {
-		b.down.failed(err)
+		b.down.failed(start, err)
 		return
 	}
 	raw, ok, err := b.st.Get(ctx, chat)
@@ -106,7 +107,7 @@ func (b *Bot) setWake(ctx context.Context, chat int64, at time.Time) {
 	}
 	if due := b.flow.Due(s); !due.IsZero() && (at.IsZero() || due.Before(at)) {
 		if err := b.st.SetWake(ctx, chat, due); err != nil {
-			b.down.failed(err)
+			b.down.failed(start, err)
 		}
 	}
 }
