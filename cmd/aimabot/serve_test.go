@@ -189,7 +189,7 @@ func crashRecovery(t *testing.T, storeEnv []string) {
 	srv := fakeapi.New(fakeapi.Options{})
 	t.Cleanup(srv.Close)
 	env := append([]string{"TELEGRAM_BOT_TOKEN=" + srv.Token(), "TELEGRAM_API_URL=" + srv.URL(),
-		"REPLICA_ID=replica-a", "LOG_LEVEL=warn"}, storeEnv...)
+		"REPLICA_ID=replica-a", "LOG_LEVEL=warn", "LISTEN_ADDR=127.0.0.1:0"}, storeEnv...)
 	script := lostCardScript(jpegBytes(t))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
