@@ -145,7 +145,7 @@ type stateValues struct {
 
 var (
 	descDepth   = prometheus.NewDesc("aimabot_outbox_depth", "Messages waiting in outboxes to be delivered to Telegram.", nil, nil)
-	descOldest  = prometheus.NewDesc("aimabot_outbox_oldest_seconds", "Age of the oldest message waiting in an outbox.", nil, nil)
+	descOldest  = prometheus.NewDesc("aimabot_outbox_oldest_seconds", "Age of the oldest message waiting in an outbox (of the first 1,000 chats found with messages waiting).", nil, nil)
 	descOpen    = prometheus.NewDesc("aimabot_cases_open", "Support cases not closed.", nil, nil)
 	descWaiting = prometheus.NewDesc("aimabot_cases_waiting", "Support cases waiting for a person.", nil, nil)
 	descStoreUp = prometheus.NewDesc("aimabot_store_up", "1 when the store answered the last check, else 0.", nil, nil)
@@ -175,7 +175,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, up)
 }
 
-// maxScanChats bounds the chats read for the outbox figures per scrape.
+// maxScanChats bounds the chats whose oldest message is read for the
+// outbox's age per scrape.
 const maxScanChats = 1000
 
 func (c *stateCollector) read() stateValues {
@@ -185,13 +186,17 @@ func (c *stateCollector) read() stateValues {
 	var v stateValues
 	now := b.cfg.Now()
 	var oldest time.Time
+	depth, err := b.st.OutboxDepth(ctx)
+	if err != nil {
+		return v
+	}
+	v.depth = float64(depth)
 	seen := 0
-	err := b.st.PendingChats(ctx, func(chat int64) bool {
-		msgs, err := b.st.Outbox(ctx, chat, 1000)
+	err = b.st.PendingChats(ctx, func(chat int64) bool {
+		msgs, err := b.st.Outbox(ctx, chat, 1)
 		if err != nil {
 			return false
 		}
-		v.depth += float64(len(msgs))
 		if len(msgs) > 0 {
 			var o op
 			if json.Unmarshal(msgs[0].Data, &o) == nil && o.At > 0 {

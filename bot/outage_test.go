@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -70,4 +71,47 @@ func probe(url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// aimabot_outbox_depth counts every waiting message, however many chats
+// and messages wait.
+func TestOutboxDepthMetric(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"redis", openRedis}, {"bolt", openBolt}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.open(t), fakeapi.Options{})
+			ctx := context.Background()
+			// Undelivered replies, as a long Telegram outage leaves them:
+			// 1,500 in one chat and one in each of 1,200 others.
+			msg := []byte(`{"kind":"send","text":"x"}`)
+			many := make([][]byte, 1500)
+			for i := range many {
+				many[i] = msg
+			}
+			apply := func(chat int64, out [][]byte) {
+				_, err := h.st.Apply(ctx, chat, 1, "elsewhere", time.Minute, func([]byte) (store.Change, error) {
+					return store.Change{Session: []byte("{}"), Outbox: out}, nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			apply(1, many)
+			for chat := int64(2); chat <= 1201; chat++ {
+				apply(chat, [][]byte{msg})
+			}
+			b := h.newBot() // not running: nothing is delivered
+			rec := httptest.NewRecorder()
+			b.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			m := regexp.MustCompile(`(?m)^aimabot_outbox_depth (\S+)$`).FindStringSubmatch(rec.Body.String())
+			if m == nil {
+				t.Fatalf("/metrics lacks aimabot_outbox_depth:\n%s", rec.Body)
+			}
+			if want := "2700"; m[1] != want {
+				t.Errorf("aimabot_outbox_depth = %s; want %s", m[1], want)
+			}
+		})
+	}
 }

@@ -481,6 +481,42 @@ func (b *Bolt) PendingChats(ctx context.Context, fn func(chat int64) bool) error
 	return nil
 }
 
+// OutboxDepth implements [Store]: one read transaction over the outbox
+// bucket, counting the messages of live chats.
+func (b *Bolt) OutboxDepth(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("store: bolt outbox depth: %w", err)
+	}
+	var n int64
+	err := b.db.View(func(tx *bbolt.Tx) error {
+		bs, err := boltBuckets(tx, boltChats, boltOutbox)
+		if err != nil {
+			return err
+		}
+		now := b.now().UnixNano()
+		var chat []byte
+		live := false
+		c := bs[1].Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) < 8 {
+				return errors.New("malformed outbox key")
+			}
+			if !bytes.Equal(k[:8], chat) {
+				chat = bytes.Clone(k[:8])
+				_, live = decodeMeta(bs[0].Get(chat), now)
+			}
+			if live {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: bolt outbox depth: %w", err)
+	}
+	return n, nil
+}
+
 // Lease implements [Store].
 func (b *Bolt) Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
 	if name == "" {

@@ -109,6 +109,9 @@ type Store interface {
 	// (order unspecified; for recovery after a crash), stopping early when fn
 	// returns false. fn is never called concurrently, and may use the store.
 	PendingChats(ctx context.Context, fn func(chat int64) bool) error
+	// OutboxDepth counts the messages pending in every chat's outbox (for
+	// metrics: it reads every outbox's length, like PendingChats).
+	OutboxDepth(ctx context.Context) (int64, error)
 	// Lease takes or renews a named global lease (e.g. "poller") for owner;
 	// false if another owner holds it.
 	Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
