@@ -46,12 +46,13 @@ func (a *albums) end(chat int64) {
 	defer cancel()
 	unlock := a.b.lockChat(chat)
 	defer unlock()
+	at := a.b.cfg.Now()
 	res, err := a.b.apply(ctx, chat, 0, flows.Input{Kind: flows.AlbumEnd}, nil)
 	if err != nil {
 		a.b.logger.Warn("bot: answering an album; it is answered at the next message", "err", err)
 		return
 	}
-	a.b.deliver(chat, res)
+	a.b.deliver(chat, res, at)
 }
 
 // stop answers the albums still waiting, now.

@@ -50,6 +50,9 @@ type Config struct {
 	// AlbumWait is how long after an album's last photo the album is
 	// answered; default 800 ms.
 	AlbumWait time.Duration
+	// SendLease is how long a chat's send lease lasts unless renewed: how
+	// long the chats of a replica that died wait for another; default 30 s.
+	SendLease time.Duration
 	// ShutdownTimeout bounds a graceful stop; default 10 s.
 	ShutdownTimeout time.Duration
 	// StaffChat is the staff supergroup (with topics) where cases go; 0
@@ -139,6 +142,9 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if cfg.AlbumWait == 0 {
 		cfg.AlbumWait = 800 * time.Millisecond
 	}
+	if cfg.SendLease == 0 {
+		cfg.SendLease = leaseTTL
+	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
@@ -181,7 +187,7 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if err != nil {
 		return nil, fmt.Errorf("bot: telegram client: %w", redact(err, cfg.Token))
 	}
-	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, api: api, http: hc, down: outage{logger: logger}}
+	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, api: api, http: hc, down: outage{logger: logger, now: cfg.Now}}
 	b.metrics = newMetrics(b)
 	b.procCtx, b.procCancel = context.WithCancel(context.Background())
 	b.send = newSender(b)
@@ -255,32 +261,53 @@ func (b *Bot) serveOps() (stop func(), err error) {
 }
 
 // outage logs a store outage once when it starts and once when it ends,
-// not once per update.
+// not once per update. Every store call reports to it (note), with the
+// time it started: the outage starts at the start of the first call that
+// failed (or at the end of the last one that succeeded, if later; a call
+// can take seconds to fail while the client retries), and ends when a call
+// succeeds again; the length logged is between the two.
 type outage struct {
 	logger *slog.Logger
+	now    func() time.Time
 	mu     sync.Mutex
-	since  time.Time
+	since  time.Time // when the outage started; zero when there is none
+	lastOK time.Time // when the last successful call ended
 }
 
-// failed notes a failure of the store.
-func (o *outage) failed(err error) {
+// note records the outcome of a store call that started at start.
+func (o *outage) note(start time.Time, err error) {
+	if err == nil {
+		o.ok()
+		return
+	}
+	o.failed(start, err)
+}
+
+// failed notes a failure of a store call that started at start.
+func (o *outage) failed(start time.Time, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.since.IsZero() {
 		return
 	}
-	o.since = time.Now()
-	o.logger.Error("bot: the store is unreachable; updates stay unconfirmed with Telegram and replies in the outbox until it is back", "err", err)
+	o.since = start
+	if o.lastOK.After(start) {
+		o.since = o.lastOK
+	}
+	o.logger.Error("bot: the store is unreachable; updates stay unconfirmed with Telegram and replies in the outbox until it is back",
+		"since", o.since.UTC().Format(time.RFC3339Nano), "err", err)
 }
 
-// ok notes that the store answered.
+// ok notes that a store call succeeded.
 func (o *outage) ok() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	now := o.now()
+	o.lastOK = now
 	if o.since.IsZero() {
 		return
 	}
-	o.logger.Warn("bot: the store is reachable again; catching up", "outage", time.Since(o.since).Round(time.Millisecond).String())
+	o.logger.Warn("bot: the store is reachable again; catching up", "outage", now.Sub(o.since).Round(time.Millisecond).String())
 	o.since = time.Time{}
 }
 

@@ -113,6 +113,7 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
 	}
 	unlock := b.lockChat(chat)
 	defer unlock()
+	at := b.cfg.Now()
 	res, err := b.apply(ctx, chat, upd.ID, in, p)
 	if err != nil {
 		b.metrics.updates.WithLabelValues(kind, outcomeFailed).Inc()
@@ -127,32 +128,38 @@ func (b *Bot) Handle(ctx context.Context, upd *models.Update) error {
 	if in.Album != "" {
 		b.albums.touch(chat, in.Album)
 	}
-	b.deliver(chat, res)
+	b.deliver(chat, res, at)
 	return nil
 }
 
-// deliver starts sending what an apply committed: the new messages as they
-// are when nothing older waits, else whatever the outbox holds.
-func (b *Bot) deliver(chat int64, res store.Applied) {
+// deliver starts sending what an apply that started at at committed: the
+// new messages as they are when nothing older waits, else whatever the
+// outbox holds.
+func (b *Bot) deliver(chat int64, res store.Applied, at time.Time) {
+	var leased time.Time
+	if res.Lease {
+		leased = at
+	}
 	switch {
 	case res.Took && !res.Backlog && !res.Duplicate:
-		b.send.kick(chat, true, res.Outbox)
+		b.send.kick(chat, leased, res.Outbox)
 	case res.Lease || res.Duplicate:
-		b.send.kick(chat, res.Lease, nil)
+		b.send.kick(chat, leased, nil)
 	}
 }
 
 func (b *Bot) apply(ctx context.Context, chat, updateID int64, in flows.Input, p *press) (store.Applied, error) {
 	now := b.cfg.Now()
+	start := now
 	var problem error // logged once: the function may run again after a lost race
 	var replies []flows.Reply
-	res, err := b.st.Apply(ctx, chat, updateID, b.cfg.Owner, leaseTTL, func(cur []byte) (store.Change, error) {
+	res, err := b.st.Apply(ctx, chat, updateID, b.cfg.Owner, b.cfg.SendLease, func(cur []byte) (store.Change, error) {
 		c, r, prob, err := b.converse(cur, in, p, now)
 		problem, replies = prob, r
 		return c, err
 	})
 	if err != nil {
-		b.down.failed(err)
+		b.down.failed(start, err)
 		return res, storeError{fmt.Errorf("bot: apply update: %w", err)}
 	}
 	b.down.ok()
@@ -483,12 +490,13 @@ func (b *Bot) poll(ctx context.Context) error {
 		var r pollResult
 		// The lease outlives one long poll and the batch it brings, so two
 		// replicas never poll at once (Telegram would answer 409).
+		start := b.cfg.Now()
 		leader, err := b.st.Lease(ctx, "poller", b.cfg.Owner, 2*b.cfg.PollTimeout+leaseTTL)
+		if ctx.Err() == nil {
+			b.down.note(start, err)
+		}
 		switch {
 		case err != nil || !leader:
-			if err != nil {
-				b.down.failed(err)
-			}
 			r.standby = true
 		default:
 			began := time.Now()

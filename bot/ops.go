@@ -143,7 +143,7 @@ type stateValues struct {
 
 var (
 	descDepth   = prometheus.NewDesc("aimabot_outbox_depth", "Messages waiting in outboxes to be delivered to Telegram.", nil, nil)
-	descOldest  = prometheus.NewDesc("aimabot_outbox_oldest_seconds", "Age of the oldest message waiting in an outbox.", nil, nil)
+	descOldest  = prometheus.NewDesc("aimabot_outbox_oldest_seconds", "Age of the oldest message waiting in an outbox (of the first 1,000 chats found with messages waiting).", nil, nil)
 	descOpen    = prometheus.NewDesc("aimabot_cases_open", "Support cases not closed.", nil, nil)
 	descWaiting = prometheus.NewDesc("aimabot_cases_waiting", "Support cases waiting for a person.", nil, nil)
 	descStoreUp = prometheus.NewDesc("aimabot_store_up", "1 when the store answered the last check, else 0.", nil, nil)
@@ -173,7 +173,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, up)
 }
 
-// maxScanChats bounds the chats read for the outbox figures per scrape.
+// maxScanChats bounds the chats whose oldest message is read for the
+// outbox's age per scrape.
 const maxScanChats = 1000
 
 func (c *stateCollector) read() stateValues {
@@ -183,13 +184,17 @@ func (c *stateCollector) read() stateValues {
 	var v stateValues
 	now := b.cfg.Now()
 	var oldest time.Time
+	depth, err := b.st.OutboxDepth(ctx)
+	if err != nil {
+		return v
+	}
+	v.depth = float64(depth)
 	seen := 0
-	err := b.st.PendingChats(ctx, func(chat int64) bool {
-		msgs, err := b.st.Outbox(ctx, chat, 1000)
+	err = b.st.PendingChats(ctx, func(chat int64) bool {
+		msgs, err := b.st.Outbox(ctx, chat, 1)
 		if err != nil {
 			return false
 		}
-		v.depth += float64(len(msgs))
 		if len(msgs) > 0 {
 			var o op
 			if json.Unmarshal(msgs[0].Data, &o) == nil && o.At > 0 {
@@ -244,13 +249,19 @@ func (b *Bot) opsHandler(mux *http.ServeMux) {
 	})
 }
 
-// ready checks the store and Telegram; "" when both answer. Telegram is
+// ready checks the store (reachable, and the embedded store's last write
+// committed) and Telegram; "" when both answer. Telegram is
 // asked at most every 30 seconds.
-func (b *Bot) ready(ctx context.Context) string {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+func (b *Bot) ready(parent context.Context) string {
+	ctx, cancel := context.WithTimeout(parent, 3*time.Second)
 	defer cancel()
-	if err := b.st.Ping(ctx); err != nil {
-		return "store unreachable"
+	start := b.cfg.Now()
+	err := b.st.Ping(ctx)
+	if parent.Err() == nil {
+		b.down.note(start, err) // an idle bot learns of an outage here
+	}
+	if err != nil {
+		return "store unavailable (unreachable, or its last write failed)"
 	}
 	b.readyMu.Lock()
 	defer b.readyMu.Unlock()

@@ -81,17 +81,21 @@ func (s *sender) start(ctx context.Context) {
 func (s *sender) recover() {
 	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
 	defer cancel()
+	start := s.b.cfg.Now()
 	err := s.b.st.PendingChats(ctx, func(chat int64) bool {
-		s.kick(chat, false, nil)
+		s.kick(chat, time.Time{}, nil)
 		return s.ctx.Err() == nil
 	})
+	if s.ctx.Err() == nil {
+		s.b.down.note(start, err)
+	}
 	if err != nil && s.ctx.Err() == nil {
 		s.b.logger.Warn("bot: looking for undelivered replies", "err", err)
 	}
 }
 
-// stop lets the deliveries in flight finish their current call and keeps
-// the rest in the outbox.
+// stop lets the deliveries in flight finish their current call and have it
+// acknowledged, starts no new one, and keeps the rest in the outbox.
 func (s *sender) stop() {
 	s.cancel()
 	s.wg.Wait()
@@ -122,11 +126,12 @@ func (s *sender) read(chat int64) {
 	s.mu.Unlock()
 }
 
-// kick makes sure the chat's outbox is being delivered. leased says the
-// caller holds the chat's send lease; fresh, when set, is the whole outbox as
+// kick makes sure the chat's outbox is being delivered. leased, when not
+// zero, says the caller holds the chat's send lease, taken or renewed by a
+// store call that started then; fresh, when set, is the whole outbox as
 // the caller just committed it, so it is sent without reading it back
 // (unless a drain read the outbox since the caller's claim).
-func (s *sender) kick(chat int64, leased bool, fresh []store.OutMsg) {
+func (s *sender) kick(chat int64, leased time.Time, fresh []store.OutMsg) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.claims[chat] {
@@ -144,10 +149,50 @@ func (s *sender) kick(chat int64, leased bool, fresh []store.OutMsg) {
 	go s.drain(chat, leased, fresh)
 }
 
+// A drain sends the messages it read (or was given) only while its lease
+// has surely been held since: a lease that ran out meanwhile (a long wait
+// for Telegram) may have let another replica deliver them, and replies
+// after them, so they would come again out of order. held is when the
+// store call that last took or renewed the lease started; the lease is
+// sure for a third of its TTL from then, which leaves a call started then
+// (at most apiTimeout) time to end before it runs out. When it is not
+// sure, the drain takes the lease again and reads the outbox anew.
+
+// sure tells whether the lease taken or renewed at held is surely still
+// this replica's, with time left for a call.
+func (s *sender) sure(held time.Time) bool {
+	return !held.IsZero() && s.b.cfg.Now().Sub(held) < s.b.cfg.SendLease/3
+}
+
+// renewed is when the lease counts as renewed by a successful store call
+// (Ack, AckRelease keeping it) that started at at: then, if the lease was
+// surely still held when the call started, else never (held stays).
+func (s *sender) renewed(held, at time.Time) time.Time {
+	if !held.IsZero() && at.Sub(held) < s.b.cfg.SendLease {
+		return at
+	}
+	return held
+}
+
+// acquire takes or renews the chat's send lease; it returns when the
+// taking started, or zero when another replica holds it or the store is
+// away.
+func (s *sender) acquire(chat int64) time.Time {
+	at := s.b.cfg.Now()
+	ok, err := s.b.st.AcquireSend(s.ctx, chat, s.b.cfg.Owner, s.b.cfg.SendLease)
+	if s.ctx.Err() == nil {
+		s.b.down.note(at, err)
+	}
+	if err != nil || !ok {
+		return time.Time{}
+	}
+	return at
+}
+
 // drain delivers the chat's outbox until it is empty. The last message's
 // acknowledgement also gives up the lease, so a reply to one update costs
 // one store round trip after the commit.
-func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
+func (s *sender) drain(chat int64, leased time.Time, fresh []store.OutMsg) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
@@ -156,7 +201,7 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 			// Kicked after the last look at the outbox: go on.
 			delete(s.again, chat)
 			s.wg.Add(1)
-			go s.drain(chat, false, nil)
+			go s.drain(chat, time.Time{}, nil)
 			return
 		}
 		delete(s.active, chat)
@@ -164,20 +209,28 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 	}()
 	st := s.b.st
 	owner := s.b.cfg.Owner
-	if !leased {
-		ok, err := st.AcquireSend(s.ctx, chat, owner, leaseTTL)
-		if err != nil || !ok {
+	held := leased
+	if held.IsZero() {
+		if held = s.acquire(chat); held.IsZero() {
 			return // another replica delivers this chat, or the store is away: recover() retries
 		}
 	}
 	msgs := fresh
 	for s.ctx.Err() == nil {
+		if !s.sure(held) {
+			// What was read may be stale: take the lease again, read again.
+			if held = s.acquire(chat); held.IsZero() {
+				return
+			}
+			msgs = nil
+		}
 		if len(msgs) == 0 {
 			var err error
+			start := s.b.cfg.Now()
 			msgs, err = st.Outbox(s.ctx, chat, 16)
 			s.read(chat)
 			if err != nil {
-				s.b.down.failed(err)
+				s.b.down.failed(start, err)
 				sleep(s.ctx, time.Second)
 				continue
 			}
@@ -187,7 +240,7 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 					s.b.logger.Warn("bot: release send lease", "err", err)
 					return
 				}
-				if !s.carryOn(chat, more) {
+				if held = s.carryOn(chat, more, held); held.IsZero() {
 					return
 				}
 				continue
@@ -195,10 +248,15 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 		}
 		more := true
 		var done []string // delivered, not yet acknowledged
+		lapsed := false
 		for i, m := range msgs {
-			harmless, ok := s.deliver(chat, m.Data)
-			if !ok {
-				return // stopping, or the lease was lost: the message stays for whoever sends next
+			harmless, r := s.deliver(chat, m.Data, held)
+			if r == stopped {
+				return // stopping: the message stays for whoever sends next
+			}
+			if r == stale {
+				lapsed = true
+				break
 			}
 			done = append(done, m.ID)
 			last := i == len(msgs)-1
@@ -210,21 +268,33 @@ func (s *sender) drain(chat int64, leased bool, fresh []store.OutMsg) {
 			}
 			// A sent message must be acknowledged before anything else, or
 			// it would be sent again: through a store outage, keep trying.
+			at := s.b.cfg.Now()
 			if !s.retry(func(ctx context.Context) error {
 				var err error
+				at = s.b.cfg.Now()
 				if last {
-					more, err = st.AckRelease(ctx, chat, done, owner, leaseTTL)
+					more, err = st.AckRelease(ctx, chat, done, owner, s.b.cfg.SendLease)
 				} else {
-					err = st.Ack(ctx, chat, done, owner, leaseTTL)
+					err = st.Ack(ctx, chat, done, owner, s.b.cfg.SendLease)
 				}
 				return err
 			}) {
 				return
 			}
+			held = s.renewed(held, at)
 			done = done[:0]
 		}
 		msgs = nil
-		if !s.carryOn(chat, more) {
+		if lapsed {
+			if len(done) > 0 && !s.retry(func(ctx context.Context) error {
+				return st.Ack(ctx, chat, done, owner, s.b.cfg.SendLease)
+			}) {
+				return
+			}
+			held = time.Time{} // not sure: taken again at the top
+			continue
+		}
+		if held = s.carryOn(chat, more, held); held.IsZero() {
 			return
 		}
 	}
@@ -238,13 +308,13 @@ func (s *sender) retry(call func(ctx context.Context) error) bool {
 	var backoff time.Duration
 	for {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), apiTimeout)
+		start := s.b.cfg.Now()
 		err := call(ctx)
 		cancel()
+		s.b.down.note(start, err)
 		if err == nil {
-			s.b.down.ok()
 			return true
 		}
-		s.b.down.failed(err)
 		backoff = min(nextBackoff(backoff), 5*time.Second)
 		if !sleep(s.ctx, backoff) {
 			return false
@@ -254,55 +324,58 @@ func (s *sender) retry(call func(ctx context.Context) error) bool {
 
 // carryOn tells whether to keep delivering after the lease was kept (more)
 // or given up: given up, only a kick that came meanwhile takes it again.
-func (s *sender) carryOn(chat int64, more bool) bool {
+// It returns when the lease was last taken or renewed (held when kept),
+// zero to stop.
+func (s *sender) carryOn(chat int64, more bool, held time.Time) time.Time {
 	s.mu.Lock()
 	again := s.again[chat]
 	delete(s.again, chat)
 	s.mu.Unlock()
 	if more {
-		return true
+		return held
 	}
 	if !again {
-		return false
+		return time.Time{}
 	}
-	ok, err := s.b.st.AcquireSend(s.ctx, chat, s.b.cfg.Owner, leaseTTL)
-	return err == nil && ok
+	return s.acquire(chat)
 }
 
-// deliver sends one outbox message until it succeeds or can never succeed.
-// It returns false when delivery must stop (shutdown, or the lease is lost).
-// deliver performs one outbox message. ok is false when it was not done
-// (stopping, or the lease was lost); harmless says doing it again would
-// change nothing.
-func (s *sender) deliver(chat int64, data []byte) (harmless, ok bool) {
+// The outcome of performing an outbox message.
+type result int
+
+const (
+	performed result = iota // done, or dropped as Telegram will never take it
+	stopped                 // not done: stopping
+	stale                   // not done: the lease is not sure any more (see sure)
+)
+
+// deliver performs one outbox message under the lease held since held;
+// harmless says doing it again would change nothing.
+func (s *sender) deliver(chat int64, data []byte, held time.Time) (harmless bool, r result) {
 	var o op
 	if err := json.Unmarshal(data, &o); err != nil {
 		s.b.logger.Error("bot: unreadable outbox message dropped", "err", err)
-		return true, true
+		return true, performed
 	}
-	return o.harmlessTwice(), s.perform(chat, o)
+	return o.harmlessTwice(), s.perform(chat, o, held)
 }
 
-// perform calls Telegram for an operation until it is done or dropped.
-func (s *sender) perform(chat int64, o op) bool {
-	var backoff, errBackoff, waited time.Duration
+// perform calls Telegram for an operation until it is done or dropped,
+// each call only while the lease held since held is sure.
+func (s *sender) perform(chat int64, o op, held time.Time) result {
+	var backoff, errBackoff time.Duration
 	for {
 		if backoff > 0 {
 			if !sleep(s.ctx, backoff) {
-				return false
+				return stopped
 			}
-			waited += backoff
 			backoff = 0
-			if waited > leaseTTL/3 {
-				// A long wait: make sure this replica still owns the chat.
-				if ok, err := s.b.st.AcquireSend(s.ctx, chat, s.b.cfg.Owner, leaseTTL); err != nil || !ok {
-					return false
-				}
-				waited = 0
-			}
 		}
-		if err := s.wait(chat, o); err != nil {
-			return false
+		if err := s.wait(chat, o); err != nil || s.ctx.Err() != nil {
+			return stopped // no new call
+		}
+		if !s.sure(held) {
+			return stale
 		}
 		err := s.call(chat, o)
 		if err != nil {
@@ -312,7 +385,7 @@ func (s *sender) perform(chat int64, o op) bool {
 		switch {
 		case err == nil:
 			s.b.metrics.delivered.Inc()
-			return true
+			return performed
 		case errors.As(err, &tooMany):
 			backoff, errBackoff = time.Duration(max(tooMany.RetryAfter, 1))*time.Second, 0
 			s.b.metrics.waits.Inc()
@@ -321,18 +394,18 @@ func (s *sender) perform(chat int64, o op) bool {
 		case errors.Is(err, tg.ErrorForbidden) && o.toStaff():
 			s.b.logger.Error("bot: the staff group refuses the bot's messages (removed, or not an admin that may manage topics?); dropped",
 				"op", o.Kind, "err", redact(err, s.b.cfg.Token))
-			return true
+			return performed
 		case errors.Is(err, tg.ErrorForbidden):
 			s.blocked(chat)
-			return true
+			return performed
 		case errors.Is(err, tg.ErrorBadRequest), errors.Is(err, tg.ErrorNotFound):
 			// Telegram will never accept it (a message too old to edit, a
 			// query answered late): drop it rather than block the chat.
 			s.b.logger.Warn("bot: Telegram refused a message; dropped", "op", o.Kind, "err", redact(err, s.b.cfg.Token))
-			return true
+			return performed
 		default:
 			if s.ctx.Err() != nil {
-				return false
+				return stopped
 			}
 			errBackoff = nextBackoff(errBackoff)
 			backoff = errBackoff
@@ -383,8 +456,12 @@ func (s *sender) waitChat(chat int64) error {
 	return l.Wait(s.ctx)
 }
 
+// call makes one Bot API call. A stop does not cut it: Telegram may already
+// have done what it asks, and a call cut short would not be acknowledged
+// and be made again after the restart. It ends by its own timeout, or when
+// the shutdown timeout runs out (procCtx).
 func (s *sender) call(chat int64, o op) error {
-	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
+	ctx, cancel := context.WithTimeout(s.b.procCtx, apiTimeout)
 	defer cancel()
 	api := s.b.api
 	var err error
@@ -421,7 +498,7 @@ func (s *sender) call(chat int64, o op) error {
 func (s *sender) blocked(chat int64) {
 	s.b.logger.Info("bot: applicant blocked the bot; reply dropped")
 	now := s.b.cfg.Now()
-	_, err := s.b.st.Apply(s.ctx, chat, 0, s.b.cfg.Owner, leaseTTL, func(cur []byte) (store.Change, error) {
+	_, err := s.b.st.Apply(s.ctx, chat, 0, s.b.cfg.Owner, s.b.cfg.SendLease, func(cur []byte) (store.Change, error) {
 		if cur == nil {
 			return store.Change{}, nil
 		}

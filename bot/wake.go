@@ -39,10 +39,10 @@ func (b *Bot) wakeDue(ctx context.Context) int {
 	qctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	chats, err := b.st.Due(qctx, now, wakeBatch, wakeClaim)
 	cancel()
+	if ctx.Err() == nil {
+		b.down.note(now, err)
+	}
 	if err != nil {
-		if ctx.Err() == nil {
-			b.down.failed(err)
-		}
 		return 0
 	}
 	for _, chat := range chats {
@@ -62,7 +62,8 @@ func (b *Bot) wake(chat int64, now time.Time) {
 	defer unlock()
 	var next flows.Session
 	var replies []flows.Reply
-	res, err := b.st.Apply(ctx, chat, 0, b.cfg.Owner, leaseTTL, func(cur []byte) (store.Change, error) {
+	at := b.cfg.Now()
+	res, err := b.st.Apply(ctx, chat, 0, b.cfg.Owner, b.cfg.SendLease, func(cur []byte) (store.Change, error) {
 		next, replies = flows.Session{}, nil
 		if cur == nil {
 			return store.Change{}, nil // erased meanwhile
@@ -77,13 +78,13 @@ func (b *Bot) wake(chat int64, now time.Time) {
 		return b.change(next, replies, nil, now)
 	})
 	if err != nil {
-		b.down.failed(err)
+		b.down.failed(at, err)
 		return // the claim runs out and the chat is offered again
 	}
 	b.down.ok()
 	b.metrics.countEvents(replies)
 	b.setWake(ctx, chat, b.flow.Due(next))
-	b.deliver(chat, res)
+	b.deliver(chat, res, at)
 }
 
 // setWake sets the chat's next wake-up exactly. An update applied by
@@ -91,8 +92,9 @@ func (b *Bot) wake(chat int64, now time.Time) {
 // for an earlier one, which this would overwrite: the session is read again
 // and its own wake-up kept when that is earlier.
 func (b *Bot) setWake(ctx context.Context, chat int64, at time.Time) {
+	start := b.cfg.Now()
 	if err := b.st.SetWake(ctx, chat, at); err != nil {
-		b.down.failed(err)
+		b.down.failed(start, err)
 		return
 	}
 	raw, ok, err := b.st.Get(ctx, chat)
@@ -105,7 +107,7 @@ func (b *Bot) setWake(ctx context.Context, chat int64, at time.Time) {
 	}
 	if due := b.flow.Due(s); !due.IsZero() && (at.IsZero() || due.Before(at)) {
 		if err := b.st.SetWake(ctx, chat, due); err != nil {
-			b.down.failed(err)
+			b.down.failed(start, err)
 		}
 	}
 }

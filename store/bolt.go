@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -45,6 +46,7 @@ const (
 	boltForgotten   = "forgotten" // ChatHash.Name: what an erasure leaves of a chat, as a chats record
 	boltRecords     = "records"   // space + ":" + key: the records of Store.UpdateRecord
 	boltLockTimeout = time.Second
+	boltBatchDelay  = time.Millisecond
 	// Keys a sweep looks at per write transaction, so that a large sweep
 	// never holds the write lock for long.
 	boltSweepBatch = 10000
@@ -93,6 +95,12 @@ type Bolt struct {
 	forgotten time.Duration
 	// keys a sweep transaction looks at; boltSweepBatch but in tests
 	sweepBatch int
+
+	writers atomic.Int32 // Applies and Acks writing now (see write)
+	// writeErr is the error of the last write transaction that bbolt could
+	// not commit (a full disk), nil once one commits again: Ping reports
+	// it, since reading still works when writing does not.
+	writeErr atomic.Pointer[error]
 
 	mu     sync.Mutex           // guards leases; never held while waiting for a write transaction
 	leases map[string]boltLease // by sendLeaseKey or globalLeaseKey
@@ -144,6 +152,9 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: bolt open %s: %w", path, err)
 	}
+	// Concurrent Applies and acknowledgements are batched (see write): a
+	// batch waits this long for company before its commit.
+	db.MaxBatchDelay = boltBatchDelay
 	err = db.Update(func(tx *bbolt.Tx) error {
 		indexed := tx.Bucket([]byte(boltExpiry)) != nil
 		for _, name := range []string{boltBucket, boltChats, boltOutbox, boltWake, boltWakeAt, boltExpiry, boltForgotten, boltRecords} {
@@ -268,7 +279,7 @@ func (b *Bolt) Update(ctx context.Context, chat int64, fn func(cur []byte) ([]by
 		return fmt.Errorf("store: bolt update: %w", err)
 	}
 	var fnErr error
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.update(func(tx *bbolt.Tx) error {
 		bucket := tx.Bucket([]byte(boltBucket))
 		if bucket == nil {
 			return errors.New("sessions bucket missing")
@@ -306,7 +317,7 @@ func (b *Bolt) Delete(ctx context.Context, chat int64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt delete: %w", err)
 	}
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.update(func(tx *bbolt.Tx) error {
 		return deleteExpiring(tx, boltBucket, chatKey(chat))
 	})
 	if err != nil {
@@ -346,7 +357,7 @@ func (b *Bolt) Sweep(ctx context.Context) (removed int, err error) {
 // removes its wake time when the other record is not live either. more
 // says the batch was full: there may be more to remove.
 func (b *Bolt) sweepOne(now int64) (removed int, more bool, err error) {
-	err = b.db.Update(func(tx *bbolt.Tx) error {
+	err = b.update(func(tx *bbolt.Tx) error {
 		bs, err := boltBuckets(tx, boltBucket, boltChats, boltExpiry)
 		if err != nil {
 			return err
@@ -517,13 +528,41 @@ func indexExpiries(tx *bbolt.Tx) error {
 	return nil
 }
 
-// Ping implements [Store]: it checks that the database is open.
+// update runs fn in a write transaction of its own and notes whether bbolt
+// could commit it (see writeErr).
+func (b *Bolt) update(fn func(*bbolt.Tx) error) error {
+	return b.noted(fn, b.db.Update)
+}
+
+// noted runs fn through run (db.Update or db.Batch) and notes the outcome
+// of the commit: an error of fn itself says nothing about writing.
+func (b *Bolt) noted(fn func(*bbolt.Tx) error, run func(func(*bbolt.Tx) error) error) error {
+	var fnErr error
+	err := run(func(tx *bbolt.Tx) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	switch {
+	case err == nil:
+		b.writeErr.Store(nil)
+	case fnErr == nil:
+		b.writeErr.Store(&err)
+	}
+	return err
+}
+
+// Ping implements [Store]: it checks that the database is open and that
+// the last write transaction could be committed.
+
 func (b *Bolt) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt ping: %w", err)
 	}
 	if err := b.db.View(func(*bbolt.Tx) error { return nil }); err != nil {
 		return fmt.Errorf("store: bolt ping: %w", err)
+	}
+	if err := b.writeErr.Load(); err != nil {
+		return fmt.Errorf("store: bolt ping: the last write failed: %w", *err)
 	}
 	return nil
 }

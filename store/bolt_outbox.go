@@ -132,10 +132,25 @@ func purgeOutbox(tx *bbolt.Tx, chat []byte) error {
 	return nil
 }
 
+// write runs fn in a write transaction: at once when no other write of
+// Apply or Ack is under way, else in a batch with the others of the moment
+// (bbolt's Batch: one transaction, one commit and one fsync for all, after
+// at most boltBatchDelay). fn may run again, alone, when another function
+// of its batch fails.
+func (b *Bolt) write(fn func(*bbolt.Tx) error) error {
+	defer b.writers.Add(-1)
+	if b.writers.Add(1) == 1 {
+		return b.update(fn)
+	}
+	return b.noted(fn, b.db.Batch)
+}
+
 // Apply implements [Store]. Everything but the lease happens in one write
-// transaction (the wake time and a Forget's erasure included), so fn is
-// called exactly once, or not at all for a duplicate; the lease is taken
-// after the commit, and with Forget, the old one dropped just before.
+// transaction (the wake time and a Forget's erasure included); the lease is
+// taken after the commit, and with Forget, the old one dropped just before.
+// The transaction may be shared with the other chats' writes of the moment
+// (see write). fn is called once, or not at all for a duplicate, unless a
+// write of the batch fails inside bbolt: then the batch runs again.
 //
 // A Forget moves the chat record's applied ids and sequence number to the
 // chat's "forgotten" record, in the same transaction; the chat record
@@ -157,11 +172,11 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 		pending bool
 		forget  bool
 		fnErr   error
-		// rolls back a transaction that found a duplicate and changed
-		// nothing, which is cheaper than committing it
-		errDuplicate = errors.New("duplicate")
+		aborted error // before anything was written
 	)
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.write(func(tx *bbolt.Tx) error {
+		// Batch may run this again: start afresh.
+		res, pending, forget, fnErr, aborted = Applied{}, false, false, nil, nil
 		bs, err := boltBuckets(tx, boltBucket, boltChats, boltOutbox, boltForgotten)
 		if err != nil {
 			return err
@@ -175,22 +190,27 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 		if updateID > 0 && (meta.seen(updateID) || goneLive && gone.seen(updateID)) {
 			res.Duplicate = true
 			pending = hasOutbox(outbox, key)
-			return errDuplicate
+			return nil
 		}
 		var cur []byte
 		if data, live := liveData(sessions.Get(key), now.UnixNano()); live {
 			cur = bytes.Clone(data)
 		}
+		// Nothing is written yet: an error here leaves the batch's
+		// transaction to the others, rather than failing it (which would
+		// run every function of the batch again).
 		change, err := fn(cur)
 		if err != nil {
 			fnErr = err
-			return err
+			return nil
 		}
 		if err := checkChange(change); err != nil {
-			return err
+			aborted = err
+			return nil
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			aborted = err
+			return nil
 		}
 		forget = change.Forget
 
@@ -250,7 +270,10 @@ func (b *Bolt) Apply(ctx context.Context, chat, updateID int64, owner string, le
 	if fnErr != nil {
 		return Applied{}, fnErr
 	}
-	if err != nil && !errors.Is(err, errDuplicate) {
+	if err == nil {
+		err = aborted
+	}
+	if err != nil {
 		return Applied{}, fmt.Errorf("store: bolt apply: %w", err)
 	}
 	res.Lease, res.Took = b.leaseAfterApply(sendLeaseKey(chat), owner, leaseTTL, pending, forget)
@@ -352,7 +375,12 @@ func (b *Bolt) Ack(ctx context.Context, chat int64, ids []string, owner string, 
 		}
 		seqs[i] = seq
 	}
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	// Many chats' senders acknowledge at once: write commits theirs (and
+	// the Applies of the moment) in one transaction and one fsync, instead
+	// of one each, queued behind the others (each ack's wait is the window
+	// in which a crash repeats a message). The function may run again;
+	// deleting twice is harmless.
+	err := b.write(func(tx *bbolt.Tx) error {
 		outbox := tx.Bucket([]byte(boltOutbox))
 		if outbox == nil {
 			return errors.New("outbox bucket missing")
@@ -517,6 +545,42 @@ func (b *Bolt) PendingChats(ctx context.Context, fn func(chat int64) bool) error
 		}
 	}
 	return nil
+}
+
+// OutboxDepth implements [Store]: one read transaction over the outbox
+// bucket, counting the messages of live chats.
+func (b *Bolt) OutboxDepth(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("store: bolt outbox depth: %w", err)
+	}
+	var n int64
+	err := b.db.View(func(tx *bbolt.Tx) error {
+		bs, err := boltBuckets(tx, boltChats, boltOutbox)
+		if err != nil {
+			return err
+		}
+		now := b.now().UnixNano()
+		var chat []byte
+		live := false
+		c := bs[1].Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) < 8 {
+				return errors.New("malformed outbox key")
+			}
+			if !bytes.Equal(k[:8], chat) {
+				chat = bytes.Clone(k[:8])
+				_, live = decodeMeta(bs[0].Get(chat), now)
+			}
+			if live {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: bolt outbox depth: %w", err)
+	}
+	return n, nil
 }
 
 // Lease implements [Store].

@@ -101,7 +101,7 @@ func (b *Bolt) Due(ctx context.Context, now time.Time, n int, claim time.Duratio
 	}
 	nowMillis, until := wakeMillis(now), wakeMillis(now.Add(claim))
 	var chats []int64
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.update(func(tx *bbolt.Tx) error {
 		chats = nil
 		index, _, err := wakeBuckets(tx)
 		if err != nil {
@@ -137,7 +137,7 @@ func (b *Bolt) SetWake(ctx context.Context, chat int64, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt set wake: %w", err)
 	}
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.update(func(tx *bbolt.Tx) error {
 		if at.IsZero() {
 			return removeWake(tx, chatKey(chat))
 		}
@@ -154,7 +154,7 @@ func (b *Bolt) Forget(ctx context.Context, chat int64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt forget: %w", err)
 	}
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.update(func(tx *bbolt.Tx) error {
 		key := chatKey(chat)
 		for _, name := range []string{boltBucket, boltChats} {
 			if err := deleteExpiring(tx, name, key); err != nil {

@@ -151,7 +151,7 @@ func (b *Bolt) UpdateRecord(ctx context.Context, space, key string, ttl time.Dur
 		return fmt.Errorf("store: bolt update record: %w", err)
 	}
 	var fnErr error
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.update(func(tx *bbolt.Tx) error {
 		bs, err := boltBuckets(tx, boltRecords)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func (b *Bolt) DeleteRecord(ctx context.Context, space, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt delete record: %w", err)
 	}
-	err := b.db.Update(func(tx *bbolt.Tx) error {
+	err := b.update(func(tx *bbolt.Tx) error {
 		return deleteExpiring(tx, boltRecords, boltRecordKey(space, key))
 	})
 	if err != nil {

@@ -654,6 +654,22 @@ func (r *Redis) ReleaseSend(ctx context.Context, chat int64, owner string) (bool
 // per SCAN batch, skipping the empty ones. A chat is reported once even when
 // SCAN returns its key again.
 func (r *Redis) PendingChats(ctx context.Context, fn func(chat int64) bool) error {
+	return r.outboxes(ctx, func(chat, _ int64) bool { return fn(chat) })
+}
+
+// OutboxDepth implements [Store]: a scan like PendingChats'.
+func (r *Redis) OutboxDepth(ctx context.Context) (int64, error) {
+	var n int64
+	err := r.outboxes(ctx, func(_, pending int64) bool { n += pending; return true })
+	if err != nil {
+		return 0, fmt.Errorf("store: redis outbox depth: %w", err)
+	}
+	return n, nil
+}
+
+// outboxes calls fn for every chat with pending messages, with how many
+// (see PendingChats).
+func (r *Redis) outboxes(ctx context.Context, fn func(chat, pending int64) bool) error {
 	match := globEscape(r.prefix) + "{chat:*}:outbox"
 	errStopScan := errors.New("stop") // fn returned false
 	var (
@@ -661,7 +677,7 @@ func (r *Redis) PendingChats(ctx context.Context, fn func(chat int64) bool) erro
 		seen    = make(map[int64]struct{})
 		stopped bool
 	)
-	report := func(key string) error {
+	report := func(key string, pending int64) error {
 		chat, ok := r.outboxChat(key)
 		if !ok {
 			return nil
@@ -675,7 +691,7 @@ func (r *Redis) PendingChats(ctx context.Context, fn func(chat int64) bool) erro
 			return nil
 		}
 		seen[chat] = struct{}{}
-		if !fn(chat) {
+		if !fn(chat, pending) {
 			stopped = true
 			return errStopScan
 		}
@@ -703,7 +719,7 @@ func (r *Redis) PendingChats(ctx context.Context, fn func(chat int64) bool) erro
 					if lens[i].Val() == 0 {
 						continue // emptied, or gone since the SCAN
 					}
-					if err := report(key); err != nil {
+					if err := report(key, lens[i].Val()); err != nil {
 						return err
 					}
 				}

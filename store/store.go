@@ -22,7 +22,8 @@ type Store interface {
 	Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error
 	// Delete removes the chat's value; deleting a missing value is not an error.
 	Delete(ctx context.Context, chat int64) error
-	// Ping checks the store is reachable.
+	// Ping checks the store is reachable and, for the embedded store,
+	// that its last write transaction could be committed.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
@@ -108,6 +109,9 @@ type Store interface {
 	// (order unspecified; for recovery after a crash), stopping early when fn
 	// returns false. fn is never called concurrently, and may use the store.
 	PendingChats(ctx context.Context, fn func(chat int64) bool) error
+	// OutboxDepth counts the messages pending in every chat's outbox (for
+	// metrics: it reads every outbox's length, like PendingChats).
+	OutboxDepth(ctx context.Context) (int64, error)
 	// Lease takes or renews a named global lease (e.g. "poller") for owner;
 	// false if another owner holds it.
 	Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)

@@ -61,8 +61,9 @@
 // album's messages a new media_group_id.
 //
 // Failures can be provoked: Inject queues faults (429 with retry_after, 5xx,
-// slow answers, dropped connections) for matching requests, file downloads
-// included (Method "file"), BlockChat makes a
+// slow answers, answers late to a request already done, dropped
+// connections) for matching requests, file downloads included (Method
+// "file"), BlockChat makes a
 // chat answer 403, and Options.Limits emulates Telegram's flood limits with
 // token buckets.
 //

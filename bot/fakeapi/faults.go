@@ -30,6 +30,10 @@ type Fault struct {
 	// Lost performs the request, then closes the connection without
 	// answering, as when an answer is lost on the way back.
 	Lost bool
+	// Late performs the request at once, then answers after this long,
+	// even when the client has given up meanwhile: Telegram has done what
+	// it was asked, whatever becomes of the answer.
+	Late time.Duration
 }
 
 type faultEntry struct {

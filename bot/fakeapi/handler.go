@@ -110,6 +110,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.dropConn(w)
 		return
 	}
+	if f != nil && f.Late > 0 {
+		t := time.NewTimer(f.Late)
+		select {
+		case <-t.C:
+		case <-s.done:
+			t.Stop()
+		}
+	}
 	if status == 0 { // the client went away during a long poll
 		return
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
 )
@@ -89,6 +91,10 @@ func openStore(ctx context.Context, logger *slog.Logger, getenv func(string) str
 		if u, err := neturl.Parse(url); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			return nil, usagef("REDIS_URL: not a redis:// or rediss:// URL")
 		}
+		// go-redis writes its own lines (a pool that cannot dial) to
+		// stderr in a format of its own; it has one logger for the whole
+		// process, no per-client option, so it is set here, once.
+		redis.SetLogger(redisLog{logger})
 		st, err := store.OpenRedis(logger, url, store.RedisOptions{Prefix: getenv("REDIS_PREFIX"), TTL: ttl, HashSecret: secret})
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -162,4 +168,13 @@ func openParts(ctx context.Context, logger *slog.Logger, getenv func(string) str
 		return nil, nil, err
 	}
 	return st, flow, nil
+}
+
+// redisLog routes go-redis's log lines through the service's logger, so
+// that they follow LOG_FORMAT like every other line. They report trouble
+// (a connection that failed), hence Warn.
+type redisLog struct{ logger *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.WarnContext(ctx, "store: redis client", "detail", strings.TrimSpace(fmt.Sprintf(format, v...)))
 }

@@ -170,14 +170,29 @@ func texts(srv *fakeapi.Server, chat int64) []string {
 }
 
 // The process is killed with SIGKILL at random moments while many
-// applicants talk to it, and started again each time. Afterwards every
-// conversation has exactly the messages of a run without crashes.
+// applicants talk to it, and started again each time, on Redis and on the
+// embedded store. Afterwards every conversation has exactly the messages
+// of a run without crashes.
 func TestCrashRecovery(t *testing.T) {
-	url := storetest.StartRedis(t)
+	for _, tt := range []struct {
+		name  string
+		store func(t *testing.T) []string // the store's environment
+	}{
+		{"redis", func(t *testing.T) []string {
+			url := storetest.StartRedis(t)
+			return []string{"REDIS_URL=" + url, "REDIS_PREFIX=" + storetest.RedisPrefix(t, url)}
+		}},
+		{"bolt", func(t *testing.T) []string { return []string{"REDIS_URL=", "AIMABOT_DATA=" + t.TempDir()} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) { crashRecovery(t, tt.store(t)) })
+	}
+}
+
+func crashRecovery(t *testing.T, storeEnv []string) {
 	srv := fakeapi.New(fakeapi.Options{})
 	t.Cleanup(srv.Close)
-	env := []string{"TELEGRAM_BOT_TOKEN=" + srv.Token(), "TELEGRAM_API_URL=" + srv.URL(), "REDIS_URL=" + url,
-		"REDIS_PREFIX=" + storetest.RedisPrefix(t, url), "REPLICA_ID=replica-a", "LOG_LEVEL=warn"}
+	env := append([]string{"TELEGRAM_BOT_TOKEN=" + srv.Token(), "TELEGRAM_API_URL=" + srv.URL(),
+		"REPLICA_ID=replica-a", "LOG_LEVEL=warn", "LISTEN_ADDR=127.0.0.1:0"}, storeEnv...)
 	script := lostCardScript(jpegBytes(t))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -191,8 +206,8 @@ func TestCrashRecovery(t *testing.T) {
 	want := texts(srv, 1)
 
 	// Waves of concurrent applicants keep the process busy while it is
-	// killed again and again.
-	const waves, perWave = 12, 16
+	// killed again and again: 48 conversations at once.
+	const waves, perWave = 4, 48
 	const chats = waves * perWave
 	errs := make(chan error, chats)
 	done := make(chan struct{})

@@ -1,0 +1,117 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aimabot/aimabot/bot/fakeapi"
+	"github.com/aimabot/aimabot/store"
+	"github.com/aimabot/aimabot/store/storetest"
+)
+
+// An outage of an idle bot's store, seen only by the readiness probe, is
+// logged when it starts and when it ends, with a length no shorter than
+// the time Redis was away.
+func TestStoreOutageLogged(t *testing.T) {
+	rp := storetest.StartRedisProcess(t)
+	st, err := store.OpenRedis(nil, rp.URL, store.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := newHarness(t, st, fakeapi.Options{})
+	b := h.start(true, func(c *Config) { c.WakeEvery = time.Hour })
+	ready := "http://" + b.cfg.ListenAddr + "/readyz"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusOK }); err != nil {
+		t.Fatal("/readyz never said ready")
+	}
+
+	rp.Stop(t)
+	stopped := time.Now()
+	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusServiceUnavailable }); err != nil {
+		t.Fatal("/readyz did not report the store down")
+	}
+	if err := eventually(ctx, func() bool { return strings.Contains(h.logs.String(), "the store is unreachable") }); err != nil {
+		t.Fatalf("the outage's start was not logged:\n%s", h.logs)
+	}
+	away := time.Since(stopped)
+	rp.Start(t)
+	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusOK }); err != nil {
+		t.Fatal("/readyz did not say ready after the outage")
+	}
+	logs := h.logs.String()
+	if c := strings.Count(logs, "the store is unreachable"); c != 1 {
+		t.Errorf("the outage's start was logged %d times; want once:\n%s", c, logs)
+	}
+	m := regexp.MustCompile(`the store is reachable again[^\n]* outage=(\S+)`).FindStringSubmatch(logs)
+	if m == nil {
+		t.Fatalf("the outage's end was not logged:\n%s", logs)
+	}
+	logged, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatalf("outage=%q: %v", m[1], err)
+	}
+	if logged < away {
+		t.Errorf("logged outage = %v; want at least the %v Redis was known to be away", logged, away)
+	}
+}
+
+// probe is the status /readyz answers, 0 while it does not answer.
+func probe(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// aimabot_outbox_depth counts every waiting message, however many chats
+// and messages wait.
+func TestOutboxDepthMetric(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"redis", openRedis}, {"bolt", openBolt}} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.open(t), fakeapi.Options{})
+			ctx := context.Background()
+			// Undelivered replies, as a long Telegram outage leaves them:
+			// 1,500 in one chat and one in each of 1,200 others.
+			msg := []byte(`{"kind":"send","text":"x"}`)
+			many := make([][]byte, 1500)
+			for i := range many {
+				many[i] = msg
+			}
+			apply := func(chat int64, out [][]byte) {
+				_, err := h.st.Apply(ctx, chat, 1, "elsewhere", time.Minute, func([]byte) (store.Change, error) {
+					return store.Change{Session: []byte("{}"), Outbox: out}, nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			apply(1, many)
+			for chat := int64(2); chat <= 1201; chat++ {
+				apply(chat, [][]byte{msg})
+			}
+			b := h.newBot() // not running: nothing is delivered
+			rec := httptest.NewRecorder()
+			b.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			m := regexp.MustCompile(`(?m)^aimabot_outbox_depth (\S+)$`).FindStringSubmatch(rec.Body.String())
+			if m == nil {
+				t.Fatalf("/metrics lacks aimabot_outbox_depth:\n%s", rec.Body)
+			}
+			if want := "2700"; m[1] != want {
+				t.Errorf("aimabot_outbox_depth = %s; want %s", m[1], want)
+			}
+		})
+	}
+}
