@@ -39,11 +39,10 @@ type desk struct {
 	b   *Bot
 	key int64 // STAFF_CHAT_ID as configured: the record's key
 
-	mu      sync.Mutex
-	chat    int64         // the staff chat's id now
-	topics  map[int]int64 // topic -> applicant chat
-	loaded  time.Time     // when the record was last read, for unknown topics
-	lastAsk time.Time
+	mu     sync.Mutex
+	chat   int64         // the staff chat's id now
+	topics map[int]int64 // topic -> applicant chat
+	loaded time.Time     // when the record was last read, for unknown topics
 	// The record as last read or written, and what it decoded to: most
 	// reads find it unchanged, and decoding every open case each time
 	// was a fifth of the bot's CPU under load.
