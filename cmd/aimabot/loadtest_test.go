@@ -42,6 +42,7 @@ func TestLoadtestCommand(t *testing.T) {
 		{"embedded", map[string]string{}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each has its own fake Telegram, replicas and store
 			var out, errOut bytes.Buffer
 			err := run(t.Context(), []string{"loadtest", "--users", "8", "--duration", "2s", "--json", "--stored", "50",
 				"--data", t.TempDir()}, testGetenv(tt.env), strings.NewReader(""), &out, &errOut)
