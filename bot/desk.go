@@ -43,14 +43,13 @@ type desk struct {
 	b   *Bot
 	key int64 // STAFF_CHAT_ID as configured: the record's key
 
-	mu      sync.Mutex
-	moved   bool          // the record of an older version was looked for and moved
-	chat    int64         // the staff chat's id now
-	topics  map[int]int64 // topic -> applicant chat
-	loaded  time.Time     // when the record was last read, for unknown topics
-	lastAsk time.Time
-	me      models.User // the bot itself, from getMe
-	warned  string      // the missing rights last warned about
+	mu     sync.Mutex
+	moved  bool          // the record of an older version was looked for and moved
+	chat   int64         // the staff chat's id now
+	topics map[int]int64 // topic -> applicant chat
+	loaded time.Time     // when the record was last read, for unknown topics
+	me     models.User   // the bot itself, from getMe
+	warned string        // the missing rights last warned about
 	// The record as last read or written, and what it decoded to: most
 	// reads find it unchanged, and decoding every open case each time
 	// was a fifth of the bot's CPU under load.

@@ -11,6 +11,7 @@ import (
 
 	tg "github.com/go-telegram/bot"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/aimabot/aimabot/flows"
@@ -80,8 +81,8 @@ func newMetrics(b *Bot) *metrics {
 		m.delivered, trips, &stateCollector{b: b})
 	// The runtime's and the process's series (memory, CPU, goroutines) too,
 	// under the same prefix.
-	prometheus.WrapRegistererWithPrefix("aimabot_", m.reg).MustRegister(prometheus.NewGoCollector(),
-		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	prometheus.WrapRegistererWithPrefix("aimabot_", m.reg).MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -40,7 +40,6 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts from the
 // Run with -update to rewrite the files after an intended change, then read
 // the diff.
 func TestTranscripts(t *testing.T) {
-	var f *Flow
 	files, err := filepath.Glob("testdata/transcripts/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no transcripts: %v", err)
@@ -57,7 +56,7 @@ func TestTranscripts(t *testing.T) {
 					want = f.Data
 				}
 			}
-			got := replay(t, f, string(ar.Comment), string(want))
+			got := replay(t, string(ar.Comment), string(want))
 			if *update {
 				for i := range ar.Files {
 					if ar.Files[i].Name == "transcript" {
@@ -86,8 +85,9 @@ func header(comment, key string) string {
 }
 
 // replay runs the "> " inputs of a transcript and writes a new transcript.
-func replay(t *testing.T, f *Flow, comment, transcript string) string {
+func replay(t *testing.T, comment, transcript string) string {
 	t.Helper()
+	var f *Flow
 	if lang := header(comment, "staff"); lang == "off" {
 		f = flowWithout(t)
 	} else {

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the parse errors are Telegram's descriptions, capitalized as Telegram sends them
+
 package fakeapi
 
 import (

@@ -285,22 +285,34 @@ type reference struct {
 }
 
 // Quiet spells after which the reference takes a chat's replies as
-// complete: an album is answered only after the bot's album wait.
+// complete, counted from when the bot has committed them: an album is
+// answered only after the bot's album wait.
 const (
 	settleQuiet = 300 * time.Millisecond
 	albumQuiet  = 2 * time.Second
 )
 
 // record runs the script once in chat with nothing else going on, waiting
-// after each act until the bot has been quiet in the chat for a while.
+// after each act until the bot has committed its effects (every update
+// delivered to the webhook, which answers once they are stored; an album
+// answered), then until the bot has been quiet in the chat for a while.
+// However slow the machine, the quiet spell only has to cover the sending
+// of what is already committed.
 func (w *world) record(ctx context.Context, chat int64, sc script) (reference, error) {
 	w.srv.SetUserName(chat, applicantName(chat))
 	ch := w.listen(chat)
 	defer w.forget(chat)
 	var ref reference
 	for i, a := range sc.acts {
+		before := w.seen(chat)
 		if err := w.do(ctx, chat, a); err != nil {
 			return ref, fmt.Errorf("%s act %d: %w", sc.name, i+1, err)
+		}
+		err := w.srv.WaitFor(ctx, func() bool {
+			return w.srv.Pending() == 0 && (a.kind != actAlbum || w.seen(chat) > before)
+		})
+		if err != nil {
+			return ref, fmt.Errorf("%s act %d: the bot did not take the act: %w", sc.name, i+1, err)
 		}
 		quiet := settleQuiet
 		if a.kind == actAlbum {

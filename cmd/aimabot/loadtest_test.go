@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/store/storetest"
 )
 
@@ -41,6 +42,7 @@ func TestLoadtestCommand(t *testing.T) {
 		{"embedded", map[string]string{}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each has its own fake Telegram, replicas and store
 			var out, errOut bytes.Buffer
 			err := run(t.Context(), []string{"loadtest", "--users", "8", "--duration", "2s", "--json", "--stored", "50",
 				"--data", t.TempDir()}, testGetenv(tt.env), strings.NewReader(""), &out, &errOut)
@@ -75,6 +77,50 @@ func TestLoadtestCommand(t *testing.T) {
 				t.Errorf("no progress on stderr:\n%s", errOut.String())
 			}
 		})
+	}
+}
+
+// The run without load waits for what the bot has taken in, not only for a
+// quiet spell: here the bot needs a second for each document (its
+// download), as on a busy machine, and every act still finds the replies
+// to the one before.
+func TestReferenceSlowBot(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t.Logf)
+	defer w.close()
+	var sc script
+	docs := 0
+	for _, s := range loadScripts() {
+		if s.name == "stolen_card_fr" {
+			sc = s
+		}
+	}
+	for _, a := range sc.acts {
+		if a.kind == actPDF {
+			docs++
+		}
+	}
+	if docs == 0 {
+		t.Fatalf("no script stolen_card_fr with a PDF in %s", scriptNames(loadScripts()))
+	}
+	w.srv.Inject(fakeapi.Fault{Method: "getFile", Delay: time.Second, Times: docs})
+	env := []string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(),
+		"STAFF_CHAT_ID=-1008000000001", "STAFF_USER_IDS=8001", "LOG_LEVEL=warn", "AIMABOT_TEST_MAIN=1",
+		"AIMABOT_DATA=" + t.TempDir()}
+	cfg := loadConfig{replicas: 1, scripts: []script{sc}, exe: exe}
+	refs, err := recordReferences(t.Context(), w, cfg, env)
+	if err != nil {
+		t.Fatalf("recordReferences(%s) with slow downloads: %v", sc.name, err)
+	}
+	if left := w.srv.PendingFaults(); left != 0 {
+		t.Errorf("%d slow downloads left; want every document downloaded slowly", left)
+	}
+	ref := refs[0]
+	if n := len(ref.counts); n != len(sc.acts) || ref.counts[n-1] != len(ref.transcript) {
+		t.Errorf("reference counts = %v for %d messages; want one count per act, the last every message", ref.counts, len(ref.transcript))
 	}
 }
 

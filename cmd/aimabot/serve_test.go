@@ -74,14 +74,17 @@ func TestServeConfig(t *testing.T) {
 // child is `aimabot serve` running as a separate process.
 type child struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuf // read while the child writes it
 }
 
+// startChild starts `aimabot serve` with env, listening on a port of its
+// own unless env says otherwise: never :8080, which anything else on the
+// machine may hold.
 func startChild(t *testing.T, env []string, args ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve"}, args...)...)
-	cmd.Env = append(os.Environ(), append(env, "AIMABOT_TEST_MAIN=1")...)
-	var stderr bytes.Buffer
+	cmd.Env = append(append(os.Environ(), "LISTEN_ADDR=127.0.0.1:0"), append(env, "AIMABOT_TEST_MAIN=1")...)
+	var stderr syncBuf
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -361,7 +361,6 @@ func (kb *KB) train(docs [][]int32) {
 			totals[t] += w
 		}
 	}
-	const alpha = 0.1
 	kb.logp = make([][]float64, nt)
 	for t := range counts {
 		den := totals[t] + alpha*float64(nf)
