@@ -442,7 +442,7 @@ func TestPollNeverSpins(t *testing.T) {
 func TestPollStops(t *testing.T) {
 	srv := fakeapi.New(fakeapi.Options{})
 	t.Cleanup(srv.Close)
-	run := func(cfg Config) (error, *syncBuffer) {
+	run := func(cfg Config) (*syncBuffer, error) {
 		t.Helper()
 		flow, _ := flows.New()
 		logs := &syncBuffer{}
@@ -453,12 +453,12 @@ func TestPollStops(t *testing.T) {
 		}
 		ctx, cancel := wait(t)
 		defer cancel()
-		return b.Run(ctx), logs
+		return logs, b.Run(ctx)
 	}
-	if err, logs := run(Config{Token: "1:wrong"}); !errors.Is(err, ErrTokenRefused) {
+	if logs, err := run(Config{Token: "1:wrong"}); !errors.Is(err, ErrTokenRefused) {
 		t.Errorf("Run with a wrong token = %v; want ErrTokenRefused\n%s", err, logs)
 	}
-	if err, _ := run(Config{Token: "1:wrong", WebhookURL: "http://127.0.0.1:1/hook", WebhookSecret: "0123456789abcdef", ListenAddr: freeAddr(t)}); !errors.Is(err, ErrTokenRefused) {
+	if _, err := run(Config{Token: "1:wrong", WebhookURL: "http://127.0.0.1:1/hook", WebhookSecret: "0123456789abcdef", ListenAddr: freeAddr(t)}); !errors.Is(err, ErrTokenRefused) {
 		t.Errorf("Run in webhook mode with a wrong token = %v; want ErrTokenRefused", err)
 	}
 	for _, c := range srv.Calls("getUpdates") {
@@ -466,7 +466,7 @@ func TestPollStops(t *testing.T) {
 	}
 	// The token revoked while the bot runs.
 	srv.Inject(fakeapi.Fault{Method: "getUpdates", Status: http.StatusUnauthorized})
-	if err, _ := run(Config{Token: srv.Token()}); !errors.Is(err, ErrTokenRefused) {
+	if _, err := run(Config{Token: srv.Token()}); !errors.Is(err, ErrTokenRefused) {
 		t.Errorf("Run when getUpdates answers 401 = %v; want ErrTokenRefused", err)
 	}
 	setHook := func() {
@@ -479,7 +479,7 @@ func TestPollStops(t *testing.T) {
 		resp.Body.Close()
 	}
 	setHook()
-	err, _ := run(Config{Token: srv.Token()})
+	_, err := run(Config{Token: srv.Token()})
 	if !errors.Is(err, ErrWebhookSet) || !strings.Contains(err.Error(), "--delete-webhook") {
 		t.Errorf("Run polling with a webhook set = %v; want ErrWebhookSet, saying how to remove it", err)
 	}
