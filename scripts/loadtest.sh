@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the README's load table: `aimabot loadtest` on the embedded
+# Reproduces the README's load table: aimabot-load on the embedded
 # store, on one Redis, with two replicas on one Redis, and with two replicas
 # on a three-master Redis Cluster; then the bot's memory with 10,000 and
 # 100,000 finished conversations stored.
@@ -12,7 +12,7 @@
 # takeover), redis-2, cluster-2, redis-10k, redis-100k, embedded-10k,
 # embedded-100k. It starts its own redis-server processes on
 # free loopback ports (installing Debian's redis-server when missing), builds
-# aimabot, prints each run's report on stderr as it goes and the Markdown
+# aimabot and aimabot-load, prints each run's report on stderr as it goes and the Markdown
 # table on stdout. It fails when a run had errors, lost or duplicated
 # replies, after printing the table.
 set -euo pipefail
@@ -36,8 +36,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "+ go build -o $work/aimabot ./cmd/aimabot" >&2
+echo "+ go build -o $work/aimabot ./cmd/aimabot && go build -o $work/aimabot-load ./cmd/aimabot-load" >&2
 go build -o "$work/aimabot" ./cmd/aimabot
+go build -o "$work/aimabot-load" ./cmd/aimabot-load
 
 needs() { [[ " $rows " == *" $1"* ]]; }
 
@@ -87,13 +88,13 @@ table="| setup | stored | updates/s | p50 ms | p95 ms | p99 ms | bot CPU µs/upd
 failed=0
 declare -A rate
 
-# run names a row and runs aimabot loadtest with the arguments that follow.
+# run names a row and runs aimabot-load with the arguments that follow.
 run() {
 	local name=$1 label=$2
 	shift 2
-	echo "+ aimabot loadtest --json --users $users $*   # $name" >&2
+	echo "+ aimabot-load --json --users $users $*   # $name" >&2
 	local rc=0
-	env -u REDIS_URL "$work/aimabot" loadtest --json --users "$users" "$@" >"$work/$name.json" || rc=$?
+	env -u REDIS_URL "$work/aimabot-load" --bin "$work/aimabot" --json --users "$users" "$@" >"$work/$name.json" || rc=$?
 	if [ ! -s "$work/$name.json" ]; then
 		echo "loadtest.sh: $name produced no report (exit $rc)" >&2
 		failed=$((failed + 1))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's one test command: gofmt, go mod tidy -diff, go vet and
+# The project's one test command: gofmt, go mod tidy -diff, a check that
+# the aimabot binary links neither the fake Bot API nor the load test, go vet and
 # staticcheck (the version go.mod's tool directive pins), then go test with
 # the race detector, against a throwaway Redis server started for this run
 # only, then a little fuzzing.
@@ -89,6 +90,13 @@ echo "+ go mod tidy -diff"
 if ! tidy=$(go mod tidy -diff 2>&1); then
 	echo "test.sh: FAILED: go.mod or go.sum is not tidy (run go mod tidy):" >&2
 	printf '%s\n' "$tidy" | sed 's/^/    /' >&2
+	exit 1
+fi
+# The production binary links neither the fake Bot API nor the load test.
+echo "+ go list -deps ./cmd/aimabot | grep -E 'fakeapi|load'"
+if linked=$(go list -deps ./cmd/aimabot | grep -E 'fakeapi|load'); then
+	echo "test.sh: FAILED: the aimabot binary links test tooling; keep it in tests and cmd/aimabot-load:" >&2
+	printf '    %s\n' $linked >&2
 	exit 1
 fi
 echo "+ go vet ${pkgs[*]}"

@@ -1,5 +1,6 @@
-// Package fakeapi is a fake Telegram Bot API server for end-to-end tests and
-// benchmarks. It speaks Telegram's wire format, so the real go-telegram/bot
+// Package fakeapi is a fake Telegram Bot API server for end-to-end tests,
+// benchmarks and the load test (cmd/aimabot-load); the aimabot binary does
+// not link it. It speaks Telegram's wire format, so the real go-telegram/bot
 // client and the project's own getUpdates and webhook intake talk to it
 // exactly as they would talk to api.telegram.org.
 //
@@ -51,7 +52,7 @@
 // one forum topic; Topics lists the topics). The server validates what
 // Telegram validates and a bot could plausibly get wrong: empty or too long
 // texts and captions (including copies of a user's caption longer than a
-// bot may send), malformed parse_mode markup, invalid inline keyboards
+// bot may send), invalid inline keyboards
 // (including the empty copy_text that go-telegram/bot's
 // models.InlineKeyboardButton always sends), media groups mixing documents
 // with other media, edits of missing or unchanged messages, stale callback
@@ -59,6 +60,11 @@
 // topics, answering with Telegram's own error descriptions. Copies keep
 // album grouping as Telegram does: copyMessages gives the copies of an
 // album's messages a new media_group_id.
+//
+// It does not emulate parse_mode (HTML or Markdown markup), which the bot
+// never sends: a request with any parse_mode is answered 400, "parse_mode is
+// not emulated by the fake Bot API", so a bot that starts using it fails its
+// tests rather than passing against markup nobody checked.
 //
 // Failures can be provoked: Inject queues faults (429 with retry_after, 5xx,
 // slow answers, answers late to a request already done, dropped

@@ -242,27 +242,44 @@ func TestTextValidation(t *testing.T) {
 		t.Fatalf("long caption: %d %s", status, r.Description)
 	}
 
-	// parse modes
-	m, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: "<b>Bold</b> &amp; plain", ParseMode: models.ParseModeHTML})
+	// Plain text is trimmed as Telegram trims it, entities shifted along.
+	m, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: "  Bold and plain\n",
+		Entities: []models.MessageEntity{{Type: models.MessageEntityTypeBold, Offset: 2, Length: 4}}})
 	if err != nil {
-		t.Fatalf("html: %v", err)
+		t.Fatalf("plain text with entities: %v", err)
 	}
-	if m.Text != "Bold & plain" || len(m.Entities) != 1 || m.Entities[0].Type != models.MessageEntityTypeBold || m.Entities[0].Length != 4 {
-		t.Fatalf("html result: %q %+v", m.Text, m.Entities)
+	if m.Text != "Bold and plain" || len(m.Entities) != 1 || m.Entities[0].Offset != 0 || m.Entities[0].Length != 4 {
+		t.Fatalf("plain text result: %q %+v", m.Text, m.Entities)
 	}
-	for _, bad := range []string{"a < b", "line<br>break", "<b>open", "<b><i>x</b></i>"} {
-		_, err = b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: bad, ParseMode: models.ParseModeHTML})
-		wantBadRequest(t, err, "can't parse entities")
+}
+
+// The fake does not emulate parse_mode: every request with one is refused
+// with a 400 that says so, texts, captions and edits alike, and nothing is
+// sent.
+func TestParseModeRefused(t *testing.T) {
+	srv := newServer(t, Options{})
+	b := newBot(t, srv)
+	ctx := testCtx(t)
+	srv.UserText(alice, "hi")
+	sent, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: "plain"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, err = b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: "Done.", ParseMode: models.ParseModeMarkdown})
-	wantBadRequest(t, err, "Character '.' is reserved")
-	m, err = b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: "*Done*\\.", ParseMode: models.ParseModeMarkdown})
-	if err != nil || m.Text != "Done." {
-		t.Fatalf("markdownv2: %v %+v", err, m)
+	before := len(srv.Messages(alice))
+	for _, mode := range []models.ParseMode{models.ParseModeHTML, models.ParseModeMarkdown, models.ParseModeMarkdownV1} {
+		t.Run(string(mode), func(t *testing.T) {
+			_, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: "<b>Bold</b>", ParseMode: mode})
+			wantBadRequest(t, err, "parse_mode is not emulated")
+			_, err = b.EditMessageText(ctx, &tgbot.EditMessageTextParams{ChatID: alice, MessageID: sent.ID, Text: "*x*", ParseMode: mode})
+			wantBadRequest(t, err, "parse_mode is not emulated")
+			status, r := call(t, srv, "sendPhoto", url.Values{"chat_id": {"4242"}, "photo": {"x"}, "caption": {"_c_"}, "parse_mode": {string(mode)}})
+			if status != http.StatusBadRequest || !strings.Contains(r.Description, "parse_mode is not emulated") {
+				t.Errorf("sendPhoto with parse_mode %s = %d %q; want 400 saying parse_mode is not emulated", mode, status, r.Description)
+			}
+		})
 	}
-	last, _ := srv.LastMessage(alice)
-	if last.Text != "Done." || last.Source != "*Done*\\." {
-		t.Fatalf("last message: %+v", last)
+	if n := len(srv.Messages(alice)); n != before {
+		t.Errorf("%d messages after the refused requests; want %d", n, before)
 	}
 }
 
@@ -1047,25 +1064,6 @@ func TestGarbage(t *testing.T) {
 			}
 		}
 	}
-}
-
-func FuzzParseModes(f *testing.F) {
-	for _, s := range []string{"<b>x</b>", "*a* _b_ __c__ ~d~ ||e|| `f` ```go\ng```", "[a](http://x)", "a < b", "\\", "<a href='x'>y</a>", "&#128512; &lt;", "***", "`"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, mode := range []string{"", "HTML", "MarkdownV2", "Markdown"} {
-			text, ents, _ := formatText(s, mode, nil)
-			n := utf16Len(text)
-			for _, e := range ents {
-				if e.Offset < 0 || e.Length <= 0 || e.Offset+e.Length > n {
-					t.Fatalf("%s %q: entity %+v outside %d units", mode, s, e, n)
-				}
-			}
-		}
-		_, _ = parseMarkup(s)
-		_ = commandEntities(s)
-	})
 }
 
 // FuzzRequest feeds arbitrary bodies to every method (but those that wait or

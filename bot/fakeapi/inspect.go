@@ -10,7 +10,7 @@ type Message struct {
 	ID       int
 	Chat     int64
 	ThreadID int
-	// Text is the visible text, after parse_mode processing.
+	// Text is the visible text, trimmed as Telegram trims it.
 	Text    string
 	Caption string
 	// Kind is "text", "photo", "document", "media_group_item" or "copy".
@@ -25,10 +25,6 @@ type Message struct {
 	Edits int
 	// Sent is the fake clock's time when the message was sent.
 	Sent time.Time
-	// ParseMode and Source are the parse_mode and the raw text or caption
-	// of the last send or edit.
-	ParseMode string
-	Source    string
 	// ReplyTo is the id of the message this one replies to, or 0.
 	ReplyTo int
 	// MediaGroupID is set on items of a media group.
@@ -90,8 +86,6 @@ func (m *message) view() Message {
 		FileID:       m.fileID,
 		Edits:        m.edits,
 		Sent:         m.sent,
-		ParseMode:    m.parseMode,
-		Source:       m.source,
 		ReplyTo:      m.replyTo,
 		MediaGroupID: m.w.MediaGroupID,
 	}

@@ -268,7 +268,6 @@ func (s *Server) sendFile(r *request, field, kind, msgKind string) (any, *apiErr
 	m := s.newBotMessageLocked(c, thread, msgKind)
 	attachMedia(m, f)
 	m.w.Caption, m.w.CaptionEntities = caption, ents
-	m.parseMode, m.source = r.str("parse_mode"), r.str("caption")
 	m.setKeyboard(kb)
 	s.setReply(m, to)
 	return m.json(), nil
@@ -358,7 +357,6 @@ func (s *Server) mSendMediaGroup(r *request) (any, *apiError) {
 		attachMedia(m, files[i])
 		m.w.MediaGroupID = group
 		m.w.Caption, m.w.CaptionEntities = p.caption, p.ents
-		m.parseMode, m.source = p.item.ParseMode, p.item.Caption
 		s.setReply(m, to)
 		out = append(out, m.json())
 	}

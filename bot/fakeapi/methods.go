@@ -236,7 +236,6 @@ func (s *Server) mSendMessage(r *request) (any, *apiError) {
 	}
 	m := s.newBotMessageLocked(c, thread, KindText)
 	m.w.Text, m.w.Entities = text, ents
-	m.parseMode, m.source = r.str("parse_mode"), r.str("text")
 	m.setKeyboard(kb)
 	s.setReply(m, to)
 	return m.json(), nil
@@ -315,7 +314,6 @@ func (s *Server) mEditMessageText(r *request) (any, *apiError) {
 		return nil, notModified()
 	}
 	m.w.Text, m.w.Entities = text, ents
-	m.parseMode, m.source = r.str("parse_mode"), r.str("text")
 	s.edited(m, kb)
 	return m.json(), nil
 }
@@ -350,7 +348,6 @@ func (s *Server) mEditMessageCaption(r *request) (any, *apiError) {
 		return nil, notModified()
 	}
 	m.w.Caption, m.w.CaptionEntities = caption, ents
-	m.parseMode, m.source = r.str("parse_mode"), r.str("caption")
 	s.edited(m, kb)
 	return m.json(), nil
 }
@@ -439,7 +436,6 @@ func (s *Server) copyOf(src *message, c *chat, thread int) *message {
 	m.w.SenderChat, m.w.ForwardOrigin, m.w.ReplyToMessage = nil, nil, nil
 	m.w.EditDate, m.w.MediaGroupID, m.w.AuthorSignature = 0, "", ""
 	m.media, m.fileID = src.media, src.fileID
-	m.parseMode, m.source = src.parseMode, src.source
 	if !src.fromBot || src.kind == KindCopy {
 		m.markup, m.buttons = nil, nil
 	} else {
@@ -511,7 +507,6 @@ func (s *Server) mCopyMessage(r *request) (any, *apiError) {
 	m := s.copyOf(src, c, thread)
 	if r.has("caption") && src.media {
 		m.w.Caption, m.w.CaptionEntities = caption, ents
-		m.parseMode, m.source = r.str("parse_mode"), r.str("caption")
 	}
 	if r.bool("remove_caption") {
 		m.w.Caption, m.w.CaptionEntities = "", nil

@@ -63,20 +63,18 @@ type user struct {
 // message is a message of a chat: the wire form (without reply_markup, kept
 // apart in Telegram's normalised form) and what tests inspect.
 type message struct {
-	w         models.Message
-	markup    json.RawMessage
-	fromBot   bool
-	deleted   bool
-	media     bool
-	kind      string
-	fileID    string
-	buttons   [][]Button
-	reply     [][]string
-	edits     int
-	sent      time.Time
-	parseMode string
-	source    string
-	replyTo   int
+	w       models.Message
+	markup  json.RawMessage
+	fromBot bool
+	deleted bool
+	media   bool
+	kind    string
+	fileID  string
+	buttons [][]Button
+	reply   [][]string
+	edits   int
+	sent    time.Time
+	replyTo int
 }
 
 // json is the message as Telegram sends it.

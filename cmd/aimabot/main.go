@@ -8,7 +8,8 @@
 //	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
 //	aimabot ask [--json] [--lang en|pt|fr] "question"
 //	aimabot diagram [case]
-//	aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--stored N]
+//
+// The load test is a command of its own, cmd/aimabot-load.
 package main
 
 import (
@@ -54,8 +55,7 @@ const usage = `usage:
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
   aimabot ask [--json] [--lang en|pt|fr] "question"
-  aimabot diagram [case]
-  aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N]`
+  aimabot diagram [case]`
 
 // run is the whole program, with its environment passed in so tests can
 // drive it.
@@ -76,8 +76,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runDocuments(args[1:], stdout)
 	case "diagram":
 		return runDiagram(args[1:], stdout)
-	case "loadtest":
-		return runLoadtest(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -57,6 +57,8 @@ func TestServeConfig(t *testing.T) {
 		{"session TTL too short", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "SESSION_TTL": "1h"}, nil, "SESSION_TTL"},
 		{"bad reminder delay", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "REMINDER_AFTER": "-5m"}, nil, "REMINDER_AFTER"},
 		{"bad staff language", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "STAFF_LANG": "de"}, nil, "STAFF_LANG"},
+		// The load test's flag lifts the send limits only against a Bot API on loopback.
+		{"unlimited against api.telegram.org", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc"}, []string{"--unlimited"}, "loopback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +99,24 @@ func startChild(t *testing.T, env []string, args ...string) *child {
 		}
 	})
 	return c
+}
+
+// syncBuf is a buffer a child writes while the test reads it.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func jpegBytes(t testing.TB) []byte {
@@ -368,4 +388,12 @@ func TestServeStartupFailures(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Errorf("serve with DELETE_WEBHOOK=1 = exit %d after a stop; want 0", code)
 	}
+}
+
+// unpressed is a message's text without the choice shown under it.
+func unpressed(text string) string {
+	if i := strings.LastIndex(text, "\n\n✓ "); i >= 0 {
+		return text[:i]
+	}
+	return text
 }

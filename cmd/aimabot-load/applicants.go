@@ -16,7 +16,7 @@ import (
 	"github.com/aimabot/aimabot/bot/fakeapi"
 )
 
-// Simulated applicants for `aimabot loadtest` and the scale-out test. A
+// Simulated applicants for aimabot-load and the scale-out test. A
 // script lists what an applicant (or the staff member helping them) does;
 // it holds no replies. The replies are recorded in a run without load (the
 // reference) and every loaded conversation must end with the same ones.

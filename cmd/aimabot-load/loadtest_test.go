@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,16 +19,37 @@ import (
 	"github.com/aimabot/aimabot/store/storetest"
 )
 
-// testGetenv is the environment of a command run by a test: the given
-// variables, and AIMABOT_TEST_MAIN so that the replicas it starts (this
-// test binary) run main.
-func testGetenv(env map[string]string) func(string) string {
-	return func(k string) string {
-		if k == "AIMABOT_TEST_MAIN" {
-			return "1"
-		}
-		return env[k]
+// aimabotBin is the aimabot binary TestMain builds for the replicas, with
+// the race detector when the tests have it.
+var aimabotBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "aimabot-load-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
+	defer os.RemoveAll(dir)
+	aimabotBin = filepath.Join(dir, "aimabot")
+	args := []string{"build", "-o", aimabotBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "github.com/aimabot/aimabot/cmd/aimabot")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building aimabot for the replicas: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// testGetenv is the environment of a command run by a test.
+func testGetenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
 }
 
 // A short load test, on Redis and on the embedded store, through the
@@ -44,8 +68,8 @@ func TestLoadtestCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel() // each has its own fake Telegram, replicas and store
 			var out, errOut bytes.Buffer
-			err := run(t.Context(), []string{"loadtest", "--users", "8", "--duration", "2s", "--json", "--stored", "50",
-				"--data", t.TempDir()}, testGetenv(tt.env), strings.NewReader(""), &out, &errOut)
+			err := run(t.Context(), []string{"--bin", aimabotBin, "--users", "8", "--duration", "2s", "--json", "--stored", "50",
+				"--data", t.TempDir()}, testGetenv(tt.env), &out, &errOut)
 			if err != nil {
 				t.Fatalf("loadtest: %v\nstderr:\n%s", err, errOut.String())
 			}
@@ -85,10 +109,6 @@ func TestLoadtestCommand(t *testing.T) {
 // download), as on a busy machine, and every act still finds the replies
 // to the one before.
 func TestReferenceSlowBot(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := newWorld(t.Logf)
 	defer w.close()
 	var sc script
@@ -108,9 +128,9 @@ func TestReferenceSlowBot(t *testing.T) {
 	}
 	w.srv.Inject(fakeapi.Fault{Method: "getFile", Delay: time.Second, Times: docs})
 	env := []string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(),
-		"STAFF_CHAT_ID=-1008000000001", "STAFF_USER_IDS=8001", "LOG_LEVEL=warn", "AIMABOT_TEST_MAIN=1",
+		"STAFF_CHAT_ID=-1008000000001", "STAFF_USER_IDS=8001", "LOG_LEVEL=warn",
 		"AIMABOT_DATA=" + t.TempDir()}
-	cfg := loadConfig{replicas: 1, scripts: []script{sc}, exe: exe}
+	cfg := loadConfig{replicas: 1, scripts: []script{sc}, exe: aimabotBin}
 	refs, err := recordReferences(t.Context(), w, cfg, env)
 	if err != nil {
 		t.Fatalf("recordReferences(%s) with slow downloads: %v", sc.name, err)
@@ -131,18 +151,18 @@ func TestLoadtestFlags(t *testing.T) {
 		{"--replicas", "2"}, // without Redis
 		{"--scripts", "nope"},
 		{"--stored", "-3"},
+		{"--bin", filepath.Join(t.TempDir(), "no-such-aimabot")},
+		{"unexpected"},
 	} {
 		var out, errOut bytes.Buffer
-		err := run(context.Background(), append([]string{"loadtest"}, args...), testGetenv(nil), strings.NewReader(""), &out, &errOut)
+		err := run(context.Background(), append([]string{"--bin", aimabotBin}, args...), testGetenv(nil), &out, &errOut)
 		var ue *usageError
 		if !errors.As(err, &ue) {
-			t.Errorf("loadtest %v = %v; want a usage error", args, err)
+			t.Errorf("aimabot-load %v = %v; want a usage error", args, err)
 		}
-	}
-	// serve lifts the send limits only against a Bot API on loopback.
-	_, errOut, code := aimabot(t, map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc"}, "", "serve", "--unlimited")
-	if code != 2 || !strings.Contains(errOut, "loopback") {
-		t.Errorf("serve --unlimited against api.telegram.org = exit %d, %q; want exit 2 naming loopback", code, errOut)
+		if code := exitCode(err, &errOut); code != 2 {
+			t.Errorf("aimabot-load %v exits %d; want 2", args, code)
+		}
 	}
 }
 
@@ -155,9 +175,9 @@ func TestScaleOutCluster(t *testing.T) {
 	w := newWorld(t.Logf)
 	defer w.close()
 	base := []string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(),
-		"STAFF_CHAT_ID=-1008000000001", "STAFF_USER_IDS=8001", "LOG_LEVEL=warn", "AIMABOT_TEST_MAIN=1",
+		"STAFF_CHAT_ID=-1008000000001", "STAFF_USER_IDS=8001", "LOG_LEVEL=warn",
 		"REDIS_URL=" + cluster.URL}
-	cfg := loadConfig{replicas: 2, exe: os.Args[0], scripts: loadScripts()}
+	cfg := loadConfig{replicas: 2, exe: aimabotBin, scripts: loadScripts()}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 

@@ -21,7 +21,7 @@ import (
 	"github.com/aimabot/aimabot/store"
 )
 
-// loadConfig is `aimabot loadtest`'s command line.
+// loadConfig is aimabot-load's command line.
 type loadConfig struct {
 	users       int
 	duration    time.Duration
@@ -32,8 +32,7 @@ type loadConfig struct {
 	stored      int
 	stepTimeout time.Duration
 	scripts     []script
-	exe         string   // the aimabot binary the replicas run
-	childEnv    []string // added to every replica's environment
+	exe         string // the aimabot binary the replicas run
 }
 
 // loadReport is the result; its JSON names are the tool's interface.
@@ -62,14 +61,15 @@ type loadReport struct {
 	PeakAnonMB float64 `json:"peak_anon_mb"`
 }
 
-const loadUsage = `usage: aimabot loadtest [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N] [--scripts a,b] [--step-timeout D]`
+const loadUsage = `usage: aimabot-load [--bin PATH] [--users N] [--duration D] [--json] [--replicas N] [--redis-url URL] [--data DIR] [--stored N] [--scripts a,b] [--step-timeout D]`
 
 // runLoadtest drives simulated applicants through whole conversations,
 // through the fake Bot API server, against `aimabot serve` replicas it
 // starts as child processes, and reports throughput, latency and costs.
 func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("loadtest")
+	fs := newFlags("aimabot-load")
 	cfg := loadConfig{}
+	bin := fs.String("bin", "", "the aimabot binary the replicas run (default the aimabot next to aimabot-load, else on PATH)")
 	fs.IntVar(&cfg.users, "users", 200, "simulated applicants talking at once")
 	fs.DurationVar(&cfg.duration, "duration", 30*time.Second, "how long new conversations start; those running then finish")
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON")
@@ -88,7 +88,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		for _, n := range strings.Split(*names, ",") {
 			i := slices.IndexFunc(cfg.scripts, func(s script) bool { return s.name == strings.TrimSpace(n) })
 			if i < 0 {
-				return usagef("loadtest: --scripts: no conversation %q (there are %s)", n, scriptNames(cfg.scripts))
+				return usagef("--scripts: no conversation %q (there are %s)", n, scriptNames(cfg.scripts))
 			}
 			picked = append(picked, cfg.scripts[i])
 		}
@@ -96,26 +96,23 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	}
 	switch {
 	case cfg.users < 1 || cfg.users > 100_000:
-		return usagef("loadtest: --users must be 1 to 100000")
+		return usagef("--users must be 1 to 100000")
 	case cfg.duration <= 0:
-		return usagef("loadtest: --duration must be positive")
+		return usagef("--duration must be positive")
 	case cfg.replicas < 1 || cfg.replicas > 8:
-		return usagef("loadtest: --replicas must be 1 to 8")
+		return usagef("--replicas must be 1 to 8")
 	case cfg.replicas > 1 && cfg.redisURL == "":
-		return usagef("loadtest: %d replicas need a shared store: set REDIS_URL", cfg.replicas)
+		return usagef("%d replicas need a shared store: set REDIS_URL", cfg.replicas)
 	case cfg.stored < 0:
-		return usagef("loadtest: --stored must not be negative")
+		return usagef("--stored must not be negative")
 	case cfg.stepTimeout <= 0:
-		return usagef("loadtest: --step-timeout must be positive")
+		return usagef("--step-timeout must be positive")
 	}
-	exe, err := os.Executable()
+	exe, err := findServer(*bin)
 	if err != nil {
-		return fmt.Errorf("loadtest: finding the aimabot binary: %w", err)
+		return err
 	}
 	cfg.exe = exe
-	if getenv("AIMABOT_TEST_MAIN") == "1" { // run from the tests' binary
-		cfg.childEnv = append(cfg.childEnv, "AIMABOT_TEST_MAIN=1")
-	}
 	rep, err := loadtest(ctx, cfg, progressTo(stderr))
 	if rep != nil {
 		if cfg.json {
@@ -156,7 +153,7 @@ func progressTo(w io.Writer) func(line string, final bool) {
 }
 
 func printReport(w io.Writer, r *loadReport) {
-	fmt.Fprintf(w, "aimabot loadtest: %d replica(s) on %s, %d users, %d stored conversations, %.1f s\n",
+	fmt.Fprintf(w, "aimabot-load: %d replica(s) on %s, %d users, %d stored conversations, %.1f s\n",
 		r.Replicas, r.Store, r.Users, r.Stored, r.Seconds)
 	fmt.Fprintf(w, "  updates         %d (%.0f/s) in %d conversations\n", r.Updates, r.UpdatesPerSec, r.Conversations)
 	fmt.Fprintf(w, "  latency         p50 %.2f ms, p95 %.2f ms, p99 %.2f ms (update offered to reply accepted)\n", r.P50ms, r.P95ms, r.P99ms)
@@ -183,9 +180,9 @@ func loadtest(ctx context.Context, cfg loadConfig, progress func(string, bool)) 
 	w := newWorld(nil)
 	defer w.close()
 	run := strings.ToLower(rand.Text()[:8])
-	env := append([]string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(),
+	env := []string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(),
 		"STAFF_CHAT_ID=" + strconv.FormatInt(loadStaffChat, 10), "STAFF_USER_IDS=" + strconv.FormatInt(loadStaffUser, 10),
-		"LOG_LEVEL=warn"}, cfg.childEnv...)
+		"LOG_LEVEL=warn"}
 	storeName := "embedded"
 	var refEnv, loadEnv []string
 	if cfg.redisURL != "" {
@@ -323,7 +320,7 @@ const referenceChat = 1
 // many conversations.
 func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) error {
 	logger := slog.New(slog.DiscardHandler)
-	ref, err := openStore(ctx, logger, envFunc(refEnv), envFunc(refEnv)("AIMABOT_DATA"), envFunc(refEnv)("TELEGRAM_BOT_TOKEN"))
+	ref, err := openServerStore(logger, envFunc(refEnv))
 	if err != nil {
 		return fmt.Errorf("loadtest: opening the reference store: %w", err)
 	}
@@ -332,7 +329,7 @@ func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) er
 	if err != nil || !ok {
 		return fmt.Errorf("loadtest: reading a finished conversation (found %v): %v", ok, err)
 	}
-	st, err := openStore(ctx, logger, envFunc(loadEnv), envFunc(loadEnv)("AIMABOT_DATA"), envFunc(loadEnv)("TELEGRAM_BOT_TOKEN"))
+	st, err := openServerStore(logger, envFunc(loadEnv))
 	if err != nil {
 		return fmt.Errorf("loadtest: opening the store: %w", err)
 	}
@@ -367,6 +364,23 @@ func storeConversations(ctx context.Context, refEnv, loadEnv []string, n int) er
 	}
 	return nil
 }
+
+// openServerStore opens the store a replica started with getenv's
+// variables uses, as `aimabot serve` opens it: Redis at REDIS_URL under
+// REDIS_PREFIX, or the embedded store in AIMABOT_DATA, keyed by the bot
+// token, with serve's expiry for the default retention.
+func openServerStore(logger *slog.Logger, getenv func(string) string) (store.Store, error) {
+	ttl := flows.DefaultRetention().Session + serveBackstop
+	secret := getenv("TELEGRAM_BOT_TOKEN")
+	if url := getenv("REDIS_URL"); url != "" {
+		return store.OpenRedis(logger, url, store.RedisOptions{Prefix: getenv("REDIS_PREFIX"), TTL: ttl, HashSecret: secret})
+	}
+	return store.OpenBolt(logger, getenv("AIMABOT_DATA"), store.BoltOptions{TTL: ttl, HashSecret: secret})
+}
+
+// serveBackstop is how much longer than SESSION_TTL `aimabot serve` has
+// the store keep an idle conversation (cmd/aimabot's backstop).
+const serveBackstop = 7 * 24 * time.Hour
 
 // Chat ids: stored conversations, then the measured ones.
 const (
