@@ -2,37 +2,42 @@ package bot
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/aimabot/aimabot/flows"
 )
 
-// albums answers an album once no more of its photos have come for
-// AlbumWait. The photos themselves are already committed in the session, so
-// an album cut short by a crash is answered at the applicant's next message.
+// albums answers an album once no more of its photos have come for wait,
+// by committing the album's end (flows.AlbumEnd). The photos themselves
+// are already committed in the session, so an album cut short by a crash is
+// answered at the applicant's next message (or by the waker).
 type albums struct {
-	b      *Bot
+	logger  *slog.Logger
+	pipe    *pipeline
+	wait    time.Duration
+	procCtx context.Context
+
 	mu     sync.Mutex
 	timers map[int64]*time.Timer
 	wg     sync.WaitGroup
 	closed bool
 }
 
-func newAlbums(b *Bot) *albums { return &albums{b: b, timers: map[int64]*time.Timer{}} }
-
-func (a *albums) touch(chat int64, _ string) {
+// touch (re)starts the wait for the chat's album.
+func (a *albums) touch(chat int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
 		return
 	}
 	if t, ok := a.timers[chat]; ok && t.Stop() {
-		t.Reset(a.b.cfg.AlbumWait)
+		t.Reset(a.wait)
 		return
 	}
 	a.wg.Add(1)
-	a.timers[chat] = time.AfterFunc(a.b.cfg.AlbumWait, func() {
+	a.timers[chat] = time.AfterFunc(a.wait, func() {
 		defer a.wg.Done()
 		a.mu.Lock()
 		delete(a.timers, chat)
@@ -42,17 +47,11 @@ func (a *albums) touch(chat int64, _ string) {
 }
 
 func (a *albums) end(chat int64) {
-	ctx, cancel := context.WithTimeout(a.b.procCtx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(a.procCtx, 30*time.Second)
 	defer cancel()
-	unlock := a.b.lockChat(chat)
-	defer unlock()
-	at := a.b.cfg.Now()
-	res, err := a.b.apply(ctx, chat, 0, flows.Input{Kind: flows.AlbumEnd}, nil)
-	if err != nil {
-		a.b.logger.Warn("bot: answering an album; it is answered at the next message", "err", err)
-		return
+	if _, err := a.pipe.run(ctx, chat, 0, flows.Input{Kind: flows.AlbumEnd}, nil); err != nil {
+		a.logger.Warn("bot: answering an album; it is answered at the next message", "err", err)
 	}
-	a.b.deliver(chat, res, at)
 }
 
 // stop answers the albums still waiting, now.

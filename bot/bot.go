@@ -1,13 +1,11 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -94,24 +92,26 @@ const (
 	downloadTimeout = 20 * time.Second
 )
 
-// Bot serves applicants on Telegram.
+// Bot serves applicants on Telegram. It builds the components and runs
+// them; each holds only what it uses (see the package's doc).
 type Bot struct {
-	logger *slog.Logger
-	cfg    Config
-	st     store.Store
-	flow   *flows.Flow
-	api    *tg.Bot
-	http   *http.Client
-	send   *sender
-	desk   *desk // nil without a staff group
-	// metrics and readiness
-	metrics    *metrics
-	down       outage
-	wakers     sync.WaitGroup
+	logger  *slog.Logger
+	cfg     Config
+	st      store.Store
+	flow    *flows.Flow
+	tg      *telegram
+	metrics *metrics
+	down    *outage
+	commit  *committer
+	pipe    *pipeline
+	send    *sender
+	desk    *desk // nil without a staff group
+	albums  *albums
+	waker   *waker
+	intake  *intake
+	// readiness
 	readyMu    sync.Mutex
 	telegramOK time.Time
-	chats      chatLocks
-	albums     *albums
 	listener   atomic.Pointer[limitListener] // ListenAddr's, once listening
 	// procCtx outlives the intake's context, so an update being applied
 	// when a stop is asked for is finished; it ends after ShutdownTimeout.
@@ -124,6 +124,55 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if cfg.Token == "" {
 		return nil, errors.New("bot: no token")
 	}
+	cfg = withDefaults(cfg)
+	if (cfg.StaffChat != 0) != flow.Staff() {
+		return nil, errors.New("bot: the conversation and the configuration disagree on whether there is a staff group")
+	}
+	if cfg.StaffChat > 0 {
+		return nil, fmt.Errorf("bot: staff chat %d is a private chat; a group's id is negative", cfg.StaffChat)
+	}
+	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, down: &outage{logger: logger, now: cfg.Now}}
+	b.metrics = newMetrics(st)
+	tgc, err := newTelegram(logger, cfg, b.metrics.apiErrors)
+	if err != nil {
+		return nil, err
+	}
+	b.tg = tgc
+	b.procCtx, b.procCancel = context.WithCancel(context.Background())
+	b.wire()
+	return b, nil
+}
+
+// wire builds the components, each from what it needs: the pacer and the
+// desk first, then the committer and the sender, then what commits through
+// them (the pipeline: intake, albums, waker).
+func (b *Bot) wire() {
+	cfg := b.cfg
+	sendCtx, sendCancel := context.WithCancel(context.Background())
+	pace := newPacer(sendCtx, cfg.Unlimited)
+	if cfg.StaffChat != 0 {
+		b.desk = &desk{logger: b.logger, key: cfg.StaffChat, st: b.st, flow: b.flow, tg: b.tg, pace: pace,
+			lang: cfg.StaffLang, owner: cfg.Owner, queueEvery: cfg.QueueEvery, now: cfg.Now,
+			topics: map[int]int64{}, kick: make(chan struct{}, 1)}
+	}
+	b.commit = &committer{logger: b.logger, st: b.st, flow: b.flow, owner: cfg.Owner, lease: cfg.SendLease,
+		now: cfg.Now, down: b.down, events: b.metrics.countEvents, token: cfg.Token}
+	b.send = &sender{logger: b.logger, st: b.st, owner: cfg.Owner, lease: cfg.SendLease, now: cfg.Now, down: b.down,
+		pace: pace, tg: b.tg, commit: b.commit, metrics: b.metrics, procCtx: b.procCtx,
+		active: map[int64]bool{}, again: map[int64]bool{}, claims: map[int64]bool{}, ctx: sendCtx, cancel: sendCancel}
+	if b.desk != nil {
+		b.send.staff = b.desk
+	}
+	b.pipe = &pipeline{commit: b.commit, send: b.send}
+	b.albums = &albums{logger: b.logger, pipe: b.pipe, wait: cfg.AlbumWait, procCtx: b.procCtx, timers: map[int64]*time.Timer{}}
+	b.waker = &waker{st: b.st, pipe: b.pipe, flow: b.flow, now: cfg.Now, every: cfg.WakeEvery, down: b.down, procCtx: b.procCtx}
+	b.intake = &intake{logger: b.logger, cfg: cfg, flow: b.flow, tg: b.tg, desk: b.desk, pipe: b.pipe, albums: b.albums,
+		metrics: b.metrics, leases: b.st, down: b.down, procCtx: b.procCtx}
+	b.metrics.reg.MustRegister(&stateCollector{st: b.st, desk: b.desk, now: cfg.Now})
+}
+
+// withDefaults fills in what the configuration leaves unset.
+func withDefaults(cfg Config) Config {
 	if cfg.APIURL == "" {
 		cfg.APIURL = defaultAPIURL
 	}
@@ -136,66 +185,28 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 		_, _ = rand.Read(b[:])
 		cfg.Owner = hex.EncodeToString(b[:])
 	}
-	if cfg.PollTimeout == 0 {
-		cfg.PollTimeout = 25 * time.Second
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
 	}
-	if cfg.AlbumWait == 0 {
-		cfg.AlbumWait = 800 * time.Millisecond
-	}
-	if cfg.SendLease == 0 {
-		cfg.SendLease = leaseTTL
-	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 10 * time.Second
-	}
+	def(&cfg.PollTimeout, 25*time.Second)
+	def(&cfg.AlbumWait, 800*time.Millisecond)
+	def(&cfg.SendLease, leaseTTL)
+	def(&cfg.ShutdownTimeout, 10*time.Second)
+	def(&cfg.QueueEvery, time.Minute)
+	def(&cfg.WakeEvery, 5*time.Second)
+	def(&cfg.ListenReadTimeout, 10*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.StaffLang == "" {
 		cfg.StaffLang = "en"
 	}
-	if cfg.QueueEvery == 0 {
-		cfg.QueueEvery = time.Minute
-	}
-	if cfg.WakeEvery == 0 {
-		cfg.WakeEvery = 5 * time.Second
-	}
-	if cfg.ListenReadTimeout <= 0 {
-		cfg.ListenReadTimeout = 10 * time.Second
-	}
 	if cfg.ListenMaxConns <= 0 {
 		cfg.ListenMaxConns = 256
 	}
-	if (cfg.StaffChat != 0) != flow.Staff() {
-		return nil, errors.New("bot: the conversation and the configuration disagree on whether there is a staff group")
-	}
-	if cfg.StaffChat > 0 {
-		return nil, fmt.Errorf("bot: staff chat %d is a private chat; a group's id is negative", cfg.StaffChat)
-	}
-	// Many chats are answered at once: keep that many connections to the
-	// Bot API open (Go keeps 2 per host by default and dials the rest anew
-	// for every call).
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
-	hc := &http.Client{Timeout: cfg.PollTimeout + 15*time.Second, Transport: wholeBodies{tr}}
-	api, err := tg.New(cfg.Token,
-		tg.WithServerURL(cfg.APIURL),
-		tg.WithSkipGetMe(),
-		tg.WithHTTPClient(cfg.PollTimeout, hc),
-		tg.WithErrorsHandler(func(err error) { logger.Warn("bot: telegram client", "err", redact(err, cfg.Token)) }),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("bot: telegram client: %w", redact(err, cfg.Token))
-	}
-	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, api: api, http: hc, down: outage{logger: logger, now: cfg.Now}}
-	b.metrics = newMetrics(b)
-	b.procCtx, b.procCancel = context.WithCancel(context.Background())
-	b.send = newSender(b)
-	b.albums = newAlbums(b)
-	if cfg.StaffChat != 0 {
-		b.desk = newDesk(b)
-	}
-	return b, nil
+	return cfg
 }
 
 // Run serves until ctx ends, then stops intake, finishes the updates in
@@ -211,7 +222,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer cancel()
 	b.setCommands(ctx)
 	b.send.start(ctx)
-	b.startWaker(ctx)
+	b.waker.start(ctx)
 	if b.desk != nil {
 		b.desk.start(ctx)
 	}
@@ -221,7 +232,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	} else {
 		var stopOps func()
 		if stopOps, err = b.serveOps(); err == nil {
-			err = b.poll(ctx)
+			err = b.intake.poll(ctx)
 			stopOps()
 		}
 	}
@@ -229,6 +240,18 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.stop()
 	return err
 }
+
+// Handle applies one update: it turns it into the conversation's input,
+// runs the conversation, and commits the new session with the replies in the
+// chat's outbox, in one atomic step that skips an update already applied.
+// It returns only after that commit (or with an error, and then nothing was
+// committed, so the update can be delivered again).
+func (b *Bot) Handle(ctx context.Context, upd *models.Update) error { return b.intake.handle(ctx, upd) }
+
+// WebhookHandler answers Telegram's webhook calls (see Run): 401 for a
+// wrong secret, 200 only after the update is committed, 500 when it could
+// not be, so that Telegram delivers it again.
+func (b *Bot) WebhookHandler() http.Handler { return b.intake.webhook() }
 
 // OpsHandler serves /metrics, /healthz and /readyz; Run serves it on
 // ListenAddr in both modes.
@@ -323,7 +346,7 @@ func (b *Bot) stop() {
 	done := make(chan struct{})
 	go func() {
 		b.albums.stop()
-		b.wakers.Wait()
+		b.waker.wait()
 		b.send.stop()
 		if b.desk != nil {
 			b.desk.wait()
@@ -342,14 +365,12 @@ func (b *Bot) stop() {
 // start with one clear line instead of failing every call after it. Any
 // other failure (Telegram unreachable) is left to the retries that follow.
 func (b *Bot) checkToken(ctx context.Context) error {
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	_, err := b.api.GetMe(cctx)
+	_, err := b.tg.getMe(ctx)
 	if errors.Is(err, tg.ErrorUnauthorized) {
 		return ErrTokenRefused
 	}
 	if err != nil && ctx.Err() == nil {
-		b.logger.Warn("bot: getMe failed; starting anyway", "err", redact(err, b.cfg.Token))
+		b.logger.Warn("bot: getMe failed; starting anyway", "err", err)
 	}
 	return nil
 }
@@ -370,108 +391,9 @@ func (b *Bot) setCommands(ctx context.Context) {
 		if lang == "en" {
 			code = "" // the default for every other language
 		}
-		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-		_, err := b.api.SetMyCommands(cctx, &tg.SetMyCommandsParams{Commands: cmds, LanguageCode: code})
-		cancel()
+		_, err := do(ctx, b.tg, "setMyCommands", b.tg.api.SetMyCommands, &tg.SetMyCommandsParams{Commands: cmds, LanguageCode: code})
 		if err != nil {
-			b.logger.Warn("bot: setMyCommands failed", "lang", lang, "err", redact(err, b.cfg.Token))
+			b.logger.Warn("bot: setMyCommands failed", "lang", lang, "err", err)
 		}
 	}
-}
-
-// redact removes the token from an error's text: the library's file links
-// and URLs contain it.
-func redact(err error, token string) error {
-	if err == nil || token == "" || !strings.Contains(err.Error(), token) {
-		return err
-	}
-	return redacted{err: err, token: token}
-}
-
-type redacted struct {
-	err   error
-	token string
-}
-
-func (r redacted) Error() string { return strings.ReplaceAll(r.err.Error(), r.token, "<token>") }
-func (r redacted) Unwrap() error { return r.err }
-
-// chatLocks serialises one chat's updates within this process, so they are
-// applied in order and do not race each other in the store.
-type chatLocks struct {
-	mu    sync.Mutex
-	locks map[int64]*chatLock
-}
-
-type chatLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (c *chatLocks) lock(chat int64) func() {
-	c.mu.Lock()
-	if c.locks == nil {
-		c.locks = map[int64]*chatLock{}
-	}
-	l := c.locks[chat]
-	if l == nil {
-		l = &chatLock{}
-		c.locks[chat] = l
-	}
-	l.refs++
-	c.mu.Unlock()
-	l.mu.Lock()
-	return func() { c.unlock(chat, l) }
-}
-
-// lockChat serialises the chat's updates here (see chatLocks) and claims
-// the chat for the sender (see sender.claim) until unlock.
-func (b *Bot) lockChat(chat int64) (unlock func()) {
-	unlockChat := b.chats.lock(chat)
-	release := b.send.claim(chat)
-	return func() {
-		release()
-		unlockChat()
-	}
-}
-
-func (c *chatLocks) unlock(chat int64, l *chatLock) {
-	l.mu.Unlock()
-	c.mu.Lock()
-	l.refs--
-	if l.refs == 0 {
-		delete(c.locks, chat)
-	}
-	c.mu.Unlock()
-}
-
-// wholeBodies sends each request body in one piece. The Telegram client
-// streams its multipart forms through a pipe, which net/http sends
-// chunked, in a write (a system call) per form field; read first, a
-// request is one write. Bodies over wholeBodyLimit (uploads) still stream.
-type wholeBodies struct{ next http.RoundTripper }
-
-const wholeBodyLimit = 1 << 20
-
-func (t wholeBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength > 0 {
-		return t.next.RoundTrip(r)
-	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, wholeBodyLimit+1))
-	if err != nil {
-		r.Body.Close()
-		return nil, fmt.Errorf("reading the request body: %w", err)
-	}
-	r2 := r.Clone(r.Context())
-	if len(buf) > wholeBodyLimit {
-		r2.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
-		return t.next.RoundTrip(r2)
-	}
-	r.Body.Close()
-	r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(buf)), int64(len(buf))
-	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
-	return t.next.RoundTrip(r2)
 }

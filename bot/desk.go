@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,8 +40,16 @@ import (
 // sessions, under the staff chat's id and [topicKey]: they are moved when
 // first read.
 type desk struct {
-	b   *Bot
-	key int64 // STAFF_CHAT_ID as configured: the record's key
+	logger     *slog.Logger
+	key        int64 // STAFF_CHAT_ID as configured: the record's key
+	st         deskStore
+	flow       *flows.Flow
+	tg         *telegram
+	pace       *pacer
+	lang       string // the staff group's language
+	owner      string // this replica, in the queue's lease
+	queueEvery time.Duration
+	now        func() time.Time
 
 	mu     sync.Mutex
 	moved  bool          // the record of an older version was looked for and moved
@@ -106,7 +114,7 @@ func topicRecKey(staff int64, topic int) string {
 // outlives its data unless the case stayed open longer than SESSION_TTL.
 // Erasing a case deletes its entry at once (drop).
 func (d *desk) life() time.Duration {
-	r := d.b.flow.Retention()
+	r := d.flow.Retention()
 	return r.Session + r.Case
 }
 
@@ -117,15 +125,8 @@ type deskCase struct {
 	Since  time.Time `json:"since"` // when a person was asked for
 }
 
-// Errors of the staff group that the desk mends and retries.
-var (
-	errNoCase     = errors.New("bot: the chat has no case")
-	errThreadGone = errors.New("bot: the case's topic was deleted")
-)
-
-func newDesk(b *Bot) *desk {
-	return &desk{b: b, key: b.cfg.StaffChat, topics: map[int]int64{}, kick: make(chan struct{}, 1)}
-}
+// errNoCase: the chat has no case for the desk to show.
+var errNoCase = errors.New("bot: the chat has no case")
 
 // --- the record ---
 
@@ -137,7 +138,7 @@ func (d *desk) load(ctx context.Context) (deskRecord, error) {
 	var r deskRecord
 	if ok {
 		if r, err = d.decode(raw); err != nil {
-			d.b.logger.Error("bot: unreadable staff desk record; starting a new one", "err", err)
+			d.logger.Error("bot: unreadable staff desk record; starting a new one", "err", err)
 			r = deskRecord{}
 		}
 	}
@@ -178,7 +179,7 @@ func (d *desk) keep(raw []byte, r deskRecord) {
 // read reads the record. Until the record is found, or was looked for
 // where an older version kept it, it looks there (moveOld).
 func (d *desk) read(ctx context.Context) (raw []byte, ok bool, err error) {
-	if raw, ok, err = d.b.st.GetRecord(ctx, deskSpace, d.recKey()); err != nil {
+	if raw, ok, err = d.st.GetRecord(ctx, deskSpace, d.recKey()); err != nil {
 		return nil, false, err
 	}
 	d.mu.Lock()
@@ -200,13 +201,13 @@ func (d *desk) read(ctx context.Context) (raw []byte, ok bool, err error) {
 // there already; it answers the record there now. What is not a desk record
 // there (a session an update put under that id) is deleted, not moved.
 func (d *desk) moveOld(ctx context.Context) (raw []byte, ok bool, err error) {
-	old, found, err := d.b.st.Get(ctx, d.key)
+	old, found, err := d.st.Get(ctx, d.key)
 	if err != nil || !found {
 		return nil, false, err
 	}
 	var r deskRecord
 	if json.Unmarshal(old, &r) == nil && r.Chat != 0 {
-		err := d.b.st.UpdateRecord(ctx, deskSpace, d.recKey(), d.life(), func(cur []byte) ([]byte, error) {
+		err := d.st.UpdateRecord(ctx, deskSpace, d.recKey(), d.life(), func(cur []byte) ([]byte, error) {
 			raw, ok = old, true
 			if cur != nil {
 				raw = cur
@@ -217,11 +218,11 @@ func (d *desk) moveOld(ctx context.Context) (raw []byte, ok bool, err error) {
 			return nil, false, err
 		}
 	}
-	if err := d.b.st.Delete(ctx, d.key); err != nil {
+	if err := d.st.Delete(ctx, d.key); err != nil {
 		return nil, false, err
 	}
 	if !ok {
-		return d.b.st.GetRecord(ctx, deskSpace, d.recKey())
+		return d.st.GetRecord(ctx, deskSpace, d.recKey())
 	}
 	return raw, ok, nil
 }
@@ -237,7 +238,7 @@ func (d *desk) save(ctx context.Context, fn func(r *deskRecord)) error {
 			return err
 		}
 	}
-	err := d.b.st.UpdateRecord(ctx, deskSpace, d.recKey(), d.life(), func(cur []byte) ([]byte, error) {
+	err := d.st.UpdateRecord(ctx, deskSpace, d.recKey(), d.life(), func(cur []byte) ([]byte, error) {
 		var r deskRecord
 		if len(cur) > 0 {
 			var err error
@@ -311,11 +312,11 @@ func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
 	if ok {
 		return chat, true, nil
 	}
-	raw, ok, err := d.b.st.GetRecord(ctx, topicSpace, d.topicRec(topic))
+	raw, ok, err := d.st.GetRecord(ctx, topicSpace, d.topicRec(topic))
 	old := false
 	if err == nil && !ok {
 		// Where an older version kept it.
-		raw, ok, err = d.b.st.Get(ctx, topicKey(topic))
+		raw, ok, err = d.st.Get(ctx, topicKey(topic))
 		old = ok
 	}
 	if err != nil {
@@ -327,7 +328,7 @@ func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
 				if err := d.setTopic(ctx, topic, chat); err != nil {
 					return 0, false, err
 				}
-				if err := d.b.st.Delete(ctx, topicKey(topic)); err != nil {
+				if err := d.st.Delete(ctx, topicKey(topic)); err != nil {
 					return 0, false, fmt.Errorf("bot: move a staff topic's entry: %w", err)
 				}
 			}
@@ -355,7 +356,7 @@ func (d *desk) caseOf(ctx context.Context, topic int) (int64, bool, error) {
 // setTopic writes the topic's entry naming its applicant.
 func (d *desk) setTopic(ctx context.Context, topic int, chat int64) error {
 	v := []byte(strconv.FormatInt(chat, 10))
-	if err := d.b.st.UpdateRecord(ctx, topicSpace, d.topicRec(topic), d.life(), func([]byte) ([]byte, error) { return v, nil }); err != nil {
+	if err := d.st.UpdateRecord(ctx, topicSpace, d.topicRec(topic), d.life(), func([]byte) ([]byte, error) { return v, nil }); err != nil {
 		return fmt.Errorf("bot: record a staff topic: %w", err)
 	}
 	d.mu.Lock()
@@ -370,7 +371,7 @@ func (d *desk) migrated(ctx context.Context, to int64) error {
 	if to == 0 {
 		return nil
 	}
-	d.b.logger.Info("bot: the staff group moved to a new id", "to", to)
+	d.logger.Info("bot: the staff group moved to a new id", "to", to)
 	return d.save(ctx, func(r *deskRecord) {
 		if r.Chat != to {
 			r.Chat, r.Queue, r.QueueText = to, 0, ""
@@ -381,7 +382,7 @@ func (d *desk) migrated(ctx context.Context, to int64) error {
 // --- the applicant's case ---
 
 func (d *desk) session(ctx context.Context, chat int64) (flows.Session, error) {
-	raw, _, err := d.b.st.Get(ctx, chat)
+	raw, _, err := d.st.Get(ctx, chat)
 	if err != nil {
 		return flows.Session{}, fmt.Errorf("bot: read a session for the staff desk: %w", err)
 	}
@@ -407,7 +408,7 @@ func (d *desk) where(ctx context.Context, chat int64) (flows.Session, int64, err
 
 // setCase records where the case is shown in the staff group.
 func (d *desk) setCase(ctx context.Context, chat int64, fn func(c *flows.Case)) error {
-	err := d.b.st.Update(ctx, chat, func(cur []byte) ([]byte, error) {
+	err := d.st.Update(ctx, chat, func(cur []byte) ([]byte, error) {
 		s, err := flows.Unmarshal(cur)
 		if err != nil || s.Human == nil {
 			return cur, nil
@@ -437,16 +438,15 @@ func (d *desk) do(ctx context.Context, chat int64, o op) error {
 		default:
 			err = d.send(ctx, chat, o)
 		}
-		var moved *tg.MigrateError
 		switch {
 		case err == nil, errors.Is(err, errNoCase):
 			return nil
-		case errors.As(err, &moved):
-			if err := d.migrated(ctx, int64(moved.MigrateToChatID)); err != nil {
+		case migratedTo(err) != 0:
+			if err := d.migrated(ctx, migratedTo(err)); err != nil {
 				return err
 			}
 		case isThreadGone(err):
-			d.b.logger.Info("bot: a case's topic was deleted; opening it again")
+			d.logger.Info("bot: a case's topic was deleted; opening it again")
 			if err := d.setCase(ctx, chat, func(c *flows.Case) { c.Topic, c.Card, c.Shown, c.Posted = 0, 0, "", nil }); err != nil {
 				return err
 			}
@@ -461,33 +461,6 @@ func (d *desk) do(ctx context.Context, chat int64, o op) error {
 	return err
 }
 
-func isThreadGone(err error) bool {
-	if errors.Is(err, errThreadGone) {
-		return true
-	}
-	if !errors.Is(err, tg.ErrorBadRequest) {
-		return false
-	}
-	e := strings.ToLower(err.Error())
-	return strings.Contains(e, "thread not found") || strings.Contains(e, "topic_id_invalid") ||
-		strings.Contains(e, "topic_deleted")
-}
-
-func isTopicClosed(err error) bool {
-	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "TOPIC_CLOSED")
-}
-
-// isNotModified: an edit that changes nothing ("message is not modified",
-// or TOPIC_NOT_MODIFIED for a topic renamed to its own name).
-func isNotModified(err error) bool {
-	return errors.Is(err, tg.ErrorBadRequest) &&
-		(strings.Contains(err.Error(), "not modified") || strings.Contains(err.Error(), "TOPIC_NOT_MODIFIED"))
-}
-
-func isMessageGone(err error) bool {
-	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "message to edit not found")
-}
-
 // drop deletes the topic of an erased case and its entry in the desk's
 // record. Where the topic cannot be deleted (the bot lacks the right to
 // delete messages), it is emptied of every message the bot posted there
@@ -499,20 +472,17 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	_, err = d.b.api.DeleteForumTopic(cctx, &tg.DeleteForumTopicParams{ChatID: staff, MessageThreadID: o.Thread})
-	cancel()
-	var moved *tg.MigrateError
+	_, err = do(ctx, d.tg, "deleteForumTopic", d.tg.api.DeleteForumTopic, &tg.DeleteForumTopicParams{ChatID: staff, MessageThreadID: o.Thread})
 	switch {
-	case errors.As(err, &moved):
-		if err := d.migrated(ctx, int64(moved.MigrateToChatID)); err != nil {
+	case migratedTo(err) != 0:
+		if err := d.migrated(ctx, migratedTo(err)); err != nil {
 			return err
 		}
 		return d.drop(ctx, chat, o)
 	case err != nil && !isThreadGone(err) && !refusesForGood(err):
-		return fmt.Errorf("bot: delete an erased case's topic: %w", redact(err, d.b.cfg.Token))
+		return fmt.Errorf("bot: delete an erased case's topic: %w", err)
 	case err != nil && !isThreadGone(err):
-		d.b.logger.Warn("bot: an erased case's topic could not be deleted; emptying it", "err", redact(err, d.b.cfg.Token))
+		d.logger.Warn("bot: an erased case's topic could not be deleted; emptying it", "err", err)
 		left, err := d.empty(ctx, staff, o.Thread, o.IDs)
 		if err != nil {
 			return err
@@ -526,10 +496,10 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 	if err := d.forgetPosted(ctx, o.Thread); err != nil {
 		return err
 	}
-	if err := d.b.st.DeleteRecord(ctx, topicSpace, d.topicRec(o.Thread)); err != nil {
+	if err := d.st.DeleteRecord(ctx, topicSpace, d.topicRec(o.Thread)); err != nil {
 		return fmt.Errorf("bot: forget an erased case's topic: %w", err)
 	}
-	if err := d.b.st.Delete(ctx, topicKey(o.Thread)); err != nil {
+	if err := d.st.Delete(ctx, topicKey(o.Thread)); err != nil {
 		return fmt.Errorf("bot: forget an erased case's topic: %w", err)
 	}
 	d.mu.Lock()
@@ -547,11 +517,9 @@ func (d *desk) reopen(ctx context.Context, chat int64) error {
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	_, err = d.b.api.ReopenForumTopic(cctx, &tg.ReopenForumTopicParams{ChatID: staff, MessageThreadID: s.Human.Topic})
+	_, err = do(ctx, d.tg, "reopenForumTopic", d.tg.api.ReopenForumTopic, &tg.ReopenForumTopicParams{ChatID: staff, MessageThreadID: s.Human.Topic})
 	if err != nil && !isNotModified(err) {
-		return fmt.Errorf("bot: reopen a case's topic: %w", redact(err, d.b.cfg.Token))
+		return fmt.Errorf("bot: reopen a case's topic: %w", err)
 	}
 	return nil
 }
@@ -590,17 +558,15 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 		return err
 	}
 	c := s.Human
-	card := d.b.flow.Card(s, d.b.cfg.Now())
+	card := d.flow.Card(s, d.now())
 	entry := rec.Cases[chat]
 	if c.Topic == 0 {
-		if err := d.b.send.waitChat(staff); err != nil {
+		if err := d.pace.chat(staff); err != nil {
 			return err
 		}
-		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-		t, err := d.b.api.CreateForumTopic(cctx, &tg.CreateForumTopicParams{ChatID: staff, Name: card.Title})
-		cancel()
+		t, err := do(ctx, d.tg, "createForumTopic", d.tg.api.CreateForumTopic, &tg.CreateForumTopicParams{ChatID: staff, Name: card.Title})
 		if err != nil {
-			return fmt.Errorf("bot: open a case's topic: %w", redact(err, d.b.cfg.Token))
+			return fmt.Errorf("bot: open a case's topic: %w", err)
 		}
 		c.Topic, c.Card, c.Shown, c.Posted = t.MessageThreadID, 0, "", nil
 		// Known here at once, so that a staff message in the new topic
@@ -622,7 +588,7 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 			if err := d.forgetPosted(ctx, entry.Topic); err != nil { // that topic was deleted, with its messages
 				return err
 			}
-			note := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "staff_topic_recreated", nil)
+			note := d.flow.Catalog().Text(d.lang, "staff_topic_recreated", nil)
 			if _, err := d.sendText(ctx, staff, c.Topic, note, nil); err != nil {
 				return err
 			}
@@ -640,10 +606,8 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 			return err
 		}
 	case c.Shown != digest:
-		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-		_, err := d.b.api.EditMessageText(cctx, &tg.EditMessageTextParams{ChatID: staff, MessageID: c.Card,
+		_, err := do(ctx, d.tg, "editMessageText", d.tg.api.EditMessageText, &tg.EditMessageTextParams{ChatID: staff, MessageID: c.Card,
 			Text: clipText(card.Text), ReplyMarkup: keyboardOf(buttonsOf(card.Buttons))})
-		cancel()
 		switch {
 		case isMessageGone(err):
 			// The card was deleted by hand: post it again.
@@ -652,18 +616,16 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 			}
 			return d.sync(ctx, chat)
 		case err != nil && !isNotModified(err):
-			return fmt.Errorf("bot: edit a case card: %w", redact(err, d.b.cfg.Token))
+			return fmt.Errorf("bot: edit a case card: %w", err)
 		}
 		if err := d.setCase(ctx, chat, func(x *flows.Case) { x.Shown = digest }); err != nil {
 			return err
 		}
 	}
 	if entry.Title != "" && entry.Title != card.Title {
-		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-		_, err := d.b.api.EditForumTopic(cctx, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: c.Topic, Name: card.Title})
-		cancel()
+		_, err := do(ctx, d.tg, "editForumTopic", d.tg.api.EditForumTopic, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: c.Topic, Name: card.Title})
 		if err != nil && !isNotModified(err) {
-			return fmt.Errorf("bot: rename a case's topic: %w", redact(err, d.b.cfg.Token))
+			return fmt.Errorf("bot: rename a case's topic: %w", err)
 		}
 		if err == nil {
 			if err := d.noteRenamed(ctx, c.Topic); err != nil {
@@ -761,13 +723,13 @@ func (d *desk) migrate(ctx context.Context) error {
 	}
 	closed := 0
 	for chat, c := range rec.Cases {
-		if _, ok, err := d.b.st.GetRecord(ctx, topicSpace, d.topicRec(c.Topic)); err != nil {
+		if _, ok, err := d.st.GetRecord(ctx, topicSpace, d.topicRec(c.Topic)); err != nil {
 			return fmt.Errorf("bot: read a staff topic's entry: %w", err)
 		} else if !ok {
 			if err := d.setTopic(ctx, c.Topic, chat); err != nil {
 				return err
 			}
-			if err := d.b.st.Delete(ctx, topicKey(c.Topic)); err != nil {
+			if err := d.st.Delete(ctx, topicKey(c.Topic)); err != nil {
 				return fmt.Errorf("bot: move a staff topic's entry: %w", err)
 			}
 		}
@@ -798,7 +760,7 @@ func (d *desk) postDocuments(ctx context.Context, chat, staff int64, s flows.Ses
 		if slices.Contains(c.Posted, doc.Ref) {
 			continue
 		}
-		title := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "doc_"+string(doc.ID), nil)
+		title := d.flow.Catalog().Text(d.lang, "doc_"+string(doc.ID), nil)
 		if doc.Photo {
 			photos = append(photos, &models.InputMediaPhoto{Media: doc.Ref, Caption: title})
 		} else {
@@ -823,51 +785,45 @@ func (d *desk) postDocuments(ctx context.Context, chat, staff int64, s flows.Ses
 
 // sendMedia posts one media item, or an album of several.
 func (d *desk) sendMedia(ctx context.Context, staff int64, thread int, items []models.InputMedia) error {
-	if err := d.b.send.waitChat(staff); err != nil {
+	if err := d.pace.chat(staff); err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
 	var err error
 	var sent []*models.Message
 	one := func(m *models.Message, e error) { sent, err = []*models.Message{m}, e }
 	switch m := items[0].(type) {
 	case *models.InputMediaPhoto:
 		if len(items) == 1 {
-			one(d.b.api.SendPhoto(cctx, &tg.SendPhotoParams{ChatID: staff, MessageThreadID: thread,
+			one(do(ctx, d.tg, "sendPhoto", d.tg.api.SendPhoto, &tg.SendPhotoParams{ChatID: staff, MessageThreadID: thread,
 				Photo: &models.InputFileString{Data: m.Media}, Caption: m.Caption}))
-			break
 		}
-		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
 	case *models.InputMediaDocument:
 		if len(items) == 1 {
-			one(d.b.api.SendDocument(cctx, &tg.SendDocumentParams{ChatID: staff, MessageThreadID: thread,
+			one(do(ctx, d.tg, "sendDocument", d.tg.api.SendDocument, &tg.SendDocumentParams{ChatID: staff, MessageThreadID: thread,
 				Document: &models.InputFileString{Data: m.Media}, Caption: m.Caption}))
-			break
 		}
-		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
-	default:
-		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+	}
+	if sent == nil {
+		sent, err = do(ctx, d.tg, "sendMediaGroup", d.tg.api.SendMediaGroup,
+			&tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
 	}
 	if err != nil {
-		return fmt.Errorf("bot: post documents to a case's topic: %w", redact(err, d.b.cfg.Token))
+		return fmt.Errorf("bot: post documents to a case's topic: %w", err)
 	}
 	return d.notePosted(ctx, thread, idsOf(sent)...)
 }
 
 func (d *desk) sendText(ctx context.Context, staff int64, thread int, text string, buttons [][]flows.ButtonSpec) (int, error) {
-	if err := d.b.send.waitChat(staff); err != nil {
+	if err := d.pace.chat(staff); err != nil {
 		return 0, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
 	p := &tg.SendMessageParams{ChatID: staff, MessageThreadID: thread, Text: text}
 	if k := keyboardOf(buttonsOf(buttons)); k != nil {
 		p.ReplyMarkup = k
 	}
-	m, err := d.b.api.SendMessage(cctx, p)
+	m, err := do(ctx, d.tg, "sendMessage", d.tg.api.SendMessage, p)
 	if err != nil {
-		return 0, fmt.Errorf("bot: write in the staff group: %w", redact(err, d.b.cfg.Token))
+		return 0, fmt.Errorf("bot: write in the staff group: %w", err)
 	}
 	if staff < 0 { // a group's topic, not the rest of a caption sent to an applicant
 		if err := d.notePosted(ctx, thread, m.ID); err != nil {
@@ -904,47 +860,13 @@ func (d *desk) copy(ctx context.Context, chat int64, o op) error {
 			return err
 		}
 	}
-	if err := d.b.send.waitChat(to); err != nil {
+	if err := d.pace.chat(to); err != nil {
 		return err
 	}
 	long := slices.ContainsFunc(o.Msgs, func(m flows.Message) bool { return m.Caption != "" })
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	from := o.Msgs[0].Chat
-	var err error
-	var rest []string
-	var posted []int
-	switch {
-	case len(o.Msgs) == 1:
-		p := &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageID: o.Msgs[0].ID}
-		if long {
-			parts := split(o.Msgs[0].Caption, maxCaption)
-			p.Caption, rest = parts[0], parts[1:]
-		}
-		var id *models.MessageID
-		if id, err = d.b.api.CopyMessage(cctx, p); err == nil {
-			posted = []int{id.ID}
-		}
-	case long:
-		var items []models.InputMedia
-		var sent []*models.Message
-		items, rest = mediaOf(o.Msgs)
-		sent, err = d.b.api.SendMediaGroup(cctx, &tg.SendMediaGroupParams{ChatID: to, MessageThreadID: thread, Media: items})
-		posted = idsOf(sent)
-	default:
-		ids := make([]int, 0, len(o.Msgs))
-		for _, m := range o.Msgs {
-			ids = append(ids, m.ID)
-		}
-		slices.Sort(ids)
-		var copies []models.MessageID
-		copies, err = d.b.api.CopyMessages(cctx, &tg.CopyMessagesParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageIDs: ids})
-		for _, c := range copies {
-			posted = append(posted, c.ID)
-		}
-	}
+	posted, rest, err := d.pass(ctx, to, thread, o.Msgs, long)
 	if err != nil {
-		return fmt.Errorf("bot: copy messages: %w", redact(err, d.b.cfg.Token))
+		return fmt.Errorf("bot: copy messages: %w", err)
 	}
 	if o.Staff {
 		if err := d.notePosted(ctx, thread, posted...); err != nil {
@@ -957,6 +879,43 @@ func (d *desk) copy(ctx context.Context, chat int64, o op) error {
 		}
 	}
 	return nil
+}
+
+// pass copies msgs to the topic thread of chat to (0: a private chat), one
+// by one or as an album; long says a caption is too long to copy and must
+// be cut, its rest returned to send as text.
+func (d *desk) pass(ctx context.Context, to int64, thread int, msgs []flows.Message, long bool) (posted []int, rest []string, err error) {
+	from := msgs[0].Chat
+	switch {
+	case len(msgs) == 1:
+		p := &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageID: msgs[0].ID}
+		if long {
+			parts := split(msgs[0].Caption, maxCaption)
+			p.Caption, rest = parts[0], parts[1:]
+		}
+		id, err := do(ctx, d.tg, "copyMessage", d.tg.api.CopyMessage, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []int{id.ID}, rest, nil
+	case long:
+		var items []models.InputMedia
+		items, rest = mediaOf(msgs)
+		sent, err := do(ctx, d.tg, "sendMediaGroup", d.tg.api.SendMediaGroup,
+			&tg.SendMediaGroupParams{ChatID: to, MessageThreadID: thread, Media: items})
+		return idsOf(sent), rest, err
+	}
+	ids := make([]int, 0, len(msgs))
+	for _, m := range msgs {
+		ids = append(ids, m.ID)
+	}
+	slices.Sort(ids)
+	copies, err := do(ctx, d.tg, "copyMessages", d.tg.api.CopyMessages,
+		&tg.CopyMessagesParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageIDs: ids})
+	for _, c := range copies {
+		posted = append(posted, c.ID)
+	}
+	return posted, nil, err
 }
 
 // mediaOf rebuilds an album from its messages' files, each caption cut to
@@ -998,13 +957,13 @@ func (d *desk) poke() {
 func (d *desk) start(ctx context.Context) {
 	d.setCommands(ctx)
 	if err := d.migrate(ctx); err != nil {
-		d.b.logger.Warn("bot: updating the staff desk's record", "err", err)
+		d.logger.Warn("bot: updating the staff desk's record", "err", err)
 	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		d.checkRights(ctx)
-		t := time.NewTicker(d.b.cfg.QueueEvery)
+		t := time.NewTicker(d.queueEvery)
 		defer t.Stop()
 		for {
 			d.refreshQueue(ctx)
@@ -1028,15 +987,15 @@ func (d *desk) wait() { d.wg.Wait() }
 func (d *desk) refreshQueue(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*apiTimeout)
 	defer cancel()
-	lead, err := d.b.st.Lease(ctx, "staff-queue", d.b.cfg.Owner, 2*d.b.cfg.QueueEvery+leaseTTL)
+	lead, err := d.st.Lease(ctx, "staff-queue", d.owner, 2*d.queueEvery+leaseTTL)
 	if err != nil || !lead {
 		if err != nil && ctx.Err() == nil {
-			d.b.logger.Warn("bot: staff queue lease", "err", err)
+			d.logger.Warn("bot: staff queue lease", "err", err)
 		}
 		return
 	}
 	if err := d.queue(ctx); err != nil && ctx.Err() == nil {
-		d.b.logger.Warn("bot: refreshing the staff queue", "err", err)
+		d.logger.Warn("bot: refreshing the staff queue", "err", err)
 	}
 }
 
@@ -1051,21 +1010,19 @@ func (d *desk) queue(ctx context.Context) error {
 			waiting = append(waiting, flows.Waiting{Title: c.Title, Since: c.Since, Link: topicLink(rec.Chat, c.Topic)})
 		}
 	}
-	text := clipText(d.b.flow.Queue(waiting, d.b.cfg.Now()))
+	text := clipText(d.flow.Queue(waiting, d.now()))
 	if text == rec.QueueText && rec.Queue != 0 {
 		return nil
 	}
 	id := rec.Queue
 	if id != 0 {
-		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-		_, err := d.b.api.EditMessageText(cctx, &tg.EditMessageTextParams{ChatID: rec.Chat, MessageID: id, Text: text})
-		cancel()
+		_, err := do(ctx, d.tg, "editMessageText", d.tg.api.EditMessageText, &tg.EditMessageTextParams{ChatID: rec.Chat, MessageID: id, Text: text})
 		switch {
 		case err == nil, isNotModified(err):
 		case errors.Is(err, tg.ErrorBadRequest):
 			id = 0 // deleted by hand, or too old to edit: post a new one
 		default:
-			return fmt.Errorf("bot: edit the staff queue: %w", redact(err, d.b.cfg.Token))
+			return fmt.Errorf("bot: edit the staff queue: %w", err)
 		}
 	}
 	if id == 0 {
@@ -1084,19 +1041,17 @@ func (d *desk) queue(ctx context.Context) error {
 func (d *desk) setCommands(ctx context.Context) {
 	staff, err := d.current(ctx)
 	if err != nil {
-		d.b.logger.Warn("bot: staff commands", "err", err)
+		d.logger.Warn("bot: staff commands", "err", err)
 		return
 	}
-	cat := d.b.flow.Catalog()
+	cat := d.flow.Catalog()
 	var cmds []models.BotCommand
 	for _, c := range []string{"takeover", "release", "close", "note", "card"} {
-		cmds = append(cmds, models.BotCommand{Command: c, Description: cat.Text(d.b.cfg.StaffLang, "cmd_staff_"+c, nil)})
+		cmds = append(cmds, models.BotCommand{Command: c, Description: cat.Text(d.lang, "cmd_staff_"+c, nil)})
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	_, err = d.b.api.SetMyCommands(cctx, &tg.SetMyCommandsParams{Commands: cmds, Scope: &models.BotCommandScopeChat{ChatID: staff}})
+	_, err = do(ctx, d.tg, "setMyCommands", d.tg.api.SetMyCommands, &tg.SetMyCommandsParams{Commands: cmds, Scope: &models.BotCommandScopeChat{ChatID: staff}})
 	if err != nil {
-		d.b.logger.Warn("bot: setMyCommands for the staff group failed", "err", redact(err, d.b.cfg.Token))
+		d.logger.Warn("bot: setMyCommands for the staff group failed", "err", err)
 	}
 }
 

@@ -3,10 +3,8 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -62,7 +60,7 @@ func (d *desk) noteRenamed(ctx context.Context, topic int) error {
 }
 
 func (d *desk) updatePosted(ctx context.Context, topic int, fn func(r *postedRec)) error {
-	err := d.b.st.UpdateRecord(ctx, postedSpace, d.topicRec(topic), d.life(), func(cur []byte) ([]byte, error) {
+	err := d.st.UpdateRecord(ctx, postedSpace, d.topicRec(topic), d.life(), func(cur []byte) ([]byte, error) {
 		var r postedRec
 		if len(cur) > 0 {
 			if err := json.Unmarshal(cur, &r); err != nil {
@@ -82,13 +80,13 @@ func (d *desk) updatePosted(ctx context.Context, topic int, fn func(r *postedRec
 // when nothing is recorded (never, or the record expired with the case's
 // other records).
 func (d *desk) postedIn(ctx context.Context, topic int) (r postedRec, found bool, err error) {
-	raw, ok, err := d.b.st.GetRecord(ctx, postedSpace, d.topicRec(topic))
+	raw, ok, err := d.st.GetRecord(ctx, postedSpace, d.topicRec(topic))
 	if err != nil {
 		return postedRec{}, false, fmt.Errorf("bot: read the messages posted in a staff topic: %w", err)
 	}
 	if ok {
 		if err := json.Unmarshal(raw, &r); err != nil {
-			d.b.logger.Error("bot: unreadable list of a staff topic's messages", "err", err)
+			d.logger.Error("bot: unreadable list of a staff topic's messages", "err", err)
 			return postedRec{}, false, nil
 		}
 	}
@@ -97,7 +95,7 @@ func (d *desk) postedIn(ctx context.Context, topic int) (r postedRec, found bool
 
 // forgetPosted drops the record of a topic's messages.
 func (d *desk) forgetPosted(ctx context.Context, topic int) error {
-	if err := d.b.st.DeleteRecord(ctx, postedSpace, d.topicRec(topic)); err != nil {
+	if err := d.st.DeleteRecord(ctx, postedSpace, d.topicRec(topic)); err != nil {
 		return fmt.Errorf("bot: forget the messages posted in a staff topic: %w", err)
 	}
 	return nil
@@ -112,12 +110,6 @@ func idsOf(msgs []*models.Message) []int {
 		}
 	}
 	return ids
-}
-
-// refusesForGood says Telegram will not do what was asked however often it
-// is asked (a right missing, the bot removed), unlike a timeout or a 5xx.
-func refusesForGood(err error) bool {
-	return errors.Is(err, tg.ErrorBadRequest) || errors.Is(err, tg.ErrorForbidden) || errors.Is(err, tg.ErrorNotFound)
 }
 
 // empty deletes every message of an erased case's topic that the bot
@@ -146,38 +138,32 @@ func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) 
 		n := min(len(ids), 100)
 		batch := ids[:n]
 		ids = ids[n:]
-		cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-		_, err := d.b.api.DeleteMessages(cctx, &tg.DeleteMessagesParams{ChatID: staff, MessageIDs: batch})
-		cancel()
+		_, err := do(ctx, d.tg, "deleteMessages", d.tg.api.DeleteMessages, &tg.DeleteMessagesParams{ChatID: staff, MessageIDs: batch})
 		switch {
 		case err == nil:
 			continue
 		case !refusesForGood(err):
-			return 0, fmt.Errorf("bot: delete an erased case's messages: %w", redact(err, d.b.cfg.Token))
+			return 0, fmt.Errorf("bot: delete an erased case's messages: %w", err)
 		}
 		// Some may not be deleted: one at a time, to delete the others
 		// and count those.
 		for _, id := range batch {
-			cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-			_, err := d.b.api.DeleteMessage(cctx, &tg.DeleteMessageParams{ChatID: staff, MessageID: id})
-			cancel()
+			_, err := do(ctx, d.tg, "deleteMessage", d.tg.api.DeleteMessage, &tg.DeleteMessageParams{ChatID: staff, MessageID: id})
 			switch {
 			case err == nil, isDeleteGone(err):
 			case refusesForGood(err):
 				left++
 			default:
-				return 0, fmt.Errorf("bot: delete an erased case's message: %w", redact(err, d.b.cfg.Token))
+				return 0, fmt.Errorf("bot: delete an erased case's message: %w", err)
 			}
 		}
 	}
-	name := d.b.flow.Catalog().Text(d.b.cfg.StaffLang, "topic_erased", nil)
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	if _, err := d.b.api.EditForumTopic(cctx, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: thread, Name: name}); err != nil && !isNotModified(err) {
-		d.b.logger.Warn("bot: renaming an erased case's topic", "err", redact(err, d.b.cfg.Token))
+	name := d.flow.Catalog().Text(d.lang, "topic_erased", nil)
+	if _, err := do(ctx, d.tg, "editForumTopic", d.tg.api.EditForumTopic, &tg.EditForumTopicParams{ChatID: staff, MessageThreadID: thread, Name: name}); err != nil && !isNotModified(err) {
+		d.logger.Warn("bot: renaming an erased case's topic", "err", err)
 	}
-	if _, err := d.b.api.CloseForumTopic(cctx, &tg.CloseForumTopicParams{ChatID: staff, MessageThreadID: thread}); err != nil && !isNotModified(err) {
-		d.b.logger.Warn("bot: closing an erased case's topic", "err", redact(err, d.b.cfg.Token))
+	if _, err := do(ctx, d.tg, "closeForumTopic", d.tg.api.CloseForumTopic, &tg.CloseForumTopicParams{ChatID: staff, MessageThreadID: thread}); err != nil && !isNotModified(err) {
+		d.logger.Warn("bot: closing an erased case's topic", "err", err)
 	}
 	if !found {
 		left = -1
@@ -185,17 +171,12 @@ func (d *desk) empty(ctx context.Context, staff int64, thread int, known []int) 
 	return left, d.updatePosted(ctx, thread, func(r *postedRec) { r.Emptied, r.Left = true, left })
 }
 
-// isDeleteGone: the message to delete is already gone.
-func isDeleteGone(err error) bool {
-	return errors.Is(err, tg.ErrorBadRequest) && strings.Contains(err.Error(), "message to delete not found")
-}
-
 // reportLeft tells the staff, in the General topic (the case's topic is
 // closed), that messages of an erased case stay in its topic (left of
 // them, or an unknown number when left is -1), and the applicant who asked
 // for the erasure (lang set) that they could not all be removed.
 func (d *desk) reportLeft(ctx context.Context, chat, staff int64, thread, left int, lang string) error {
-	cat := d.b.flow.Catalog()
+	cat := d.flow.Catalog()
 	rec, _, err := d.postedIn(ctx, thread)
 	if err != nil {
 		return err
@@ -207,13 +188,13 @@ func (d *desk) reportLeft(ctx context.Context, chat, staff int64, thread, left i
 		return cat.Plural(lang, id, left, data)
 	}
 	if !rec.Noted {
-		d.b.logger.Warn("bot: messages of an erased case stay in its staff topic; staff were asked to delete them", "left", left)
-		note := text(d.b.cfg.StaffLang, "staff_erase_left", map[string]any{"Link": topicLink(staff, thread)})
+		d.logger.Warn("bot: messages of an erased case stay in its staff topic; staff were asked to delete them", "left", left)
+		note := text(d.lang, "staff_erase_left", map[string]any{"Link": topicLink(staff, thread)})
 		if _, err := d.sendText(ctx, staff, 0, note, nil); err != nil {
 			if !refusesForGood(err) {
 				return err
 			}
-			d.b.logger.Warn("bot: telling the staff about an erased case's messages", "err", err)
+			d.logger.Warn("bot: telling the staff about an erased case's messages", "err", err)
 		}
 		if err := d.updatePosted(ctx, thread, func(r *postedRec) { r.Noted = true }); err != nil {
 			return err
@@ -222,16 +203,14 @@ func (d *desk) reportLeft(ctx context.Context, chat, staff int64, thread, left i
 	if lang == "" {
 		return nil
 	}
-	if err := d.b.send.waitChat(chat); err != nil {
+	if err := d.pace.chat(chat); err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	if _, err := d.b.api.SendMessage(cctx, &tg.SendMessageParams{ChatID: chat, Text: text(lang, "forget_left", nil)}); err != nil {
+	if _, err := do(ctx, d.tg, "sendMessage", d.tg.api.SendMessage, &tg.SendMessageParams{ChatID: chat, Text: text(lang, "forget_left", nil)}); err != nil {
 		if !refusesForGood(err) {
-			return fmt.Errorf("bot: tell the applicant what stays in the staff group: %w", redact(err, d.b.cfg.Token))
+			return fmt.Errorf("bot: tell the applicant what stays in the staff group: %w", err)
 		}
-		d.b.logger.Warn("bot: telling the applicant what stays in the staff group", "err", redact(err, d.b.cfg.Token))
+		d.logger.Warn("bot: telling the applicant what stays in the staff group", "err", err)
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func FuzzInput(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		in, chat, p, ok, err := b.input(ctx, &upd)
+		in, chat, p, ok, err := b.intake.input(ctx, &upd)
 		var refused refusal
 		if errors.As(err, &refused) {
 			if ok || chat != 0 {
@@ -236,7 +236,7 @@ func hasButton(m *models.Message, label, data string) bool {
 func (b *Bot) checkConverse(t *testing.T, what string, in flows.Input, p *press) {
 	t.Helper()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	c, replies, problem, err := b.converse(nil, in, p, now)
+	c, _, replies, problem, err := b.commit.converse(nil, in, p, now)
 	if err != nil || problem != nil {
 		t.Fatalf("converse(%s) = %v, problem %v", what, err, problem)
 	}

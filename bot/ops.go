@@ -3,13 +3,10 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
-	tg "github.com/go-telegram/bot"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -41,7 +38,7 @@ const (
 	outcomeRefused   = "refused" // its claims do not hold (see refusal)
 )
 
-func newMetrics(b *Bot) *metrics {
+func newMetrics(st store.Store) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		updates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_updates_total",
@@ -76,9 +73,14 @@ func newMetrics(b *Bot) *metrics {
 	}
 	trips := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aimabot_store_round_trips_total",
 		Help: "Round trips to the store's server (Redis commands and pipelines sent; 0 for the embedded store)."},
-		func() float64 { return float64(b.st.RoundTrips()) })
+		func() float64 {
+			if rt, ok := st.(roundTripper); ok {
+				return float64(rt.RoundTrips())
+			}
+			return 0
+		})
 	m.reg.MustRegister(m.updates, m.latency, m.apiErrors, m.waits, m.waited, m.events, m.faq, m.reminders,
-		m.delivered, trips, &stateCollector{b: b})
+		m.delivered, trips)
 	// The runtime's and the process's series (memory, CPU, goroutines) too,
 	// under the same prefix.
 	prometheus.WrapRegistererWithPrefix("aimabot_", m.reg).MustRegister(collectors.NewGoCollector(),
@@ -105,33 +107,14 @@ func (m *metrics) countEvents(replies []flows.Reply) {
 	}
 }
 
-// apiError counts a failed Bot API call.
-func (m *metrics) apiError(method string, err error) {
-	var tooMany *tg.TooManyRequestsError
-	var moved *tg.MigrateError
-	code := "other"
-	switch {
-	case errors.As(err, &tooMany):
-		code = "429"
-	case errors.As(err, &moved), errors.Is(err, tg.ErrorBadRequest):
-		code = "400"
-	case errors.Is(err, tg.ErrorForbidden):
-		code = "403"
-	case errors.Is(err, tg.ErrorNotFound):
-		code = "404"
-	case errors.Is(err, tg.ErrorUnauthorized):
-		code = "401"
-	case errors.Is(err, tg.ErrorConflict):
-		code = "409"
-	}
-	m.apiErrors.WithLabelValues(method, code).Inc()
-}
-
 // stateCollector reports, when scraped, what the store holds: the outbox's
 // depth and oldest message, the open cases and those waiting for a person.
 // It reads the store at most every few seconds.
 type stateCollector struct {
-	b  *Bot
+	st   stateStore
+	desk *desk // nil without a staff group
+	now  func() time.Time
+
 	mu sync.Mutex
 	at time.Time
 	v  stateValues
@@ -179,20 +162,19 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 const maxScanChats = 1000
 
 func (c *stateCollector) read() stateValues {
-	b := c.b
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var v stateValues
-	now := b.cfg.Now()
+	now := c.now()
 	var oldest time.Time
-	depth, err := b.st.OutboxDepth(ctx)
+	depth, err := c.st.OutboxDepth(ctx)
 	if err != nil {
 		return v
 	}
 	v.depth = float64(depth)
 	seen := 0
-	err = b.st.PendingChats(ctx, func(chat int64) bool {
-		msgs, err := b.st.Outbox(ctx, chat, 1)
+	err = c.st.PendingChats(ctx, func(chat int64) bool {
+		msgs, err := c.st.Outbox(ctx, chat, 1)
 		if err != nil {
 			return false
 		}
@@ -213,8 +195,8 @@ func (c *stateCollector) read() stateValues {
 	if !oldest.IsZero() {
 		v.oldest = max(now.Sub(oldest).Seconds(), 0)
 	}
-	if b.desk != nil {
-		rec, err := b.desk.load(ctx)
+	if c.desk != nil {
+		rec, err := c.desk.load(ctx)
 		if err != nil {
 			return v
 		}
@@ -269,16 +251,9 @@ func (b *Bot) ready(parent context.Context) string {
 	if time.Since(b.telegramOK) < 30*time.Second {
 		return ""
 	}
-	if _, err := b.api.GetMe(ctx); err != nil {
+	if _, err := b.tg.getMe(ctx); err != nil {
 		return "telegram unreachable"
 	}
 	b.telegramOK = time.Now()
 	return ""
-}
-
-// chatAttr names a chat in logs by a keyed hash: stable, so one chat's lines
-// can be followed, but not the chat id itself. The store names what an
-// erasure leaves with the same hash (keyed by the token too, in serve).
-func (b *Bot) chatAttr(chat int64) slog.Attr {
-	return slog.String("chat", store.NewChatHash(b.cfg.Token).Log(chat))
 }

@@ -70,27 +70,6 @@ type keyButton struct {
 	CallbackData string `json:"callback_data"`
 }
 
-// method names the Bot API method an operation mostly calls, for metrics.
-func (o op) method() string {
-	switch o.Kind {
-	case opSend:
-		return "sendMessage"
-	case opEdit:
-		return "editMessageText"
-	case opUnbutton:
-		return "editMessageReplyMarkup"
-	case opAnswer:
-		return "answerCallbackQuery"
-	case opCopy:
-		return "copyMessage"
-	case opCard:
-		return "staff_card"
-	case opDrop:
-		return "deleteForumTopic"
-	}
-	return o.Kind
-}
-
 // harmlessTwice says that performing the operation a second time changes
 // nothing the applicant sees: an edit to the same text or buttons ("not
 // modified"), or a second answer to a button press (refused as too old).

@@ -25,11 +25,9 @@ func (d *desk) self(ctx context.Context) (models.User, error) {
 	if me.ID != 0 {
 		return me, nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	defer cancel()
-	u, err := d.b.api.GetMe(cctx)
+	u, err := d.tg.getMe(ctx)
 	if err != nil {
-		return models.User{}, fmt.Errorf("bot: getMe: %w", redact(err, d.b.cfg.Token))
+		return models.User{}, fmt.Errorf("bot: %w", err)
 	}
 	d.mu.Lock()
 	d.me = *u
@@ -54,7 +52,7 @@ func (d *desk) addressedElsewhere(ctx context.Context, text string) bool {
 	if err != nil {
 		// Not knowing who it is, the bot cannot tell the command is its
 		// own: it does not act on it.
-		d.b.logger.Warn("bot: a staff command addressed to a bot, but the bot's own name is unknown; ignored", "err", err)
+		d.logger.Warn("bot: a staff command addressed to a bot, but the bot's own name is unknown; ignored", "err", err)
 		return true
 	}
 	return !strings.EqualFold(to, me.Username)
@@ -85,19 +83,17 @@ func missingRights(m models.ChatMember) []string {
 func (d *desk) checkRights(ctx context.Context) {
 	me, err := d.self(ctx)
 	if err != nil {
-		d.b.logger.Warn("bot: checking the bot's rights in the staff group", "err", err)
+		d.logger.Warn("bot: checking the bot's rights in the staff group", "err", err)
 		return
 	}
 	staff, err := d.current(ctx)
 	if err != nil {
-		d.b.logger.Warn("bot: checking the bot's rights in the staff group", "err", err)
+		d.logger.Warn("bot: checking the bot's rights in the staff group", "err", err)
 		return
 	}
-	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
-	m, err := d.b.api.GetChatMember(cctx, &tg.GetChatMemberParams{ChatID: staff, UserID: me.ID})
-	cancel()
+	m, err := do(ctx, d.tg, "getChatMember", d.tg.api.GetChatMember, &tg.GetChatMemberParams{ChatID: staff, UserID: me.ID})
 	if err != nil {
-		d.b.logger.Warn("bot: checking the bot's rights in the staff group", "err", redact(err, d.b.cfg.Token))
+		d.logger.Warn("bot: checking the bot's rights in the staff group", "err", err)
 		return
 	}
 	d.warnRights(ctx, staff, *m)
@@ -105,15 +101,15 @@ func (d *desk) checkRights(ctx context.Context) {
 
 // rightsChanged reads Telegram's word that the bot's status or rights in a
 // chat changed, and warns when the staff group's lack one it needs.
-func (b *Bot) rightsChanged(ctx context.Context, u *models.ChatMemberUpdated) (flows.Input, int64, *press, bool, error) {
-	if b.desk == nil {
+func (it *intake) rightsChanged(ctx context.Context, u *models.ChatMemberUpdated) (flows.Input, int64, *press, bool, error) {
+	if it.desk == nil {
 		return flows.Input{}, 0, nil, false, nil
 	}
-	staff, err := b.desk.isStaffChat(ctx, u.Chat.ID)
+	staff, err := it.desk.isStaffChat(ctx, u.Chat.ID)
 	if err != nil || !staff {
 		return flows.Input{}, 0, nil, false, err
 	}
-	b.desk.warnRights(ctx, u.Chat.ID, u.NewChatMember)
+	it.desk.warnRights(ctx, u.Chat.ID, u.NewChatMember)
 	return flows.Input{}, 0, nil, false, nil
 }
 
@@ -122,7 +118,7 @@ func (b *Bot) rightsChanged(ctx context.Context, u *models.ChatMemberUpdated) (f
 func (d *desk) warnRights(ctx context.Context, staff int64, m models.ChatMember) {
 	switch m.Type {
 	case models.ChatMemberTypeLeft, models.ChatMemberTypeBanned:
-		d.b.logger.Error("bot: the bot is not in the staff group; staff cannot be reached", "status", string(m.Type))
+		d.logger.Error("bot: the bot is not in the staff group; staff cannot be reached", "status", string(m.Type))
 		return
 	}
 	missing := missingRights(m)
@@ -131,7 +127,7 @@ func (d *desk) warnRights(ctx context.Context, staff int64, m models.ChatMember)
 	d.warned = strings.Join(missing, ",")
 	d.mu.Unlock()
 	if len(missing) == 0 {
-		d.b.logger.Info("bot: the bot has the rights it needs in the staff group")
+		d.logger.Info("bot: the bot has the rights it needs in the staff group")
 		return
 	}
 	if same {
@@ -141,15 +137,15 @@ func (d *desk) warnRights(ctx context.Context, staff int64, m models.ChatMember)
 	for _, id := range missing {
 		names = append(names, strings.TrimPrefix(id, "right_"))
 	}
-	d.b.logger.Warn("bot: the bot lacks rights it needs in the staff group; make it an administrator with them",
+	d.logger.Warn("bot: the bot lacks rights it needs in the staff group; make it an administrator with them",
 		"missing", strings.Join(names, ","))
-	cat := d.b.flow.Catalog()
+	cat := d.flow.Catalog()
 	lines := make([]string, 0, len(missing))
 	for _, id := range missing {
-		lines = append(lines, "• "+cat.Text(d.b.cfg.StaffLang, id, nil))
+		lines = append(lines, "• "+cat.Text(d.lang, id, nil))
 	}
-	text := cat.Text(d.b.cfg.StaffLang, "staff_rights_missing", map[string]any{"Missing": strings.Join(lines, "\n")})
+	text := cat.Text(d.lang, "staff_rights_missing", map[string]any{"Missing": strings.Join(lines, "\n")})
 	if _, err := d.sendText(ctx, staff, 0, text, nil); err != nil {
-		d.b.logger.Warn("bot: posting the missing rights in the staff group", "err", err)
+		d.logger.Warn("bot: posting the missing rights in the staff group", "err", err)
 	}
 }

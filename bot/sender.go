@@ -4,59 +4,55 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
 	tg "github.com/go-telegram/bot"
-	"golang.org/x/time/rate"
 
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
 )
 
-// Telegram's limits are about 30 messages a second overall, and about one a
-// second in one chat after a short burst; the sender keeps a margin below
-// them, since Telegram measures on its side of the network.
-const (
-	globalRate   = 28
-	globalBurst  = 28
-	perChatRate  = rate.Limit(1 / 1.1)
-	perChatBurst = 3
-	// Groups take about 20 messages a minute.
-	perGroupRate  = rate.Limit(18.0 / 60)
-	perGroupBurst = 10
-	// How often chats with undelivered replies are looked for, to take over
-	// from a replica that stopped.
-	recoverEvery = 30 * time.Second
-)
+// How often chats with undelivered replies are looked for, to take over
+// from a replica that stopped.
+const recoverEvery = 30 * time.Second
 
 // sender delivers each chat's outbox in order, one chat at a time per chat
 // (a send lease in the store keeps replicas from sending one chat's replies
 // at once), retrying what can succeed later and dropping what never will.
+// What concerns the staff group it hands to the desk (staff); a reply the
+// applicant's block refused becomes an input of their conversation,
+// committed like any other (commit).
 type sender struct {
-	b      *Bot
-	global *rate.Limiter
+	logger  *slog.Logger
+	st      outboxStore
+	owner   string
+	lease   time.Duration
+	now     func() time.Time
+	down    *outage
+	pace    *pacer
+	tg      *telegram
+	staff   staffOps // nil without a staff group
+	commit  *committer
+	metrics *metrics
+	// procCtx outlives a stop: a call in flight is not cut (see call).
+	procCtx context.Context
 
 	mu     sync.Mutex
 	active map[int64]bool
 	again  map[int64]bool
 	// claims are the chats an update is being applied to here (see
 	// claim), true once a drain has read the chat's outbox since.
-	claims  map[int64]bool
-	perChat map[int64]*rate.Limiter
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	claims map[int64]bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
-func newSender(b *Bot) *sender {
-	s := &sender{b: b, active: map[int64]bool{}, again: map[int64]bool{}, claims: map[int64]bool{}, perChat: map[int64]*rate.Limiter{},
-		global: rate.NewLimiter(globalRate, globalBurst)}
-	if b.cfg.Unlimited {
-		s.global = rate.NewLimiter(rate.Inf, 0)
-	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	return s
+// staffOps performs what a chat's outbox holds for the staff group.
+type staffOps interface {
+	do(ctx context.Context, chat int64, o op) error
 }
 
 // start begins delivering, first whatever earlier runs left undelivered.
@@ -81,16 +77,16 @@ func (s *sender) start(ctx context.Context) {
 func (s *sender) recover() {
 	ctx, cancel := context.WithTimeout(s.ctx, apiTimeout)
 	defer cancel()
-	start := s.b.cfg.Now()
-	err := s.b.st.PendingChats(ctx, func(chat int64) bool {
+	start := s.now()
+	err := s.st.PendingChats(ctx, func(chat int64) bool {
 		s.kick(chat, time.Time{}, nil)
 		return s.ctx.Err() == nil
 	})
 	if s.ctx.Err() == nil {
-		s.b.down.note(start, err)
+		s.down.note(start, err)
 	}
 	if err != nil && s.ctx.Err() == nil {
-		s.b.logger.Warn("bot: looking for undelivered replies", "err", err)
+		s.logger.Warn("bot: looking for undelivered replies", "err", err)
 	}
 }
 
@@ -161,14 +157,14 @@ func (s *sender) kick(chat int64, leased time.Time, fresh []store.OutMsg) {
 // sure tells whether the lease taken or renewed at held is surely still
 // this replica's, with time left for a call.
 func (s *sender) sure(held time.Time) bool {
-	return !held.IsZero() && s.b.cfg.Now().Sub(held) < s.b.cfg.SendLease/3
+	return !held.IsZero() && s.now().Sub(held) < s.lease/3
 }
 
 // renewed is when the lease counts as renewed by a successful store call
 // (Ack, AckRelease keeping it) that started at at: then, if the lease was
 // surely still held when the call started, else never (held stays).
 func (s *sender) renewed(held, at time.Time) time.Time {
-	if !held.IsZero() && at.Sub(held) < s.b.cfg.SendLease {
+	if !held.IsZero() && at.Sub(held) < s.lease {
 		return at
 	}
 	return held
@@ -178,10 +174,10 @@ func (s *sender) renewed(held, at time.Time) time.Time {
 // taking started, or zero when another replica holds it or the store is
 // away.
 func (s *sender) acquire(chat int64) time.Time {
-	at := s.b.cfg.Now()
-	ok, err := s.b.st.AcquireSend(s.ctx, chat, s.b.cfg.Owner, s.b.cfg.SendLease)
+	at := s.now()
+	ok, err := s.st.AcquireSend(s.ctx, chat, s.owner, s.lease)
 	if s.ctx.Err() == nil {
-		s.b.down.note(at, err)
+		s.down.note(at, err)
 	}
 	if err != nil || !ok {
 		return time.Time{}
@@ -194,21 +190,7 @@ func (s *sender) acquire(chat int64) time.Time {
 // one store round trip after the commit.
 func (s *sender) drain(chat int64, leased time.Time, fresh []store.OutMsg) {
 	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.again[chat] && s.ctx.Err() == nil {
-			// Kicked after the last look at the outbox: go on.
-			delete(s.again, chat)
-			s.wg.Add(1)
-			go s.drain(chat, time.Time{}, nil)
-			return
-		}
-		delete(s.active, chat)
-		delete(s.again, chat)
-	}()
-	st := s.b.st
-	owner := s.b.cfg.Owner
+	defer s.drained(chat)
 	held := leased
 	if held.IsZero() {
 		if held = s.acquire(chat); held.IsZero() {
@@ -225,79 +207,108 @@ func (s *sender) drain(chat int64, leased time.Time, fresh []store.OutMsg) {
 			msgs = nil
 		}
 		if len(msgs) == 0 {
-			var err error
-			start := s.b.cfg.Now()
-			msgs, err = st.Outbox(s.ctx, chat, 16)
-			s.read(chat)
-			if err != nil {
-				s.b.down.failed(start, err)
-				sleep(s.ctx, time.Second)
-				continue
+			var ok bool
+			if msgs, held, ok = s.next(chat, held); !ok {
+				return
 			}
 			if len(msgs) == 0 {
-				more, err := st.ReleaseSend(s.ctx, chat, owner)
-				if err != nil {
-					s.b.logger.Warn("bot: release send lease", "err", err)
-					return
-				}
-				if held = s.carryOn(chat, more, held); held.IsZero() {
-					return
-				}
 				continue
 			}
 		}
-		more := true
-		var done []string // delivered, not yet acknowledged
-		lapsed := false
-		for i, m := range msgs {
-			harmless, r := s.deliver(chat, m.Data, held)
-			if r == stopped {
-				return // stopping: the message stays for whoever sends next
-			}
-			if r == stale {
-				lapsed = true
-				break
-			}
-			done = append(done, m.ID)
-			last := i == len(msgs)-1
-			if harmless && !last {
-				// An edit or a button's answer done twice changes nothing:
-				// it is acknowledged with the next message, one round trip
-				// for both.
-				continue
-			}
-			// A sent message must be acknowledged before anything else, or
-			// it would be sent again: through a store outage, keep trying.
-			at := s.b.cfg.Now()
-			if !s.retry(func(ctx context.Context) error {
-				var err error
-				at = s.b.cfg.Now()
-				if last {
-					more, err = st.AckRelease(ctx, chat, done, owner, s.b.cfg.SendLease)
-				} else {
-					err = st.Ack(ctx, chat, done, owner, s.b.cfg.SendLease)
-				}
-				return err
-			}) {
-				return
-			}
-			held = s.renewed(held, at)
-			done = done[:0]
-		}
-		msgs = nil
-		if lapsed {
-			if len(done) > 0 && !s.retry(func(ctx context.Context) error {
-				return st.Ack(ctx, chat, done, owner, s.b.cfg.SendLease)
-			}) {
-				return
-			}
-			held = time.Time{} // not sure: taken again at the top
-			continue
-		}
-		if held = s.carryOn(chat, more, held); held.IsZero() {
+		var ok bool
+		if held, ok = s.send(chat, msgs, held); !ok {
 			return
 		}
+		msgs = nil
 	}
+}
+
+// drained ends a drain, or starts the next one when the chat was kicked
+// after the drain's last look at the outbox.
+func (s *sender) drained(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.again[chat] && s.ctx.Err() == nil {
+		delete(s.again, chat)
+		s.wg.Add(1)
+		go s.drain(chat, time.Time{}, nil)
+		return
+	}
+	delete(s.active, chat)
+	delete(s.again, chat)
+}
+
+// next reads the next messages of the chat's outbox. On an empty outbox it
+// gives up the lease, unless a kick came meanwhile (then msgs is empty and
+// ok true: look again). ok false ends the drain.
+func (s *sender) next(chat int64, held time.Time) (msgs []store.OutMsg, _ time.Time, ok bool) {
+	start := s.now()
+	msgs, err := s.st.Outbox(s.ctx, chat, 16)
+	s.read(chat)
+	if err != nil {
+		s.down.failed(start, err)
+		return nil, held, sleep(s.ctx, time.Second)
+	}
+	if len(msgs) > 0 {
+		return msgs, held, true
+	}
+	more, err := s.st.ReleaseSend(s.ctx, chat, s.owner)
+	if err != nil {
+		s.logger.Warn("bot: release send lease", "err", err)
+		return nil, held, false
+	}
+	held = s.carryOn(chat, more, held)
+	return nil, held, !held.IsZero()
+}
+
+// send delivers msgs in order, acknowledging each (the last with the
+// lease's release) under the lease held since held. It returns when the
+// lease was last renewed (zero: not sure, take it again) and false to end
+// the drain.
+func (s *sender) send(chat int64, msgs []store.OutMsg, held time.Time) (time.Time, bool) {
+	more := true
+	var done []string // delivered, not yet acknowledged
+	for i, m := range msgs {
+		harmless, r := s.deliverOne(chat, m.Data, held)
+		switch r {
+		case stopped:
+			return held, false // stopping: the message stays for whoever sends next
+		case stale:
+			if len(done) > 0 && !s.retry(func(ctx context.Context) error {
+				return s.st.Ack(ctx, chat, done, s.owner, s.lease)
+			}) {
+				return held, false
+			}
+			return time.Time{}, true // not sure: taken again at the top
+		}
+		done = append(done, m.ID)
+		last := i == len(msgs)-1
+		if harmless && !last {
+			// An edit or a button's answer done twice changes nothing:
+			// it is acknowledged with the next message, one round trip
+			// for both.
+			continue
+		}
+		// A sent message must be acknowledged before anything else, or
+		// it would be sent again: through a store outage, keep trying.
+		at := s.now()
+		if !s.retry(func(ctx context.Context) error {
+			var err error
+			at = s.now()
+			if last {
+				more, err = s.st.AckRelease(ctx, chat, done, s.owner, s.lease)
+			} else {
+				err = s.st.Ack(ctx, chat, done, s.owner, s.lease)
+			}
+			return err
+		}) {
+			return held, false
+		}
+		held = s.renewed(held, at)
+		done = done[:0]
+	}
+	held = s.carryOn(chat, more, held)
+	return held, !held.IsZero()
 }
 
 // retry runs a store call until it succeeds, backing off while the store
@@ -308,10 +319,10 @@ func (s *sender) retry(call func(ctx context.Context) error) bool {
 	var backoff time.Duration
 	for {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), apiTimeout)
-		start := s.b.cfg.Now()
+		start := s.now()
 		err := call(ctx)
 		cancel()
-		s.b.down.note(start, err)
+		s.down.note(start, err)
 		if err == nil {
 			return true
 		}
@@ -349,12 +360,12 @@ const (
 	stale                   // not done: the lease is not sure any more (see sure)
 )
 
-// deliver performs one outbox message under the lease held since held;
+// deliverOne performs one outbox message under the lease held since held;
 // harmless says doing it again would change nothing.
-func (s *sender) deliver(chat int64, data []byte, held time.Time) (harmless bool, r result) {
+func (s *sender) deliverOne(chat int64, data []byte, held time.Time) (harmless bool, r result) {
 	var o op
 	if err := json.Unmarshal(data, &o); err != nil {
-		s.b.logger.Error("bot: unreadable outbox message dropped", "err", err)
+		s.logger.Error("bot: unreadable outbox message dropped", "err", err)
 		return true, performed
 	}
 	return o.harmlessTwice(), s.perform(chat, o, held)
@@ -378,30 +389,28 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 			return stale
 		}
 		err := s.call(chat, o)
-		if err != nil {
-			s.b.metrics.apiError(o.method(), err)
-		}
-		var tooMany *tg.TooManyRequestsError
-		switch {
+		var e *apiError
+		errors.As(err, &e)
+		switch kind := failureOf(err); {
 		case err == nil:
-			s.b.metrics.delivered.Inc()
+			s.metrics.delivered.Inc()
 			return performed
-		case errors.As(err, &tooMany):
-			backoff, errBackoff = time.Duration(max(tooMany.RetryAfter, 1))*time.Second, 0
-			s.b.metrics.waits.Inc()
-			s.b.metrics.waited.Add(backoff.Seconds())
-			s.b.logger.Info("bot: told to slow down", "retry_after_s", tooMany.RetryAfter)
-		case errors.Is(err, tg.ErrorForbidden) && o.toStaff():
-			s.b.logger.Error("bot: the staff group refuses the bot's messages (removed, or not an admin that may manage topics?); dropped",
-				"op", o.Kind, "err", redact(err, s.b.cfg.Token))
+		case kind == retryAfter:
+			backoff, errBackoff = e.after, 0
+			s.metrics.waits.Inc()
+			s.metrics.waited.Add(backoff.Seconds())
+			s.logger.Info("bot: told to slow down", "retry_after_s", int(e.after/time.Second))
+		case kind == chatGone && o.toStaff():
+			s.logger.Error("bot: the staff group refuses the bot's messages (removed, or not an admin that may manage topics?); dropped",
+				"op", o.Kind, "err", err)
 			return performed
-		case errors.Is(err, tg.ErrorForbidden):
+		case kind == chatGone:
 			s.blocked(chat)
 			return performed
-		case errors.Is(err, tg.ErrorBadRequest), errors.Is(err, tg.ErrorNotFound):
+		case kind == permanent:
 			// Telegram will never accept it (a message too old to edit, a
 			// query answered late): drop it rather than block the chat.
-			s.b.logger.Warn("bot: Telegram refused a message; dropped", "op", o.Kind, "err", redact(err, s.b.cfg.Token))
+			s.logger.Warn("bot: Telegram refused a message; dropped", "op", o.Kind, "err", err)
 			return performed
 		default:
 			if s.ctx.Err() != nil {
@@ -409,51 +418,21 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 			}
 			errBackoff = nextBackoff(errBackoff)
 			backoff = errBackoff
-			s.b.logger.Warn("bot: send failed; retrying", "op", o.Kind, "in", backoff, "err", redact(err, s.b.cfg.Token))
+			s.logger.Warn("bot: send failed; retrying", "op", o.Kind, "in", backoff, "err", err)
 		}
 	}
 }
 
 // wait holds a message back until Telegram's limits allow it. Operations
-// on the staff group pace themselves per call (waitChat), as one may make
-// several.
+// on the staff group pace themselves per call, as one may make several.
 func (s *sender) wait(chat int64, o op) error {
 	switch {
 	case o.toStaff() || o.Kind == opCopy:
 		return nil
 	case o.Kind != opSend: // answers and edits add no new message
-		return s.global.Wait(s.ctx)
+		return s.pace.any()
 	}
-	return s.waitChat(chat)
-}
-
-// waitChat holds one new message to chat back until Telegram's overall and
-// per-chat limits allow it.
-func (s *sender) waitChat(chat int64) error {
-	if err := s.global.Wait(s.ctx); err != nil {
-		return err
-	}
-	if s.b.cfg.Unlimited {
-		return nil
-	}
-	s.mu.Lock()
-	l := s.perChat[chat]
-	if l == nil {
-		l = rate.NewLimiter(perChatRate, perChatBurst)
-		if chat < 0 {
-			l = rate.NewLimiter(perGroupRate, perGroupBurst)
-		}
-		s.perChat[chat] = l
-	}
-	if len(s.perChat) > 10000 {
-		for c, old := range s.perChat {
-			if old.Tokens() >= perChatBurst && c != chat {
-				delete(s.perChat, c)
-			}
-		}
-	}
-	s.mu.Unlock()
-	return l.Wait(s.ctx)
+	return s.pace.chat(chat)
 }
 
 // call makes one Bot API call. A stop does not cut it: Telegram may already
@@ -461,55 +440,59 @@ func (s *sender) waitChat(chat int64) error {
 // and be made again after the restart. It ends by its own timeout, or when
 // the shutdown timeout runs out (procCtx).
 func (s *sender) call(chat int64, o op) error {
-	ctx, cancel := context.WithTimeout(s.b.procCtx, apiTimeout)
+	ctx, cancel := context.WithTimeout(s.procCtx, apiTimeout)
 	defer cancel()
-	api := s.b.api
-	var err error
 	if o.toStaff() || o.Kind == opCopy {
-		if s.b.desk == nil {
-			s.b.logger.Warn("bot: a message for the staff group, but none is configured; dropped", "op", o.Kind)
+		if s.staff == nil {
+			s.logger.Warn("bot: a message for the staff group, but none is configured; dropped", "op", o.Kind)
 			return nil
 		}
-		return s.b.desk.do(ctx, chat, o)
+		return s.staff.do(ctx, chat, o)
 	}
+	var err error
 	switch o.Kind {
 	case opSend:
 		p := &tg.SendMessageParams{ChatID: chat, Text: o.Text}
 		if k := o.keyboard(); k != nil {
 			p.ReplyMarkup = k
 		}
-		_, err = api.SendMessage(ctx, p)
+		_, err = do(ctx, s.tg, "sendMessage", s.tg.api.SendMessage, p)
 	case opEdit:
-		_, err = api.EditMessageText(ctx, &tg.EditMessageTextParams{ChatID: chat, MessageID: o.MessageID, Text: o.Text})
+		_, err = do(ctx, s.tg, "editMessageText", s.tg.api.EditMessageText,
+			&tg.EditMessageTextParams{ChatID: chat, MessageID: o.MessageID, Text: o.Text})
 	case opUnbutton:
-		_, err = api.EditMessageReplyMarkup(ctx, &tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: o.MessageID,
-			ReplyMarkup: &keyboard{InlineKeyboard: [][]keyButton{}}})
+		_, err = do(ctx, s.tg, "editMessageReplyMarkup", s.tg.api.EditMessageReplyMarkup,
+			&tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: o.MessageID, ReplyMarkup: &keyboard{InlineKeyboard: [][]keyButton{}}})
 	case opAnswer:
-		_, err = api.AnswerCallbackQuery(ctx, &tg.AnswerCallbackQueryParams{CallbackQueryID: o.QueryID, Text: o.Text})
+		_, err = do(ctx, s.tg, "answerCallbackQuery", s.tg.api.AnswerCallbackQuery,
+			&tg.AnswerCallbackQueryParams{CallbackQueryID: o.QueryID, Text: o.Text})
 	default:
-		s.b.logger.Error("bot: unknown outbox operation dropped", "op", o.Kind)
+		s.logger.Error("bot: unknown outbox operation dropped", "op", o.Kind)
 	}
 	return err
 }
 
-// blocked records that the applicant blocked the bot (their next message
-// clears it) and, when a case is open, tells the support team through the
+// blocked commits that the applicant blocked the bot (their next message
+// clears it): when a case is open, the support team is told through the
 // chat's outbox, which this sender is delivering.
 func (s *sender) blocked(chat int64) {
-	s.b.logger.Info("bot: applicant blocked the bot; reply dropped")
-	now := s.b.cfg.Now()
-	_, err := s.b.st.Apply(s.ctx, chat, 0, s.b.cfg.Owner, s.b.cfg.SendLease, func(cur []byte) (store.Change, error) {
-		if cur == nil {
-			return store.Change{}, nil
-		}
-		sess, err := flows.Unmarshal(cur)
-		if err != nil {
-			return store.Change{Session: cur}, nil
-		}
-		next, replies := s.b.flow.Blocked(sess, now)
-		return s.b.change(next, replies, nil, now)
-	})
-	if err != nil {
-		s.b.logger.Warn("bot: recording a block", "err", err)
+	s.logger.Info("bot: applicant blocked the bot; reply dropped")
+	if _, err := s.commit.commit(s.ctx, chat, 0, flows.Input{Kind: flows.BotBlocked}, nil); err != nil {
+		s.logger.Warn("bot: recording a block", "err", err)
+	}
+}
+
+// deliver starts sending what a commit left: the new messages as they are
+// when nothing older waits, else whatever the outbox holds.
+func (s *sender) deliver(chat int64, res committed) {
+	var leased time.Time
+	if res.Lease {
+		leased = res.at
+	}
+	switch {
+	case res.Took && !res.Backlog && !res.Duplicate:
+		s.kick(chat, leased, res.Outbox)
+	case res.Lease || res.Duplicate:
+		s.kick(chat, leased, nil)
 	}
 }

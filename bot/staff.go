@@ -20,13 +20,13 @@ const maxCaption = 1024
 // messages (so one order, one dedupe, one outbox). Anything else from a
 // group is ignored: other groups, other members, the General topic, service
 // messages.
-func (b *Bot) staffInput(ctx context.Context, upd *models.Update) (in flows.Input, chat int64, p *press, ok bool, err error) {
-	d := b.desk
+func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.Input, chat int64, p *press, ok bool, err error) {
+	d := it.desk
 	if d == nil {
 		return in, 0, nil, false, nil
 	}
 	if q := upd.CallbackQuery; q != nil {
-		return b.staffPress(ctx, q)
+		return it.staffPress(ctx, q)
 	}
 	m := upd.Message
 	if m == nil {
@@ -47,7 +47,7 @@ func (b *Bot) staffInput(ctx context.Context, upd *models.Update) (in flows.Inpu
 	if m.MigrateToChatID != 0 {
 		return in, 0, nil, false, d.migrated(ctx, m.MigrateToChatID)
 	}
-	agent, member := b.staffMember(m.From)
+	agent, member := it.staffMember(m.From)
 	if !member || !relayable(m) {
 		return in, 0, nil, false, nil
 	}
@@ -77,28 +77,28 @@ func (b *Bot) staffInput(ctx context.Context, upd *models.Update) (in flows.Inpu
 }
 
 // staffPress reads a press of a case card's button.
-func (b *Bot) staffPress(ctx context.Context, q *models.CallbackQuery) (in flows.Input, chat int64, p *press, ok bool, err error) {
+func (it *intake) staffPress(ctx context.Context, q *models.CallbackQuery) (in flows.Input, chat int64, p *press, ok bool, err error) {
 	m := q.Message.Message
 	if m == nil {
 		return in, 0, nil, false, nil
 	}
-	staff, err := b.desk.isStaffChat(ctx, m.Chat.ID)
+	staff, err := it.desk.isStaffChat(ctx, m.Chat.ID)
 	if err != nil || !staff {
 		return in, 0, nil, false, err
 	}
-	agent, member := b.staffMember(&q.From)
+	agent, member := it.staffMember(&q.From)
 	thread := topicOf(m)
 	known := false
 	if member && thread != 0 {
-		if chat, known, err = b.desk.caseOf(ctx, thread); err != nil {
+		if chat, known, err = it.desk.caseOf(ctx, thread); err != nil {
 			return in, 0, nil, false, err
 		}
 	}
 	if !member || !known {
 		// Not an action anyone may take: say so on the button, act on nothing.
-		text := b.flow.Catalog().Text(b.cfg.StaffLang, "toast_not_staff", nil)
+		text := it.flow.Catalog().Text(it.cfg.StaffLang, "toast_not_staff", nil)
 		if member {
-			text = b.flow.Catalog().Text(b.cfg.StaffLang, "staff_bad_button", nil)
+			text = it.flow.Catalog().Text(it.cfg.StaffLang, "staff_bad_button", nil)
 		}
 		return in, 0, &press{notice: text}, false, nil
 	}
@@ -109,11 +109,11 @@ func (b *Bot) staffPress(ctx context.Context, q *models.CallbackQuery) (in flows
 // staffMember says whether a message's sender counts as staff: a person
 // (not a bot, nor an anonymous administrator, whom Telegram shows as a bot)
 // and, when STAFF_USER_IDS is set, one of them.
-func (b *Bot) staffMember(u *models.User) (*flows.Agent, bool) {
+func (it *intake) staffMember(u *models.User) (*flows.Agent, bool) {
 	if u == nil || u.IsBot {
 		return nil, false
 	}
-	if len(b.cfg.StaffUsers) > 0 && !slices.Contains(b.cfg.StaffUsers, u.ID) {
+	if len(it.cfg.StaffUsers) > 0 && !slices.Contains(it.cfg.StaffUsers, u.ID) {
 		return nil, false
 	}
 	name := strings.TrimSpace(u.FirstName)

@@ -185,6 +185,14 @@ func (f *Flow) Catalog() *Catalog { return f.cat }
 // same result. On an internal error the original session is returned with an
 // apology, so nothing the applicant gave is lost.
 func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error) {
+	switch in.Kind {
+	case WakeUp:
+		next, out := f.Wake(s, now)
+		return next, out, nil
+	case BotBlocked:
+		next, out := f.Blocked(s, now)
+		return next, out, nil
+	}
 	t := &turn{f: f, cat: f.cat, s: s.clone(), in: in, now: now, today: rules.Today(now)}
 	if in.From == nil && in.Kind != AlbumEnd {
 		t.s.Blocked = nil

@@ -175,6 +175,12 @@ const (
 	Files
 	Unsupported // stickers, voice, locations, contacts…
 	AlbumEnd    // the transport saw no more photos of the album: answer it
+	// WakeUp is the transport's clock: what is due now (a reminder, the
+	// notice before an erasure, the erasure) happens.
+	WakeUp
+	// BotBlocked is the transport's word that the applicant blocked the
+	// bot: a reply could not be delivered.
+	BotBlocked
 )
 
 // File is a document or photo the transport has already checked by content.
