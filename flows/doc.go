@@ -1,19 +1,44 @@
 // Package flows is the conversation: what the assistant asks, how it reads
 // the answers, and what it says, with no I/O.
 //
-// A tour:
+// Entry points, the functions other packages call:
 //
-//   - conversation.go holds the whole flow in one file: the states, the
-//     looplab/fsm events between them (the README's diagram is generated from
-//     them), each state's question and buttons, and each answer's validator.
-//     Commands such as /back and /status are handled there too, before the
-//     state's own handler.
-//   - [Flow.Step] is the only entry point: (session, input, now) ->
-//     (session', replies). It builds a fresh state machine from the stored
-//     state for every input, never reads the clock, and never changes its
-//     argument, so a transport can retry it freely.
-//   - session.go is the stored [Session] (small versioned JSON; document
+//   - [New] (with [WithStaff], [WithRetention]) builds the [Flow].
+//   - [Flow.Step] runs one input: (session, input, now) -> (session',
+//     replies). It builds a fresh state machine from the stored state for
+//     every input, never reads the clock, and never changes its argument, so
+//     a transport can retry it freely. [Flow.Prompt] asks the current step's
+//     question again; [Flow.Apology] is the reply when something fails on the
+//     assistant's side.
+//   - [Flow.Due] and [Flow.Wake]: when the assistant next wakes by itself
+//     (reminders, notices, erasures), and what it does then.
+//   - The support team's side: [Flow.Card], [Flow.Queue], [Flow.Blocked],
+//     and [Flow.Toast] for the notice on a pressed button.
+//   - [Unmarshal] and [Session.Marshal] store sessions; [ParseText] turns
+//     typed text into an [Input]; [Diagram] and [CaseDiagram] draw the
+//     machines; [LoadCatalog] and [Languages] give the texts.
+//
+// A tour of the files:
+//
+//   - conversation.go: the conversation's states, the looplab/fsm events
+//     between them (the README's diagram is generated from them), the button
+//     actions, and which handler each state gives its input to.
+//   - flow.go: [Flow], its options and [Flow.Step] (which gathers albums);
+//     the turn (one input being applied) and its reply helpers.
+//   - commands.go: how one input is routed (commands, buttons, typed button
+//     labels), /start, /cancel, /back, /status and the rest, button data.
+//   - steps.go: each step's question and buttons and each answer's
+//     validator, from the language to the next steps at the end.
+//   - documents.go: the documents step: the checklist, uploads (one file or
+//     an album), file checks.
+//   - questions.go: free questions answered from the knowledge base (faq).
+//   - case.go: the support case's machine, opening a case, staff take-over
+//     and relay. casecard.go: the case card, the queue, staff-side texts.
+//   - privacy.go: /privacy, /mydata, /forget, retention, [Flow.Due] and
+//     [Flow.Wake].
+//   - session.go: the stored [Session] (small versioned JSON; document
 //     contents are never in it) and the transport-neutral [Input] and [Reply].
+//   - text.go: small helpers on typed text.
 //   - messages.go and locales/*.toml: every user-facing text, in English,
 //     Portuguese and French, through go-i18n (plural rules included).
 //   - testdata/transcripts: golden conversations, replayed by the tests.

@@ -1,0 +1,274 @@
+package flows
+
+import (
+	"strconv"
+	"strings"
+)
+
+func (t *turn) run() error {
+	if t.s.State == "" {
+		t.s = Session{Version: SchemaVersion, State: StateLanguage, Lang: MatchLanguage(t.in.ClientLang),
+			Name: t.s.Name, Created: t.now}
+		t.s.Updated = t.now
+		t.remember()
+		if t.in.Kind != Button {
+			t.say("greeting", nil)
+			t.ask()
+			return nil
+		}
+	} else {
+		t.remember()
+	}
+	t.s.Updated = t.now
+	if t.privacyInput() {
+		return t.privacy()
+	}
+	if t.s.WithPerson() {
+		t.relay()
+		return nil
+	}
+	if t.in.Kind == Text {
+		t.matchLabel()
+	}
+	if t.in.Kind == Text && wantsPerson(t.in.Text) {
+		t.s.Confirming = ""
+		t.escalate(WhyAsked)
+		t.ask()
+		return nil
+	}
+	confirming := t.s.Confirming
+	t.s.Confirming = ""
+	switch t.in.Kind {
+	case Command:
+		return t.command()
+	case Button:
+		step, action, arg, ok := parseButton(t.in.Data)
+		if !ok {
+			t.say("bad_button", nil)
+			t.ask()
+			return nil
+		}
+		switch {
+		case step == t.s.Step-1:
+			// Pressed twice, or once more just after the answer: the
+			// question it led to is the next message, and the transport
+			// tells the applicant that the button is out of date.
+			return nil
+		case step != t.s.Step:
+			t.say("stale_button", nil)
+			t.ask()
+			return nil
+		}
+		return t.press(action, arg, confirming)
+	}
+	return t.handle()
+}
+
+// matchLabel takes typed text that is the label of one of the current
+// step's buttons (or its number, as the console shows them) as a press.
+func (t *turn) matchLabel() {
+	want := fold(t.in.Text)
+	if want == "" {
+		return
+	}
+	probe := &turn{f: t.f, cat: t.cat, s: t.s, now: t.now, today: t.today}
+	probe.ask()
+	for _, r := range probe.out {
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				if fold(b.Label) == want {
+					t.in = Input{Kind: Button, Data: b.Data, ClientLang: t.in.ClientLang}
+					return
+				}
+			}
+		}
+	}
+}
+
+func parseButton(data string) (step int, action, arg string, ok bool) {
+	if len(data) == 0 || len(data) > maxButtonData {
+		return 0, "", "", false
+	}
+	parts := strings.SplitN(data, ":", 3)
+	if len(parts) < 2 {
+		return 0, "", "", false
+	}
+	step, err := strconv.Atoi(parts[0])
+	if err != nil || step < 0 {
+		return 0, "", "", false
+	}
+	if len(parts) == 3 {
+		arg = parts[2]
+	}
+	return step, parts[1], arg, true
+}
+
+// IsStale reports whether button data belongs to an earlier step of the
+// session (or is malformed), so a transport can say so on the button itself.
+func IsStale(s Session, data string) bool {
+	step, _, _, ok := parseButton(data)
+	return !ok || step != s.Step
+}
+
+// Toast is the notice shown on a pressed button: "" normally, a word that
+// the button is out of date, or that a person has the conversation.
+func (f *Flow) Toast(s Session, data string) (text string, stale bool) {
+	lang := s.Language()
+	if s.WithPerson() {
+		return f.cat.Text(lang, "toast_with_person", nil), false
+	}
+	if IsStale(s, data) {
+		return f.cat.Text(lang, "toast_out_of_date", nil), true
+	}
+	return "", false
+}
+
+func (t *turn) command() error {
+	switch t.in.Command {
+	case "start", "restart":
+		if t.s.State == StateLanguage {
+			t.say("greeting", nil)
+			t.ask()
+			return nil
+		}
+		return t.restart("restart_done")
+	case "cancel":
+		if t.s.Kind == "" && len(t.s.Docs) == 0 && t.s.Expiry.IsZero() {
+			t.say("cancel_nothing", nil)
+			t.ask()
+			return nil
+		}
+		t.s.Confirming = "cancel"
+		t.say("cancel_confirm", nil)
+		t.send(t.button("btn_cancel_yes", nil, actCancelYes), t.button("btn_cancel_no", nil, actCancelNo))
+		return nil
+	case "back":
+		return t.back()
+	case "help":
+		t.say("help", nil)
+		t.ask()
+		return nil
+	case "language":
+		t.askLanguage("language_prompt")
+		return nil
+	case "status":
+		t.status()
+		t.ask()
+		return nil
+	case "human":
+		t.escalate(WhyAsked)
+		t.ask()
+		return nil
+	case "faq":
+		t.faqMenu()
+		return nil
+	}
+	t.miss("unknown_command")
+	return nil
+}
+
+// press handles a button of the current step.
+func (t *turn) press(action, arg, confirming string) error {
+	switch action {
+	case actLang:
+		if !validLang(arg) {
+			break
+		}
+		t.s.Lang = arg
+		t.say("language_set", nil)
+		if t.s.State == StateLanguage {
+			return t.move(evChoseLanguage)
+		}
+		t.s.Step++
+		t.ask()
+		return nil
+	case actCancelYes:
+		if confirming == "cancel" {
+			return t.restart("cancel_done")
+		}
+	case actCancelNo:
+		if confirming == "cancel" {
+			t.say("cancel_kept", nil)
+			t.ask()
+			return nil
+		}
+	case actRestart:
+		return t.restart("restart_done")
+	case actHuman:
+		t.escalate(WhyAsked)
+		t.ask()
+		return nil
+	case actCheck:
+		if t.s.State == StateDone && t.f.staff {
+			if t.openCase(WhyReview) {
+				t.say("human_review", nil)
+			} else {
+				t.say("human_already", nil)
+			}
+			t.send()
+			t.ask()
+			return nil
+		}
+	case actBack:
+		return t.back()
+	case actFAQ:
+		if t.faqAnswer(arg) {
+			t.ask()
+			return nil
+		}
+	}
+	return t.handle(action, arg)
+}
+
+func validLang(code string) bool {
+	for _, l := range Languages() {
+		if l == code {
+			return true
+		}
+	}
+	return false
+}
+
+// restart clears every answer but the language.
+func (t *turn) restart(msg string) error {
+	t.s = Session{Version: SchemaVersion, State: t.s.State, Step: t.s.Step, Lang: t.s.Lang,
+		Human: t.s.Human, Question: t.s.Question, Name: t.s.Name, Recent: t.s.Recent, Created: t.s.Created,
+		Updated: t.now}
+	t.say(msg, nil)
+	return t.move(evRestart)
+}
+
+func (t *turn) back() error {
+	t.s.Replacing = ""
+	switch t.s.State {
+	case StateLanguage:
+		t.say("back_nowhere", nil)
+		t.ask()
+		return nil
+	case StateExpiry:
+		if t.s.Kind == "" {
+			return t.move(evChangeSituation)
+		}
+	}
+	return t.move(evBack)
+}
+
+// --- status ---
+
+func (t *turn) status() {
+	t.say("status_step", map[string]any{"Step": t.tr("step_"+t.s.State, nil)})
+	if t.s.Kind != "" {
+		t.say("status_kind", map[string]any{"Kind": t.tr("kind_"+string(t.s.Kind), nil)})
+	}
+	if t.s.Reason != "" {
+		t.say("status_reason", map[string]any{"Reason": t.tr("reason_"+string(t.s.Reason), nil)})
+	}
+	if !t.s.Expiry.IsZero() {
+		e := t.eligibility()
+		t.say("status_expiry", map[string]any{"Expiry": t.words(e.Expiry), "Verdict": t.tr("verdict_name_"+string(e.Verdict), nil)})
+	}
+	if t.s.Reason != "" {
+		t.checklist()
+	}
+	t.send()
+}

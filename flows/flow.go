@@ -1,0 +1,188 @@
+package flows
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aimabot/aimabot/flows/faq"
+	"github.com/aimabot/aimabot/rules"
+)
+
+// Flow runs the conversation. It is immutable and safe for concurrent use.
+type Flow struct {
+	cat       *Catalog
+	kb        *faq.KB
+	staff     bool   // a support team can take conversations over
+	staffLang string // the language the support team reads
+	keep      Retention
+}
+
+// Option configures a Flow.
+type Option func(*Flow)
+
+// WithStaff says a support team answers in a staff group, reading lang.
+// Without it, applicants who ask for a person are told that personal help
+// is not available, and the assistant goes on.
+func WithStaff(lang string) Option {
+	return func(f *Flow) {
+		f.staff = true
+		if validLang(lang) {
+			f.staffLang = lang
+		}
+	}
+}
+
+// New loads the message catalogs and the knowledge base and returns the
+// conversation.
+func New(opts ...Option) (*Flow, error) {
+	cat, err := LoadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	kb, err := faq.Default()
+	if err != nil {
+		return nil, err
+	}
+	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention()}
+	for _, o := range opts {
+		o(f)
+	}
+	return f, nil
+}
+
+// Staff reports whether a support team is configured.
+func (f *Flow) Staff() bool { return f.staff }
+
+// KB returns the knowledge base the flow answers questions from.
+func (f *Flow) KB() *faq.KB { return f.kb }
+
+// Catalog returns the message catalogs the flow speaks from.
+func (f *Flow) Catalog() *Catalog { return f.cat }
+
+// Step applies one input to a session at instant now and returns the new
+// session and the replies. It does no I/O; the same arguments always give the
+// same result. On an internal error the original session is returned with an
+// apology, so nothing the applicant gave is lost.
+func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error) {
+	switch in.Kind {
+	case WakeUp:
+		next, out := f.Wake(s, now)
+		return next, out, nil
+	case BotBlocked:
+		next, out := f.Blocked(s, now)
+		return next, out, nil
+	}
+	t := &turn{f: f, cat: f.cat, s: s.clone(), in: in, now: now, today: rules.Today(now)}
+	if in.From == nil && in.Kind != AlbumEnd {
+		t.s.Blocked = nil
+		if in.Name != "" {
+			t.s.Name = in.Name
+		}
+	}
+	if err := t.step(); err != nil {
+		return s, f.Apology(s), err
+	}
+	if t.forgotten {
+		return Session{}, t.out, nil
+	}
+	if f.staff && t.s.Human != nil && t.s.CaseStatus() != CaseClosed && cardMoved(f, s, t.s, now) {
+		t.cardChanged()
+	}
+	return t.s, t.out, nil
+}
+
+// step gathers album photos and answers a whole album at once, before the
+// input that follows it.
+func (t *turn) step() error {
+	in := t.in
+	if t.s.State == "" && (in.From != nil || in.Kind == AlbumEnd) {
+		return nil // no conversation: nothing to answer or pass on
+	}
+	if done, err := t.gatherStaffAlbum(); done || err != nil {
+		return err
+	}
+	if in.From != nil {
+		return t.fromStaff()
+	}
+	inAlbum := in.Kind == Files && in.Album != ""
+	if a := t.s.Album; a != nil && !(inAlbum && in.Album == a.ID) {
+		t.s.Album = nil
+		t.in = Input{Kind: Files, Files: a.Files, Msgs: a.Msgs, ClientLang: in.ClientLang}
+		if err := t.run(); err != nil {
+			return err
+		}
+		t.in = in
+	}
+	switch {
+	case in.Kind == AlbumEnd:
+		return nil
+	case inAlbum:
+		if t.s.State == "" {
+			break // a new session is greeted first
+		}
+		if t.s.Album == nil {
+			t.s.Album = &Album{ID: in.Album}
+		}
+		t.s.Album.Files = append(t.s.Album.Files, in.Files...)
+		t.s.Album.Msgs = append(t.s.Album.Msgs, in.Msgs...)
+		t.s.Updated = t.now
+		return nil
+	}
+	return t.run()
+}
+
+// Apology is the reply when something fails on the assistant's side.
+func (f *Flow) Apology(s Session) []Reply {
+	return []Reply{{Text: f.cat.Text(s.Language(), "error_internal", nil)}}
+}
+
+// Prompt returns the current step's question again, as after /status.
+func (f *Flow) Prompt(s Session, now time.Time) []Reply {
+	t := &turn{f: f, cat: f.cat, s: s.clone(), now: now, today: rules.Today(now)}
+	t.ask()
+	return t.out
+}
+
+// turn is one input being applied.
+type turn struct {
+	f     *Flow
+	cat   *Catalog
+	s     Session
+	in    Input
+	now   time.Time
+	today rules.Date
+	out   []Reply
+	text  []string // paragraphs of the reply being written
+	// forgotten says the applicant erased everything: the session ends.
+	forgotten bool
+}
+
+func (t *turn) tr(id string, data map[string]any) string { return t.cat.Text(t.s.Language(), id, data) }
+
+// say adds a paragraph to the reply being written.
+func (t *turn) say(id string, data map[string]any) { t.text = append(t.text, t.tr(id, data)) }
+
+// send closes the reply being written, with buttons.
+func (t *turn) send(buttons ...[]ButtonSpec) {
+	if len(t.text) == 0 && len(buttons) == 0 {
+		return
+	}
+	t.out = append(t.out, Reply{Text: strings.Join(t.text, "\n\n"), Buttons: buttons})
+	t.text = nil
+}
+
+// button makes an inline button for the current step.
+func (t *turn) button(labelID string, data map[string]any, action string, arg ...string) []ButtonSpec {
+	return []ButtonSpec{t.btn(t.tr(labelID, data), action, arg...)}
+}
+
+func (t *turn) btn(label, action string, arg ...string) ButtonSpec {
+	d := strconv.Itoa(t.s.Step) + ":" + action
+	if len(arg) > 0 {
+		d += ":" + arg[0]
+	}
+	return ButtonSpec{Label: label, Data: d}
+}
+
+func (t *turn) words(d rules.Date) string { return t.cat.DateWords(t.s.Language(), d) }
