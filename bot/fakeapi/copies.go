@@ -34,6 +34,20 @@ func (s *Server) copySource(r *request) (*chat, *apiError) {
 	return s.chatLocked(from), nil
 }
 
+// copyEnds resolves both ends of a copy: the chat (and thread) it writes
+// to, then the chat it copies from.
+func (s *Server) copyEnds(r *request) (*chat, int, *chat, *apiError) {
+	c, thread, aerr := s.target(r)
+	if aerr != nil {
+		return nil, 0, nil, aerr
+	}
+	fc, aerr := s.copySource(r)
+	if aerr != nil {
+		return nil, 0, nil, aerr
+	}
+	return c, thread, fc, nil
+}
+
 // copiedCaption checks the caption a copy keeps: a user's message may
 // carry a longer caption (Telegram Premium allows 4096) than a bot may send.
 func copiedCaption(src *message, r *request) *apiError {
@@ -54,11 +68,7 @@ func copyable(m *message) *apiError {
 }
 
 func (s *Server) mCopyMessage(r *request) (any, *apiError) {
-	c, thread, aerr := s.target(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	fc, aerr := s.copySource(r)
+	c, thread, fc, aerr := s.copyEnds(r)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -75,11 +85,7 @@ func (s *Server) mCopyMessage(r *request) (any, *apiError) {
 	} else if aerr := copiedCaption(src, r); aerr != nil {
 		return nil, aerr
 	}
-	kb, aerr := s.markupParam(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	to, aerr := s.replyTo(r, c)
+	kb, to, aerr := s.replyOptions(r, c)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -101,17 +107,13 @@ func (s *Server) mCopyMessage(r *request) (any, *apiError) {
 }
 
 func (s *Server) mCopyMessages(r *request) (any, *apiError) {
-	c, thread, aerr := s.target(r)
+	c, thread, fc, aerr := s.copyEnds(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	fc, aerr := s.copySource(r)
+	ids, aerr := messageIDs(r)
 	if aerr != nil {
 		return nil, aerr
-	}
-	ids, ok := r.intList("message_ids")
-	if !ok || len(ids) == 0 || len(ids) > 100 {
-		return nil, badRequest("message_ids must be a non-empty list of at most 100 message identifiers")
 	}
 	if !sort.IntsAreSorted(ids) {
 		return nil, badRequest("message identifiers must be specified in increasing order")

@@ -58,31 +58,52 @@ func (s *Server) edited(m *message, kb *keyboard) {
 	m.w.EditDate = int(s.clock.Unix())
 }
 
-func (s *Server) mEditMessageText(r *request) (any, *apiError) {
-	text, ents, aerr := messageText(r)
-	if aerr != nil {
-		return nil, aerr
-	}
+// editTarget reads an edit's reply_markup, which must be an inline
+// keyboard if any, and finds the bot message the edit targets.
+func (s *Server) editTarget(r *request) (*message, *keyboard, *apiError) {
 	kb, aerr := s.markupParam(r)
 	if aerr == nil {
 		kb, aerr = inlineOnly(kb)
 	}
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	_, m, aerr := s.editable(r)
 	if aerr != nil {
+		return nil, nil, aerr
+	}
+	return m, kb, nil
+}
+
+// editTextual is editMessageText and editMessageCaption: read reads the
+// new text, a message with media (or without, as media says) is the only
+// kind that may be edited, else the call fails with missing, and field
+// points at the text and entities the edit replaces.
+func (s *Server) editTextual(r *request, read textReader, media bool, missing string,
+	field func(*models.Message) (*string, *[]models.MessageEntity)) (any, *apiError) {
+	text, ents, aerr := read(r)
+	if aerr != nil {
 		return nil, aerr
 	}
-	if m.media {
-		return nil, badRequest("there is no text in the message to edit")
+	m, kb, aerr := s.editTarget(r)
+	if aerr != nil {
+		return nil, aerr
 	}
-	if m.w.Text == text && reflect.DeepEqual(normEntities(m.w.Entities), normEntities(ents)) && bytes.Equal(m.markup, markupOf(kb)) {
+	if m.media != media {
+		return nil, badRequest("%s", missing)
+	}
+	old, oldEnts := field(&m.w)
+	if *old == text && reflect.DeepEqual(normEntities(*oldEnts), normEntities(ents)) && bytes.Equal(m.markup, markupOf(kb)) {
 		return nil, notModified()
 	}
-	m.w.Text, m.w.Entities = text, ents
+	*old, *oldEnts = text, ents
 	s.edited(m, kb)
 	return m.json(), nil
+}
+
+func (s *Server) mEditMessageText(r *request) (any, *apiError) {
+	return s.editTextual(r, messageText, false, "there is no text in the message to edit",
+		func(w *models.Message) (*string, *[]models.MessageEntity) { return &w.Text, &w.Entities })
 }
 
 func normEntities(e []models.MessageEntity) []models.MessageEntity {
@@ -93,41 +114,12 @@ func normEntities(e []models.MessageEntity) []models.MessageEntity {
 }
 
 func (s *Server) mEditMessageCaption(r *request) (any, *apiError) {
-	caption, ents, aerr := captionParam(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	kb, aerr := s.markupParam(r)
-	if aerr == nil {
-		kb, aerr = inlineOnly(kb)
-	}
-	if aerr != nil {
-		return nil, aerr
-	}
-	_, m, aerr := s.editable(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if !m.media {
-		return nil, badRequest("there is no caption in the message to edit")
-	}
-	if m.w.Caption == caption && reflect.DeepEqual(normEntities(m.w.CaptionEntities), normEntities(ents)) && bytes.Equal(m.markup, markupOf(kb)) {
-		return nil, notModified()
-	}
-	m.w.Caption, m.w.CaptionEntities = caption, ents
-	s.edited(m, kb)
-	return m.json(), nil
+	return s.editTextual(r, captionParam, true, "there is no caption in the message to edit",
+		func(w *models.Message) (*string, *[]models.MessageEntity) { return &w.Caption, &w.CaptionEntities })
 }
 
 func (s *Server) mEditMessageReplyMarkup(r *request) (any, *apiError) {
-	kb, aerr := s.markupParam(r)
-	if aerr == nil {
-		kb, aerr = inlineOnly(kb)
-	}
-	if aerr != nil {
-		return nil, aerr
-	}
-	_, m, aerr := s.editable(r)
+	m, kb, aerr := s.editTarget(r)
 	if aerr != nil {
 		return nil, aerr
 	}

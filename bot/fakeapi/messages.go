@@ -8,6 +8,9 @@ import (
 	"github.com/go-telegram/bot/models"
 )
 
+// textReader reads the text (or caption) of a message off a request.
+type textReader func(*request) (string, []models.MessageEntity, *apiError)
+
 // text formats and checks the text of a message.
 func textParam(r *request, field string, limit int, empty, tooLong string) (string, []models.MessageEntity, *apiError) {
 	var explicit []models.MessageEntity
@@ -85,30 +88,60 @@ func (s *Server) markupParam(r *request) (*keyboard, *apiError) {
 	return parseMarkup(r.str("reply_markup"))
 }
 
-func (s *Server) mSendMessage(r *request) (any, *apiError) {
+// replyOptions reads what a new message carries besides its content:
+// reply_markup and the message it replies to, in chat c.
+func (s *Server) replyOptions(r *request, c *chat) (*keyboard, *message, *apiError) {
+	kb, aerr := s.markupParam(r)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	to, aerr := s.replyTo(r, c)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	return kb, to, nil
+}
+
+// outgoing is what a send call has read and checked before it sends.
+type outgoing struct {
+	c      *chat
+	thread int
+	text   string // the text, or the caption of media
+	ents   []models.MessageEntity
+	kb     *keyboard
+	to     *message
+}
+
+// readOutgoing resolves the chat (and thread) a send writes to, its text
+// or caption (as read reads it), its keyboard and the message it replies to.
+func (s *Server) readOutgoing(r *request, read textReader) (*outgoing, *apiError) {
 	c, thread, aerr := s.target(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	text, ents, aerr := messageText(r)
+	text, ents, aerr := read(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	kb, aerr := s.markupParam(r)
+	kb, to, aerr := s.replyOptions(r, c)
 	if aerr != nil {
 		return nil, aerr
 	}
-	to, aerr := s.replyTo(r, c)
+	return &outgoing{c: c, thread: thread, text: text, ents: ents, kb: kb, to: to}, nil
+}
+
+func (s *Server) mSendMessage(r *request) (any, *apiError) {
+	o, aerr := s.readOutgoing(r, messageText)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if aerr := s.limiter.take(c.id, time.Now()); aerr != nil {
+	if aerr := s.limiter.take(o.c.id, time.Now()); aerr != nil {
 		return nil, aerr
 	}
-	m := s.newBotMessageLocked(c, thread, KindText)
-	m.w.Text, m.w.Entities = text, ents
-	m.setKeyboard(kb)
-	s.setReply(m, to)
+	m := s.newBotMessageLocked(o.c, o.thread, KindText)
+	m.w.Text, m.w.Entities = o.text, o.ents
+	m.setKeyboard(o.kb)
+	s.setReply(m, o.to)
 	return m.json(), nil
 }
 
@@ -148,9 +181,9 @@ func (s *Server) mDeleteMessages(r *request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	ids, ok := r.intList("message_ids")
-	if !ok || len(ids) == 0 || len(ids) > 100 {
-		return nil, badRequest("message_ids must be a non-empty list of at most 100 message identifiers")
+	ids, aerr := messageIDs(r)
+	if aerr != nil {
+		return nil, aerr
 	}
 	// Messages not found are skipped, as Telegram documents; one that may
 	// not be deleted fails the whole call, and nothing is deleted.
@@ -165,4 +198,13 @@ func (s *Server) mDeleteMessages(r *request) (any, *apiError) {
 		}
 	}
 	return true, nil
+}
+
+// messageIDs reads message_ids: from 1 to 100 message identifiers.
+func messageIDs(r *request) ([]int, *apiError) {
+	ids, ok := r.intList("message_ids")
+	if !ok || len(ids) == 0 || len(ids) > 100 {
+		return nil, badRequest("message_ids must be a non-empty list of at most 100 message identifiers")
+	}
+	return ids, nil
 }
