@@ -239,19 +239,7 @@ func attachMedia(m *message, f *file) {
 }
 
 func (s *Server) sendFile(r *request, field, kind, msgKind string) (any, *apiError) {
-	c, thread, aerr := s.target(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	caption, ents, aerr := captionParam(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	kb, aerr := s.markupParam(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	to, aerr := s.replyTo(r, c)
+	o, aerr := s.readOutgoing(r, captionParam)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -262,14 +250,14 @@ func (s *Server) sendFile(r *request, field, kind, msgKind string) (any, *apiErr
 	if aerr != nil {
 		return nil, aerr
 	}
-	if aerr := s.limiter.take(c.id, time.Now()); aerr != nil {
+	if aerr := s.limiter.take(o.c.id, time.Now()); aerr != nil {
 		return nil, aerr
 	}
-	m := s.newBotMessageLocked(c, thread, msgKind)
+	m := s.newBotMessageLocked(o.c, o.thread, msgKind)
 	attachMedia(m, f)
-	m.w.Caption, m.w.CaptionEntities = caption, ents
-	m.setKeyboard(kb)
-	s.setReply(m, to)
+	m.w.Caption, m.w.CaptionEntities = o.text, o.ents
+	m.setKeyboard(o.kb)
+	s.setReply(m, o.to)
 	return m.json(), nil
 }
 
