@@ -93,20 +93,32 @@ func (c *committer) converse(cur []byte, in flows.Input, p *press, now time.Time
 		}
 		next, replies, problem = c.flow.Step(s, in, now)
 	}
+
 	if next.State == "" && problem != nil {
 		// Keep the session as it was; only the apology goes out.
 		out, err := encodeOps(append(ops, render(replies)...), now)
 		return store.Change{Session: cur, Outbox: out}, flows.Session{}, replies, problem, err
 	}
-	ch, err = change(c.flow, next, replies, ops, now)
+	var legacy flows.Legacy
+	if s.Human != nil {
+		legacy = s.Human.Legacy
+	}
+	ch, err = change(c.flow, next, replies, ops, legacy, now)
 	return ch, next, replies, problem, err
 }
 
 // change is what a conversation's step does to the store: the session (or
 // its erasure), the outbox messages for the replies after ops, and the next
-// wake-up.
-func change(flow *flows.Flow, next flows.Session, replies []flows.Reply, ops []op, now time.Time) (store.Change, error) {
+// wake-up. legacy is where an older version showed the case (kept in the
+// session, see flows.Legacy): a drop carries it, since the desk may have no
+// record of that topic and the erased session can no longer tell.
+func change(flow *flows.Flow, next flows.Session, replies []flows.Reply, ops []op, legacy flows.Legacy, now time.Time) (store.Change, error) {
 	ops = applicantFirst(append(ops, render(replies)...))
+	for i := range ops {
+		if ops[i].Kind == opDrop && legacy.Topic != 0 {
+			ops[i].Thread, ops[i].IDs = legacy.Topic, legacy.Msgs
+		}
+	}
 	out, err := encodeOps(ops, now)
 	if err != nil {
 		return store.Change{}, err

@@ -27,13 +27,13 @@ type op struct {
 	// Staff sends (send, copy) to the case's topic in the staff group rather
 	// than to the chat.
 	Staff bool `json:"s,omitempty"`
-	// Thread is the topic for a staff send that belongs to no case (a
-	// notice in a topic the bot no longer knows).
+	// Thread, for a drop, is the topic of a case whose session an older
+	// version wrote (flows.Legacy), in case the desk has no record of it.
 	Thread int `json:"th,omitempty"`
 	// Msgs are the messages a copy passes on, in order.
 	Msgs []flows.Message `json:"ms,omitempty"`
-	// IDs are the messages of a topic to delete when the topic itself
-	// cannot be (drop).
+	// IDs, with Thread, are that topic's messages the older version knew
+	// of, to delete when the topic itself cannot be.
 	IDs []int `json:"ids,omitempty"`
 	// Lang is the language of the applicant to tell, after a drop, what
 	// could not be removed; "" when the erasure was not theirs to ask.
@@ -138,8 +138,8 @@ func render(replies []flows.Reply) []op {
 		case r.Card:
 			ops = append(ops, op{Kind: opCard})
 			continue
-		case r.DropTopic != 0:
-			ops = append(ops, op{Kind: opDrop, Staff: true, Thread: r.DropTopic, IDs: r.TopicMsgs, Lang: r.Lang})
+		case r.DropCase:
+			ops = append(ops, op{Kind: opDrop, Staff: true, Lang: r.Lang})
 			continue
 		case len(r.Copy) > 0:
 			ops = append(ops, op{Kind: opCopy, Staff: r.Staff, Msgs: r.Copy})

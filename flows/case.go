@@ -104,16 +104,22 @@ type Case struct {
 	// reaches the applicant as one album.
 	StaffAlbum *Album    `json:"staff_album,omitempty"`
 	ClosedAt   time.Time `json:"closed_at,omitzero"`
-	// Msgs are the staff topic's messages the assistant knows of (staff
-	// messages, and what the transport posted), to empty the topic when it
-	// cannot be deleted.
-	Msgs []int `json:"msgs,omitempty"`
 
-	// Kept by the transport: where the case lives in the staff group.
-	Topic  int      `json:"topic,omitempty"`  // the topic's thread id
-	Card   int      `json:"card,omitempty"`   // the card's message id
-	Shown  string   `json:"shown,omitempty"`  // digest of the card and topic name as last shown
-	Posted []string `json:"posted,omitempty"` // file refs of the documents posted to the topic
+	// Legacy is where the case was shown, as versions before 0.13 kept it
+	// in the session. The conversation neither reads nor writes it: it is
+	// carried along so the transport can move it to its own records.
+	Legacy
+}
+
+// Legacy is the transport's bookkeeping of a case that older versions kept
+// in the session (a staff topic, its card, what was posted there). Sessions
+// written since carry none.
+type Legacy struct {
+	Topic  int      `json:"topic,omitempty"`
+	Card   int      `json:"card,omitempty"`
+	Shown  string   `json:"shown,omitempty"`
+	Posted []string `json:"posted,omitempty"`
+	Msgs   []int    `json:"msgs,omitempty"`
 }
 
 // CaseEvent is one change of a case, shown on its card.
@@ -355,7 +361,6 @@ func (t *turn) fromStaff() error {
 		t.staffSay("staff_no_case", nil)
 		return nil
 	}
-	t.s.Human.noteTopicMessages(t.in.Msgs)
 	switch t.in.Kind {
 	case Command:
 		switch t.in.Command {
@@ -509,7 +514,6 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	if t.s.Human.StaffAlbum == nil {
 		t.s.Human.StaffAlbum = &Album{ID: in.Album, From: in.From}
 	}
-	t.s.Human.noteTopicMessages(in.Msgs)
 	t.s.Human.StaffAlbum.Msgs = append(t.s.Human.StaffAlbum.Msgs, in.Msgs...)
 	if isNote(in.Caption) {
 		t.s.Human.StaffAlbum.Note = true
@@ -536,7 +540,7 @@ func (f *Flow) Blocked(s Session, now time.Time) (Session, []Reply) {
 	t := &turn{f: f, cat: f.cat, s: s.clone(), now: now, today: rules.Today(now)}
 	was := t.s.Blocked != nil
 	t.s.Blocked = &now
-	if c := t.s.Human; !was && c != nil && c.Topic != 0 && t.s.CaseStatus() != CaseClosed {
+	if c := t.s.Human; !was && c != nil && t.s.CaseStatus() != CaseClosed {
 		t.staffSay("staff_blocked", nil)
 		t.cardChanged()
 	}

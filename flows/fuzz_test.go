@@ -428,7 +428,7 @@ func lastButtons(replies []Reply) int {
 func (z *stepFuzz) checkReplies(t *testing.T, where string, prev, next Session, replies []Reply) {
 	t.Helper()
 	for i, r := range replies {
-		effect := r.Card || len(r.Copy) > 0 || r.Forget || r.DropTopic != 0 || r.Event != ""
+		effect := r.Card || len(r.Copy) > 0 || r.Forget || r.DropCase || r.Event != ""
 		if !effect && strings.TrimSpace(r.Text) == "" {
 			t.Fatalf("%s: a reply with no text and no effect: %+v", where, r)
 		}

@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -143,8 +142,8 @@ func (t *turn) resume() {
 func (t *turn) forget() {
 	old := t.s
 	t.out = append(t.out, Reply{Forget: true, Event: EventErasedByChoice})
-	if c := old.Human; c != nil && c.Topic != 0 {
-		t.out = append(t.out, Reply{Staff: true, DropTopic: c.Topic, TopicMsgs: c.Msgs, Lang: old.Language()})
+	if old.Human != nil {
+		t.out = append(t.out, Reply{Staff: true, DropCase: true, Lang: old.Language()})
 	}
 	var what []string
 	what = append(what, t.tr("forget_what_conversation", nil))
@@ -153,7 +152,7 @@ func (t *turn) forget() {
 	}
 	if old.Human != nil {
 		what = append(what, t.tr("forget_what_case", nil))
-		if old.Human.Topic != 0 {
+		if t.f.staff {
 			what = append(what, t.tr("forget_what_topic", nil))
 		}
 	}
@@ -264,14 +263,12 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 	switch {
 	case !now.Before(idle.Add(k.Session)):
 		var out []Reply
-		if c := s.Human; c != nil && c.Topic != 0 {
-			out = append(out, Reply{Staff: true, DropTopic: c.Topic, TopicMsgs: c.Msgs})
+		if s.Human != nil {
+			out = append(out, Reply{Staff: true, DropCase: true})
 		}
 		return Session{}, append([]Reply{{Forget: true, Event: EventErasedIdle}}, out...)
 	case s.CaseStatus() == CaseClosed && !s.Human.ClosedAt.IsZero() && !now.Before(s.Human.ClosedAt.Add(k.Case)):
-		if c := s.Human; c.Topic != 0 {
-			t.out = append(t.out, Reply{Staff: true, DropTopic: c.Topic, TopicMsgs: c.Msgs})
-		}
+		t.out = append(t.out, Reply{Staff: true, DropCase: true})
 		t.out = append(t.out, Reply{Event: EventErasedCase})
 		t.s.Human, t.s.Question, t.s.Recent = nil, "", nil
 		return t.s, t.out
@@ -303,19 +300,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return a
 }
-
-// noteTopicMessages remembers the staff topic's messages the assistant
-// knows of, so that the topic can be emptied when it cannot be deleted.
-func (c *Case) noteTopicMessages(msgs []Message) {
-	for _, m := range msgs {
-		if !slices.Contains(c.Msgs, m.ID) {
-			c.Msgs = append(c.Msgs, m.ID)
-		}
-	}
-	if len(c.Msgs) > maxTopicMsgs {
-		c.Msgs = c.Msgs[len(c.Msgs)-maxTopicMsgs:]
-	}
-}
-
-// maxTopicMsgs bounds the topic messages a case remembers.
-const maxTopicMsgs = 1000

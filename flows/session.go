@@ -210,11 +210,11 @@ type Reply struct {
 	// applicant (session, pending messages, wake-ups) before the replies
 	// that follow.
 	Forget bool
-	// DropTopic is a staff topic to delete (or, where that fails, to close
-	// and empty of TopicMsgs) because the case it showed was erased.
-	DropTopic int
-	TopicMsgs []int
-	// Lang, with DropTopic, is the language in which to tell the applicant
+	// DropCase asks the transport to remove what shows the case to the
+	// support team (its topic, its card, the copies), because the case was
+	// erased.
+	DropCase bool
+	// Lang, with DropCase, is the language in which to tell the applicant
 	// what of the topic could not be removed; "" when they are not told.
 	Lang string
 	// Event names what happened, for the operator's metrics; not shown.

@@ -291,8 +291,8 @@ func writeReplies(t *testing.T, b *strings.Builder, replies []Reply) (card bool)
 		case r.Forget:
 			fmt.Fprintf(b, "event< %s: everything stored is erased\n", r.Event)
 			continue
-		case r.DropTopic != 0:
-			fmt.Fprintf(b, "staff< (topic %d deleted)\n", r.DropTopic)
+		case r.DropCase:
+			fmt.Fprintf(b, "staff< (case erased)\n")
 			continue
 		case r.Event != "":
 			fmt.Fprintf(b, "event< %s\n", r.Event)
