@@ -76,7 +76,12 @@ func newMetrics(b *Bot) *metrics {
 	}
 	trips := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aimabot_store_round_trips_total",
 		Help: "Round trips to the store's server (Redis commands and pipelines sent; 0 for the embedded store)."},
-		func() float64 { return float64(b.st.RoundTrips()) })
+		func() float64 {
+			if in, ok := b.st.(store.Inspector); ok {
+				return float64(in.RoundTrips())
+			}
+			return 0
+		})
 	m.reg.MustRegister(m.updates, m.latency, m.apiErrors, m.waits, m.waited, m.events, m.faq, m.reminders,
 		m.delivered, trips, &stateCollector{b: b})
 	// The runtime's and the process's series (memory, CPU, goroutines) too,

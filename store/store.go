@@ -10,8 +10,26 @@ import (
 // Store keeps each chat's session, the ids of the updates applied to it and
 // its outbox of messages waiting to be sent, with per-chat send leases and
 // named global leases for coordinating several processes. Implementations:
-// Redis and an embedded bbolt file.
+// Redis and an embedded bbolt file. It is the sum of the smaller interfaces
+// below, one a job, so that code needing one job can ask for that one only;
+// the methods for tests and benchmarks are in [Inspector].
 type Store interface {
+	Sessions
+	Applier
+	Outboxes
+	Leases
+	Wakes
+	Records
+
+	// Ping checks the store is reachable and, for the embedded store,
+	// that its last write transaction could be committed.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Sessions reads and writes a chat's session outside Apply.
+type Sessions interface {
 	// Get returns the chat's stored value; ok is false when there is none or it has expired.
 	Get(ctx context.Context, chat int64) (value []byte, ok bool, err error)
 	// Update reads the chat's value (nil when none), calls fn, and stores what fn returns, atomically
@@ -22,12 +40,11 @@ type Store interface {
 	Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error
 	// Delete removes the chat's value; deleting a missing value is not an error.
 	Delete(ctx context.Context, chat int64) error
-	// Ping checks the store is reachable and, for the embedded store,
-	// that its last write transaction could be committed.
-	Ping(ctx context.Context) error
-	// Close releases the store's resources.
-	Close() error
+}
 
+// Applier applies a Telegram update to a chat: its session, its outbox, its
+// send lease and its wake time in one step.
+type Applier interface {
 	// Apply applies update updateID to chat atomically: unless updateID is
 	// among the chat's recently applied ids (the highest [AppliedWindow] are
 	// remembered; an id lower than every remembered id while that many are
@@ -81,6 +98,11 @@ type Store interface {
 	//     describing what was done together with an error saying so.
 	Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 		fn func(cur []byte) (Change, error)) (Applied, error)
+}
+
+// Outboxes reads and acknowledges the chats' pending messages and hands out
+// the per-chat send leases that say who delivers them.
+type Outboxes interface {
 	// Outbox returns up to n of the chat's pending messages, oldest first
 	// (nil when there are none or n <= 0).
 	Outbox(ctx context.Context, chat int64, n int) ([]OutMsg, error)
@@ -112,9 +134,17 @@ type Store interface {
 	// OutboxDepth counts the messages pending in every chat's outbox (for
 	// metrics: it reads every outbox's length, like PendingChats).
 	OutboxDepth(ctx context.Context) (int64, error)
+}
+
+// Leases hands out named global leases.
+type Leases interface {
 	// Lease takes or renews a named global lease (e.g. "poller") for owner;
 	// false if another owner holds it.
 	Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+}
+
+// Wakes keeps the wake index: when each chat wants to be woken.
+type Wakes interface {
 	// Due claims up to n chats whose wake time is at or before now, oldest
 	// first: each claimed chat's wake time moves to now+claim, atomically, so
 	// that another replica calling Due meanwhile does not get it too. The
@@ -135,6 +165,29 @@ type Store interface {
 	// the chat is replaced, so at must account for every change the caller
 	// did not see (Change.Wake, which only lowers, has no such race).
 	SetWake(ctx context.Context, chat int64, at time.Time) error
+}
+
+// Records keeps the records that are not a chat's.
+type Records interface {
+	// GetRecord returns the record stored under key in space; ok is false
+	// when there is none or it has expired. Records are what is not a
+	// chat's (the staff desk's, say): they live in a key space of their own,
+	// which no chat id and no other space can reach. A space is a non-empty
+	// word without ':', '{' or '}'; a key is any non-empty string.
+	GetRecord(ctx context.Context, space, key string) (value []byte, ok bool, err error)
+	// UpdateRecord is Update for a record: it reads the record (nil when
+	// none), calls fn and stores what fn returns, atomically, to expire ttl
+	// (at least a millisecond) after this write; nil deletes it. fn may run
+	// more than once on Redis.
+	UpdateRecord(ctx context.Context, space, key string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
+	// DeleteRecord removes a record; deleting a missing one is not an error.
+	DeleteRecord(ctx context.Context, space, key string) error
+}
+
+// Inspector is what tests, benchmarks and the operator use besides [Store]:
+// erasing a chat outright, listing its keys and counting round trips. Both
+// stores implement it; code holding a [Store] type-asserts to get it.
+type Inspector interface {
 	// Forget erases everything stored under the chat's keys (session,
 	// applied ids, outbox, send lease, wake time) and what an erasure by
 	// Change.Forget left. For tests and for the operator; the applicant's
@@ -151,20 +204,6 @@ type Store interface {
 	// too the key that an erasure by Change.Forget left, which is named by
 	// the chat's keyed hash ([ChatHash.Name]) and not by its id. Sorted.
 	Keys(ctx context.Context, chat int64) ([]string, error)
-
-	// GetRecord returns the record stored under key in space; ok is false
-	// when there is none or it has expired. Records are what is not a
-	// chat's (the staff desk's, say): they live in a key space of their own,
-	// which no chat id and no other space can reach. A space is a non-empty
-	// word without ':', '{' or '}'; a key is any non-empty string.
-	GetRecord(ctx context.Context, space, key string) (value []byte, ok bool, err error)
-	// UpdateRecord is Update for a record: it reads the record (nil when
-	// none), calls fn and stores what fn returns, atomically, to expire ttl
-	// (at least a millisecond) after this write; nil deletes it. fn may run
-	// more than once on Redis.
-	UpdateRecord(ctx context.Context, space, key string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
-	// DeleteRecord removes a record; deleting a missing one is not an error.
-	DeleteRecord(ctx context.Context, space, key string) error
 
 	// RoundTrips returns how many round trips to the backing server this
 	// store has made (Redis: each command, script call or pipeline counts
@@ -276,6 +315,8 @@ func checkAck(ids []string, owner string, ttl time.Duration) error {
 }
 
 var (
-	_ Store = (*Redis)(nil)
-	_ Store = (*Bolt)(nil)
+	_ Store     = (*Redis)(nil)
+	_ Store     = (*Bolt)(nil)
+	_ Inspector = (*Redis)(nil)
+	_ Inspector = (*Bolt)(nil)
 )

@@ -93,7 +93,7 @@ func forget(at time.Time, msgs ...string) func([]byte) (store.Change, error) {
 // keys returns Keys(chat), failing the test on error.
 func keys(t *testing.T, s store.Store, chat int64) []string {
 	t.Helper()
-	ks, err := s.Keys(t.Context(), chat)
+	ks, err := inspect(t, s).Keys(t.Context(), chat)
 	if err != nil {
 		t.Fatalf("Keys(%d): %v", chat, err)
 	}
@@ -444,7 +444,7 @@ func testForget(t *testing.T, open func(*testing.T, time.Duration) store.Store) 
 		t.Errorf("Keys of a chat never written = %q; want none", ks)
 	}
 
-	if err := s.Forget(t.Context(), chat); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat); err != nil {
 		t.Fatalf("Forget(%d): %v", chat, err)
 	}
 	if ks := keys(t, s, chat); len(ks) != 0 {
@@ -468,13 +468,13 @@ func testForget(t *testing.T, open func(*testing.T, time.Duration) store.Store) 
 	if !acquire(t, s, chat, ownerB, longLease) {
 		t.Errorf("AcquireSend(%d, B) after Forget = false; want A's lease erased", chat)
 	}
-	if err := s.Forget(t.Context(), chat); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat); err != nil {
 		t.Fatalf("Forget(%d) again: %v", chat, err)
 	}
 	if a := mustApply(t, s, chat, 1, ownerA, change("again")); a.Duplicate {
 		t.Errorf("Apply of update 1 after Forget = duplicate; want applied afresh")
 	}
-	if err := s.Forget(t.Context(), chat+100); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat+100); err != nil {
 		t.Errorf("Forget of a chat never written: %v", err)
 	}
 }
