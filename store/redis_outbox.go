@@ -276,7 +276,7 @@ func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
-// RoundTrips implements [Store].
+// RoundTrips implements [Inspector].
 func (r *Redis) RoundTrips() uint64 { return r.trips.n.Load() }
 
 // millis is d in whole milliseconds, as a script argument.
@@ -298,7 +298,29 @@ func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(),
 // second lost race it pauses briefly between attempts, at most
 // redisMaxAttempts in all. So fn may be called on an update that another
 // process applied meanwhile: its change is then dropped and Duplicate
-// reported. An update this process applied is recognised before fn.
+// reported. An update this process applied is recognised before fn. A
+// call whose write landed but whose answer was lost (a dropped connection,
+// retried by the client) reports Duplicate.
+//
+// The wake index is one key for the whole store (in a Redis Cluster, in
+// another slot than the chat's keys), written in the same pipeline as the
+// chat's script, so it costs no extra round trip but is not atomic with
+// the chat's write:
+//   - Wake is written after the chat's script, whatever the script
+//     answers: a lost race (fn runs again) or a duplicate can leave the
+//     chat's wake time earlier than any change asked for. Since a wake
+//     only ever moves earlier that way, the chat is woken too early,
+//     never too late, and the waker, finding nothing due, sets the real
+//     time with SetWake.
+//   - Forget's erasure of the wake time is sent before the chat's script
+//     and answers the wake time it erased; when the script then reports
+//     a lost race or a duplicate (or fails), Apply puts that time back
+//     (ZADD LT: at worst earlier than wanted, as above) before trying
+//     again or returning, so a wake another writer set meanwhile is not
+//     lost. Only this case costs a round trip more.
+//   - If the update is applied but its wake time could not be written
+//     (the wake key's node failing alone), Apply returns the Applied
+//     describing what was done together with an error saying so.
 func (r *Redis) Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 	fn func(cur []byte) (Change, error)) (Applied, error) {
 	if err := checkLease(owner, leaseTTL); err != nil {

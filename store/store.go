@@ -64,38 +64,24 @@ type Applier interface {
 	// moving again.
 	//
 	// fn may run more than once on a lost race and must have no side effects.
-	// It is not called for an update this store value already applied; on
-	// Redis it may be called for one that another process applied meanwhile
-	// (the session came from the store's cache, see Redis.Apply), whose
-	// change is then dropped and Duplicate reported. An error from fn aborts with nothing stored, and Apply returns it as
-	// it is; a later Apply of the same id applies. On Redis, a call whose
-	// write landed but whose answer was lost (a dropped connection, retried
-	// by the client) may report Duplicate: its messages are then pending in
-	// the outbox, to be read with Outbox.
+	// It is not called for an update this store value already applied, but
+	// may be for one that another process applied meanwhile, whose change is
+	// then dropped and Duplicate reported. An error from fn aborts with
+	// nothing stored, and Apply returns it as it is; a later Apply of the
+	// same id applies. A call whose write landed but whose answer was lost
+	// (a dropped connection, retried by the client) may report Duplicate:
+	// its messages are then pending in the outbox, to be read with Outbox.
 	// An updateID of 0 or less is an input that is not a Telegram update
 	// (an album's end, say): it is applied without the duplicate check and
 	// not remembered.
 	//
-	// Change.Wake and Change.Forget are applied with the rest of the change.
-	// On Bolt that is one transaction. On Redis the wake index is one key
-	// for the whole store (in a Redis Cluster, in another slot than the
-	// chat's keys), written in the same pipeline as the chat's script, so it
-	// costs no extra round trip but is not atomic with the chat's write:
-	//   - Wake is written after the chat's script, whatever the script
-	//     answers: a lost race (fn runs again) or a duplicate can leave the
-	//     chat's wake time earlier than any change asked for. Since a wake
-	//     only ever moves earlier that way, the chat is woken too early,
-	//     never too late, and the waker, finding nothing due, sets the real
-	//     time with SetWake.
-	//   - Forget's erasure of the wake time is sent before the chat's script
-	//     and answers the wake time it erased; when the script then reports
-	//     a lost race or a duplicate (or fails), Apply puts that time back
-	//     (ZADD LT: at worst earlier than wanted, as above) before trying
-	//     again or returning, so a wake another writer set meanwhile is not
-	//     lost. Only this case costs a round trip more.
-	//   - If the update is applied but its wake time could not be written
-	//     (the wake key's node failing alone), Apply returns the Applied
-	//     describing what was done together with an error saying so.
+	// Change.Wake and Change.Forget are applied with the rest of the change,
+	// with one latitude: a lost race (fn runs again) or a duplicate may leave
+	// the chat's wake time earlier than any change asked for, so that the
+	// chat is woken too early, never too late (the waker, finding nothing
+	// due, sets the real time with SetWake). If the update is applied but its
+	// wake time could not be written, Apply returns the Applied describing
+	// what was done together with an error saying so.
 	Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 		fn func(cur []byte) (Change, error)) (Applied, error)
 }
@@ -155,10 +141,8 @@ type Wakes interface {
 	// offered up to a millisecond before it. Chats due at the same
 	// millisecond come in an unspecified order.
 	//
-	// Expiry: on Redis the wake index has no expiry, so a chat whose keys
-	// expired may still be offered (the waker then finds no session and
-	// calls SetWake with a zero time); on Bolt the sweep that removes an
-	// expired chat removes its wake time too.
+	// A chat whose session and outbox expired may still be offered: the
+	// waker then finds no session and calls SetWake with a zero time.
 	Due(ctx context.Context, now time.Time, n int, claim time.Duration) ([]int64, error)
 	// SetWake sets the chat's wake time exactly; a zero time removes it.
 	// It overwrites: a wake time that an Apply set after the caller read
@@ -197,12 +181,10 @@ type Inspector interface {
 	// redelivered update applies again.
 	Forget(ctx context.Context, chat int64) error
 	// Keys lists the store's keys that name the chat (for checking an
-	// erasure): on Redis the key names (found with SCAN, so one round trip
-	// per batch of the keyspace), plus "<prefix>wake#<chat>" when the chat
-	// is in the wake index; on Bolt "bucket/key" strings, the chat and
-	// numbers in decimal, in-memory leases as "leases/send:<chat>". It lists
-	// too the key that an erasure by Change.Forget left, which is named by
-	// the chat's keyed hash ([ChatHash.Name]) and not by its id. Sorted.
+	// erasure), each backend in its own notation (see Redis.Keys and
+	// Bolt.Keys). It lists too the key that an erasure by Change.Forget
+	// left, which is named by the chat's keyed hash ([ChatHash.Name]) and
+	// not by its id. Sorted.
 	Keys(ctx context.Context, chat int64) ([]string, error)
 
 	// RoundTrips returns how many round trips to the backing server this
@@ -226,7 +208,7 @@ type Change struct {
 	// repeated delivery is still recognised; they are stored under the
 	// chat's keyed hash, never its id. Once the messages appended here are
 	// acknowledged and the send lease given up, nothing stored names the
-	// chat id (see [Store.Keys]).
+	// chat id (see [Inspector.Keys]).
 	//
 	// Session must be nil with Forget: a Change with both is refused (Apply
 	// stores nothing and returns an error). Wake with Forget sets the wake
