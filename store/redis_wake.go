@@ -262,12 +262,7 @@ func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 		}
 		return iter.Err()
 	}
-	var err error
-	if cc, ok := r.client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(ctx, r.client)
-	}
+	err := r.onEveryMaster(ctx, scan)
 	if err != nil {
 		return nil, fmt.Errorf("store: redis keys: scan: %w", err)
 	}
@@ -325,12 +320,7 @@ func (r *Redis) Purge(ctx context.Context) error {
 		}
 		return flush()
 	}
-	var err error
-	if cc, ok := r.client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return purge(ctx, c) })
-	} else {
-		err = purge(ctx, r.client)
-	}
+	err := r.onEveryMaster(ctx, purge)
 	if err != nil {
 		return fmt.Errorf("store: redis purge: %w", err)
 	}
