@@ -50,7 +50,7 @@ func BenchmarkUpdateToCommittedReply(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			rt := st.RoundTrips()
+			rt := st.(store.Inspector).RoundTrips()
 			b.ReportAllocs()
 			b.ResetTimer()
 			start := time.Now()
@@ -62,7 +62,7 @@ func BenchmarkUpdateToCommittedReply(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "updates/s")
-			b.ReportMetric(float64(st.RoundTrips()-rt)/float64(b.N), "roundtrips/update")
+			b.ReportMetric(float64(st.(store.Inspector).RoundTrips()-rt)/float64(b.N), "roundtrips/update")
 		})
 	}
 }
@@ -124,7 +124,7 @@ func BenchmarkUpdateToDeliveredReply(b *testing.B) {
 		}
 	}
 	waitSent(chats)
-	rt := st.RoundTrips()
+	rt := st.(store.Inspector).RoundTrips()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range int64(b.N) {
@@ -135,5 +135,5 @@ func BenchmarkUpdateToDeliveredReply(b *testing.B) {
 		waitSent(chats + int(i) + 1)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(st.RoundTrips()-rt)/float64(b.N), "roundtrips/update")
+	b.ReportMetric(float64(st.(store.Inspector).RoundTrips()-rt)/float64(b.N), "roundtrips/update")
 }

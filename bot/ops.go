@@ -74,8 +74,8 @@ func newMetrics(st store.Store) *metrics {
 	trips := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aimabot_store_round_trips_total",
 		Help: "Round trips to the store's server (Redis commands and pipelines sent; 0 for the embedded store)."},
 		func() float64 {
-			if rt, ok := st.(roundTripper); ok {
-				return float64(rt.RoundTrips())
+			if in, ok := st.(store.Inspector); ok {
+				return float64(in.RoundTrips())
 			}
 			return 0
 		})

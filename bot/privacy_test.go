@@ -70,7 +70,7 @@ func TestForget(t *testing.T) {
 			// lease given up: no key names the chat id.
 			var keys []string
 			if err := eventually(ctx, func() bool {
-				keys, _ = h.st.Keys(ctx, chat)
+				keys, _ = h.st.(store.Inspector).Keys(ctx, chat)
 				for _, k := range keys {
 					if strings.Contains(k, strconv.FormatInt(chat, 10)) || !strings.Contains(k, "forgotten") {
 						return false

@@ -77,7 +77,7 @@ func TestLapsedLeaseSendsNothingStale(t *testing.T) {
 	}
 	// The lease runs out while the first replica waits.
 	err := eventually(ctx, func() bool {
-		keys, err := h.st.Keys(ctx, chat)
+		keys, err := h.st.(store.Inspector).Keys(ctx, chat)
 		return err == nil && !slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, ":sender") })
 	})
 	if err != nil {

@@ -67,7 +67,3 @@ type stateStore interface {
 	PendingChats(ctx context.Context, fn func(chat int64) bool) error
 	Outbox(ctx context.Context, chat int64, n int) ([]store.OutMsg, error)
 }
-
-// roundTripper counts the store's round trips to its server (see
-// [store.Inspector]); a store without it reports none.
-type roundTripper interface{ RoundTrips() uint64 }

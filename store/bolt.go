@@ -115,36 +115,61 @@ type Bolt struct {
 // and starts the background sweeper. Only one process may have the file open:
 // another OpenBolt fails after about a second instead of waiting.
 func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	ttl := opts.TTL
-	if ttl == 0 {
-		ttl = DefaultTTL
-	}
-	if ttl < 0 {
-		return nil, fmt.Errorf("store: bolt TTL %v is negative", ttl)
+	o, err := resolveOpenOptions("bolt", logger, opts.TTL, opts.ForgottenTTL, 0)
+	if err != nil {
+		return nil, err
 	}
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	forgotten := opts.ForgottenTTL
-	if forgotten == 0 {
-		forgotten = ForgottenTTL
-	}
-	if forgotten < 0 {
-		return nil, fmt.Errorf("store: bolt ForgottenTTL %v is negative", forgotten)
-	}
 	interval := opts.SweepInterval
 	if interval == 0 {
-		interval = min(max(ttl/10, time.Second), time.Hour)
+		interval = min(max(o.ttl/10, time.Second), time.Hour)
 	}
 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: bolt dir: %w", err)
 	}
 	path := filepath.Join(dir, boltFile)
+	db, err := openBoltDB(path)
+	if err != nil {
+		return nil, err
+	}
+
+	b := &Bolt{
+		logger: o.logger,
+		db:     db,
+		path:   path,
+		ttl:    o.ttl,
+		now:    now,
+		hash:   NewChatHash(opts.HashSecret),
+
+		forgotten: o.forgotten,
+
+		sweepBatch: boltSweepBatch,
+		leases:     make(map[string]boltLease),
+	}
+	removed, err := b.Sweep(context.Background())
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	o.logger.Info("store: using bolt", "path", path, "ttl", o.ttl, "expired_removed", removed)
+
+	if interval > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		b.stop = cancel
+		b.done = make(chan struct{})
+		go b.sweepLoop(ctx, interval)
+	}
+	return b, nil
+}
+
+// openBoltDB opens the file at path, failing after boltLockTimeout when
+// another process has it, and creates the buckets that are missing,
+// indexing the expiries of a file written before the expiry index.
+func openBoltDB(path string) (*bbolt.DB, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: boltLockTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s is in use by another aimabot process: %w", path, err)
@@ -171,34 +196,7 @@ func OpenBolt(logger *slog.Logger, dir string, opts BoltOptions) (*Bolt, error) 
 		_ = db.Close()
 		return nil, fmt.Errorf("store: bolt open %s: create bucket: %w", path, err)
 	}
-
-	b := &Bolt{
-		logger: logger,
-		db:     db,
-		path:   path,
-		ttl:    ttl,
-		now:    now,
-		hash:   NewChatHash(opts.HashSecret),
-
-		forgotten: forgotten,
-
-		sweepBatch: boltSweepBatch,
-		leases:     make(map[string]boltLease),
-	}
-	removed, err := b.Sweep(context.Background())
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	logger.Info("store: using bolt", "path", path, "ttl", ttl, "expired_removed", removed)
-
-	if interval > 0 {
-		ctx, cancel := context.WithCancel(context.Background())
-		b.stop = cancel
-		b.done = make(chan struct{})
-		go b.sweepLoop(ctx, interval)
-	}
-	return b, nil
+	return db, nil
 }
 
 func (b *Bolt) sweepLoop(ctx context.Context, interval time.Duration) {
@@ -581,3 +579,6 @@ func (b *Bolt) Close() error {
 	})
 	return b.closeErr
 }
+
+// RoundTrips implements [Inspector]: an embedded store makes none.
+func (b *Bolt) RoundTrips() uint64 { return 0 }

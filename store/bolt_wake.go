@@ -88,7 +88,9 @@ func applyWake(tx *bbolt.Tx, chat []byte, c Change) error {
 	return setWake(tx, chat, wakeMillis(c.Wake), !c.Forget)
 }
 
-// Due implements [Store]: one write transaction.
+// Due implements [Store]: one write transaction. The sweep that removes an
+// expired chat removes its wake time too, so an expired chat is offered
+// only until the next sweep.
 func (b *Bolt) Due(ctx context.Context, now time.Time, n int, claim time.Duration) ([]int64, error) {
 	if err := checkDue(claim); err != nil {
 		return nil, fmt.Errorf("store: bolt due: %w", err)
@@ -149,7 +151,7 @@ func (b *Bolt) SetWake(ctx context.Context, chat int64, at time.Time) error {
 	return nil
 }
 
-// Forget implements [Store]: one write transaction, then the send lease.
+// Forget implements [Inspector]: one write transaction, then the send lease.
 func (b *Bolt) Forget(ctx context.Context, chat int64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt forget: %w", err)
@@ -178,9 +180,11 @@ func (b *Bolt) Forget(ctx context.Context, chat int64) error {
 	return nil
 }
 
-// Keys implements [Store]: "sessions/<chat>", "chats/<chat>",
-// "outbox/<chat>/<seq>", "wake/<unix ms>/<chat>", "wakeat/<chat>" and
-// "leases/send:<chat>", "expiry/sessions/<chat>" and "expiry/chats/<chat>",
+// Keys implements [Inspector]: "bucket/key" strings, the chat and numbers
+// in decimal, in-memory leases as "leases/send:<chat>". They are
+// "sessions/<chat>", "chats/<chat>", "outbox/<chat>/<seq>",
+// "wake/<unix ms>/<chat>", "wakeat/<chat>" and "leases/send:<chat>",
+// "expiry/sessions/<chat>" and "expiry/chats/<chat>",
 // and what an erasure left, "forgotten/<name>" and "expiry/forgotten/<name>"
 // (name the chat's ChatHash.Name), for what is there, expired or not.
 func (b *Bolt) Keys(ctx context.Context, chat int64) ([]string, error) {

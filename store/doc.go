@@ -35,8 +35,8 @@
 // the same atomic step as the erasure, no crash can leave an update
 // applied but not recognised. Once the messages appended by the erasure are
 // acknowledged and the send lease released, no stored key names the chat
-// id. [Store.Forget] erases everything, that record included, and
-// [Store.Keys] lists what is left, for checking an erasure.
+// id. [Inspector.Forget] erases everything, that record included, and
+// [Inspector.Keys] lists what is left, for checking an erasure.
 //
 // Records ([Store.GetRecord], [Store.UpdateRecord], [Store.DeleteRecord])
 // are what is not a chat's, such as the staff desk's: each is named by a

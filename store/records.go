@@ -25,6 +25,18 @@ func checkRecord(space, key string) error {
 	return nil
 }
 
+// checkUpdateRecord rejects UpdateRecord's space, key (see checkRecord) and
+// a TTL under a millisecond.
+func checkUpdateRecord(space, key string, ttl time.Duration) error {
+	if err := checkRecord(space, key); err != nil {
+		return err
+	}
+	if ttl < time.Millisecond {
+		return fmt.Errorf("TTL %v is shorter than a millisecond", ttl)
+	}
+	return nil
+}
+
 // recordKey is a record's key: "<prefix>rec:{<space>:<key>}", which no
 // chat's key ("<prefix>{chat:...") and no other record's can be.
 func (r *Redis) recordKey(space, key string) string {
@@ -51,11 +63,8 @@ func (r *Redis) GetRecord(ctx context.Context, space, key string) ([]byte, bool,
 // retried as in Update.
 func (r *Redis) UpdateRecord(ctx context.Context, space, key string, ttl time.Duration,
 	fn func(cur []byte) ([]byte, error)) error {
-	if err := checkRecord(space, key); err != nil {
+	if err := checkUpdateRecord(space, key, ttl); err != nil {
 		return fmt.Errorf("store: redis update record: %w", err)
-	}
-	if ttl < time.Millisecond {
-		return fmt.Errorf("store: redis update record: TTL %v is shorter than a millisecond", ttl)
 	}
 	k := r.recordKey(space, key)
 	for attempt := range redisMaxAttempts {
@@ -141,11 +150,8 @@ func (b *Bolt) GetRecord(ctx context.Context, space, key string) ([]byte, bool, 
 // UpdateRecord implements [Store]: fn runs inside a write transaction, once.
 func (b *Bolt) UpdateRecord(ctx context.Context, space, key string, ttl time.Duration,
 	fn func(cur []byte) ([]byte, error)) error {
-	if err := checkRecord(space, key); err != nil {
+	if err := checkUpdateRecord(space, key, ttl); err != nil {
 		return fmt.Errorf("store: bolt update record: %w", err)
-	}
-	if ttl < time.Millisecond {
-		return fmt.Errorf("store: bolt update record: TTL %v is shorter than a millisecond", ttl)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: bolt update record: %w", err)

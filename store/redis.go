@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -117,9 +118,6 @@ type Redis struct {
 // TLS; go-redis's query options such as dial_timeout=2s are accepted). Errors
 // name the server's address but never the password.
 func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = defaultRedisPrefix
@@ -127,32 +125,15 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	if strings.ContainsAny(prefix, "{}") {
 		return nil, fmt.Errorf("store: redis key prefix %q must not contain '{' or '}'", prefix)
 	}
-	ttl := opts.TTL
-	if ttl == 0 {
-		ttl = DefaultTTL
-	}
-	if ttl < time.Millisecond {
-		return nil, fmt.Errorf("store: redis TTL %v is shorter than a millisecond", ttl)
-	}
-	forgotten := opts.ForgottenTTL
-	if forgotten == 0 {
-		forgotten = ForgottenTTL
-	}
-	if forgotten < time.Millisecond {
-		return nil, fmt.Errorf("store: redis ForgottenTTL %v is shorter than a millisecond", forgotten)
-	}
-
-	if rawURL == "" {
-		return nil, errors.New("store: no redis URL given (want redis://[user:password@]host:port/db)")
-	}
-	u, err := url.Parse(rawURL)
+	o, err := resolveOpenOptions("redis", logger, opts.TTL, opts.ForgottenTTL, time.Millisecond)
 	if err != nil {
-		// url.Error repeats the whole URL, password included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = &url.Error{Op: ue.Op, URL: "(redacted)", Err: ue.Err}
-		}
-		return nil, fmt.Errorf("store: invalid redis URL: %w", err)
+		return nil, err
+	}
+	logger = o.logger
+
+	u, err := parseRedisURL(rawURL)
+	if err != nil {
+		return nil, err
 	}
 	client, addr, cluster, err := dialRedis(u, rawURL)
 	if err != nil {
@@ -181,9 +162,9 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 		due:        redis.NewScript(dueScript),
 		trips:      trips,
 		prefix:     prefix,
-		ttl:        ttl,
+		ttl:        o.ttl,
 		hash:       NewChatHash(opts.HashSecret),
-		forgotten:  forgotten,
+		forgotten:  o.forgotten,
 	}
 	switch n := opts.CachedSessions; {
 	case n == 0:
@@ -191,31 +172,53 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	case n > 0:
 		r.cache = newSessionCache(n)
 	}
-	// Load the scripts now so that the first calls need no EVAL fallback.
-	// Not fatal: every call falls back to EVAL when its script is missing.
+	if err := preloadScripts(ctx, client); err != nil {
+		logger.Warn("store: could not preload the redis scripts", "addr", addr, "err", err)
+	}
+	logger.Info("store: using redis", "addr", addr, "cluster", cluster, "tls", u.Scheme == "rediss", "ttl", o.ttl)
+	return r, nil
+}
+
+// parseRedisURL parses OpenRedis's URL; its errors never hold the password.
+func parseRedisURL(rawURL string) (*url.URL, error) {
+	if rawURL == "" {
+		return nil, errors.New("store: no redis URL given (want redis://[user:password@]host:port/db)")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Error repeats the whole URL, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = &url.Error{Op: ue.Op, URL: "(redacted)", Err: ue.Err}
+		}
+		return nil, fmt.Errorf("store: invalid redis URL: %w", err)
+	}
+	return u, nil
+}
+
+// preloadScripts loads the scripts now so that the first calls need no
+// EVAL fallback. Its error is not fatal: every call falls back to EVAL
+// when its script is missing.
+func preloadScripts(ctx context.Context, client redis.UniversalClient) error {
 	sources := []string{casScript, applyScript, ackScript, ackReleaseScript, acquireScript, releaseScript,
 		wakeResetScript, dueScript}
 	if cc, ok := client.(*redis.ClusterClient); ok {
 		// The cluster client loads each script on every master.
 		for _, src := range sources {
-			if err = cc.ScriptLoad(ctx, src).Err(); err != nil {
-				break
+			if err := cc.ScriptLoad(ctx, src).Err(); err != nil {
+				return err
 			}
 		}
-	} else {
-		_, err = client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			// Not Script.Load: in a pipeline it would record an empty digest.
-			for _, src := range sources {
-				p.ScriptLoad(ctx, src)
-			}
-			return nil
-		})
+		return nil
 	}
-	if err != nil {
-		logger.Warn("store: could not preload the redis scripts", "addr", addr, "err", err)
-	}
-	logger.Info("store: using redis", "addr", addr, "cluster", cluster, "tls", u.Scheme == "rediss", "ttl", ttl)
-	return r, nil
+	_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// Not Script.Load: in a pipeline it would record an empty digest.
+		for _, src := range sources {
+			p.ScriptLoad(ctx, src)
+		}
+		return nil
+	})
+	return err
 }
 
 // dialRedis builds the client for the URL: a cluster client when the URL
@@ -455,4 +458,36 @@ func (r *Redis) Close() error {
 		}
 	})
 	return r.closeErr
+}
+
+// roundTrips is a go-redis hook counting the commands and pipelines sent.
+type roundTrips struct{ n atomic.Uint64 }
+
+func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// RoundTrips implements [Inspector].
+func (r *Redis) RoundTrips() uint64 { return r.trips.n.Load() }
+
+// onEveryMaster runs fn on every master of a Redis Cluster, concurrently
+// (ForEachMaster), or on the one server otherwise: for what must see the
+// whole keyspace, such as SCAN.
+func (r *Redis) onEveryMaster(ctx context.Context, fn func(ctx context.Context, c redis.Cmdable) error) error {
+	if cc, ok := r.client.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return fn(ctx, c) })
+	}
+	return fn(ctx, r.client)
 }

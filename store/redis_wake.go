@@ -181,7 +181,9 @@ func (r *Redis) restoreWake(ctx context.Context, key, member, score string) erro
 	return r.client.ZAddLT(ctx, key, redis.Z{Score: ms, Member: member}).Err()
 }
 
-// Due implements [Store]: one EVALSHA of a script on the wake index.
+// Due implements [Store]: one EVALSHA of a script on the wake index. The
+// wake index has no expiry, so a chat whose keys expired may still be
+// offered.
 func (r *Redis) Due(ctx context.Context, now time.Time, n int, claim time.Duration) ([]int64, error) {
 	if err := checkDue(claim); err != nil {
 		return nil, fmt.Errorf("store: redis due: %w", err)
@@ -221,7 +223,7 @@ func (r *Redis) SetWake(ctx context.Context, chat int64, at time.Time) error {
 	return nil
 }
 
-// Forget implements [Store]: one pipeline of a DEL of the chat's keys (one
+// Forget implements [Inspector]: one pipeline of a DEL of the chat's keys (one
 // slot) and a ZREM from the wake index. Unlike Apply's Forget it deletes the
 // outbox stream, so a message appended within the same millisecond may get
 // the id of an erased one; it is for tests and the operator.
@@ -239,9 +241,11 @@ func (r *Redis) Forget(ctx context.Context, chat int64) error {
 	return nil
 }
 
-// Keys implements [Store]. It SCANs, on every master of a cluster, for the
-// keys under the chat's hash tag, whatever their kind, asks the wake index
-// with ZSCORE and looks for the chat's forgottenKey with EXISTS.
+// Keys implements [Inspector]: the key names, plus "<prefix>wake#<chat>"
+// when the chat is in the wake index. It SCANs, on every master of a
+// cluster, for the keys under the chat's hash tag, whatever their kind (so
+// one round trip per batch of the keyspace), asks the wake index with
+// ZSCORE and looks for the chat's forgottenKey with EXISTS.
 func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 	member := strconv.FormatInt(chat, 10)
 	match := globEscape(r.prefix+"{chat:"+member+"}") + "*"
@@ -258,12 +262,7 @@ func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 		}
 		return iter.Err()
 	}
-	var err error
-	if cc, ok := r.client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	} else {
-		err = scan(ctx, r.client)
-	}
+	err := r.onEveryMaster(ctx, scan)
 	if err != nil {
 		return nil, fmt.Errorf("store: redis keys: scan: %w", err)
 	}
@@ -321,12 +320,7 @@ func (r *Redis) Purge(ctx context.Context) error {
 		}
 		return flush()
 	}
-	var err error
-	if cc, ok := r.client.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return purge(ctx, c) })
-	} else {
-		err = purge(ctx, r.client)
-	}
+	err := r.onEveryMaster(ctx, purge)
 	if err != nil {
 		return fmt.Errorf("store: redis purge: %w", err)
 	}

@@ -10,8 +10,26 @@ import (
 // Store keeps each chat's session, the ids of the updates applied to it and
 // its outbox of messages waiting to be sent, with per-chat send leases and
 // named global leases for coordinating several processes. Implementations:
-// Redis and an embedded bbolt file.
+// Redis and an embedded bbolt file. It is the sum of the smaller interfaces
+// below, one a job, so that code needing one job can ask for that one only;
+// the methods for tests and benchmarks are in [Inspector].
 type Store interface {
+	Sessions
+	Applier
+	Outboxes
+	Leases
+	Wakes
+	Records
+
+	// Ping checks the store is reachable and, for the embedded store,
+	// that its last write transaction could be committed.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Sessions reads and writes a chat's session outside Apply.
+type Sessions interface {
 	// Get returns the chat's stored value; ok is false when there is none or it has expired.
 	Get(ctx context.Context, chat int64) (value []byte, ok bool, err error)
 	// Update reads the chat's value (nil when none), calls fn, and stores what fn returns, atomically
@@ -22,12 +40,11 @@ type Store interface {
 	Update(ctx context.Context, chat int64, fn func(cur []byte) ([]byte, error)) error
 	// Delete removes the chat's value; deleting a missing value is not an error.
 	Delete(ctx context.Context, chat int64) error
-	// Ping checks the store is reachable and, for the embedded store,
-	// that its last write transaction could be committed.
-	Ping(ctx context.Context) error
-	// Close releases the store's resources.
-	Close() error
+}
 
+// Applier applies a Telegram update to a chat: its session, its outbox, its
+// send lease and its wake time in one step.
+type Applier interface {
 	// Apply applies update updateID to chat atomically: unless updateID is
 	// among the chat's recently applied ids (the highest [AppliedWindow] are
 	// remembered; an id lower than every remembered id while that many are
@@ -47,40 +64,31 @@ type Store interface {
 	// moving again.
 	//
 	// fn may run more than once on a lost race and must have no side effects.
-	// It is not called for an update this store value already applied; on
-	// Redis it may be called for one that another process applied meanwhile
-	// (the session came from the store's cache, see Redis.Apply), whose
-	// change is then dropped and Duplicate reported. An error from fn aborts with nothing stored, and Apply returns it as
-	// it is; a later Apply of the same id applies. On Redis, a call whose
-	// write landed but whose answer was lost (a dropped connection, retried
-	// by the client) may report Duplicate: its messages are then pending in
-	// the outbox, to be read with Outbox.
+	// It is not called for an update this store value already applied, but
+	// may be for one that another process applied meanwhile, whose change is
+	// then dropped and Duplicate reported. An error from fn aborts with
+	// nothing stored, and Apply returns it as it is; a later Apply of the
+	// same id applies. A call whose write landed but whose answer was lost
+	// (a dropped connection, retried by the client) may report Duplicate:
+	// its messages are then pending in the outbox, to be read with Outbox.
 	// An updateID of 0 or less is an input that is not a Telegram update
 	// (an album's end, say): it is applied without the duplicate check and
 	// not remembered.
 	//
-	// Change.Wake and Change.Forget are applied with the rest of the change.
-	// On Bolt that is one transaction. On Redis the wake index is one key
-	// for the whole store (in a Redis Cluster, in another slot than the
-	// chat's keys), written in the same pipeline as the chat's script, so it
-	// costs no extra round trip but is not atomic with the chat's write:
-	//   - Wake is written after the chat's script, whatever the script
-	//     answers: a lost race (fn runs again) or a duplicate can leave the
-	//     chat's wake time earlier than any change asked for. Since a wake
-	//     only ever moves earlier that way, the chat is woken too early,
-	//     never too late, and the waker, finding nothing due, sets the real
-	//     time with SetWake.
-	//   - Forget's erasure of the wake time is sent before the chat's script
-	//     and answers the wake time it erased; when the script then reports
-	//     a lost race or a duplicate (or fails), Apply puts that time back
-	//     (ZADD LT: at worst earlier than wanted, as above) before trying
-	//     again or returning, so a wake another writer set meanwhile is not
-	//     lost. Only this case costs a round trip more.
-	//   - If the update is applied but its wake time could not be written
-	//     (the wake key's node failing alone), Apply returns the Applied
-	//     describing what was done together with an error saying so.
+	// Change.Wake and Change.Forget are applied with the rest of the change,
+	// with one latitude: a lost race (fn runs again) or a duplicate may leave
+	// the chat's wake time earlier than any change asked for, so that the
+	// chat is woken too early, never too late (the waker, finding nothing
+	// due, sets the real time with SetWake). If the update is applied but its
+	// wake time could not be written, Apply returns the Applied describing
+	// what was done together with an error saying so.
 	Apply(ctx context.Context, chat, updateID int64, owner string, leaseTTL time.Duration,
 		fn func(cur []byte) (Change, error)) (Applied, error)
+}
+
+// Outboxes reads and acknowledges the chats' pending messages and hands out
+// the per-chat send leases that say who delivers them.
+type Outboxes interface {
 	// Outbox returns up to n of the chat's pending messages, oldest first
 	// (nil when there are none or n <= 0).
 	Outbox(ctx context.Context, chat int64, n int) ([]OutMsg, error)
@@ -112,9 +120,17 @@ type Store interface {
 	// OutboxDepth counts the messages pending in every chat's outbox (for
 	// metrics: it reads every outbox's length, like PendingChats).
 	OutboxDepth(ctx context.Context) (int64, error)
+}
+
+// Leases hands out named global leases.
+type Leases interface {
 	// Lease takes or renews a named global lease (e.g. "poller") for owner;
 	// false if another owner holds it.
 	Lease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+}
+
+// Wakes keeps the wake index: when each chat wants to be woken.
+type Wakes interface {
 	// Due claims up to n chats whose wake time is at or before now, oldest
 	// first: each claimed chat's wake time moves to now+claim, atomically, so
 	// that another replica calling Due meanwhile does not get it too. The
@@ -125,33 +141,18 @@ type Store interface {
 	// offered up to a millisecond before it. Chats due at the same
 	// millisecond come in an unspecified order.
 	//
-	// Expiry: on Redis the wake index has no expiry, so a chat whose keys
-	// expired may still be offered (the waker then finds no session and
-	// calls SetWake with a zero time); on Bolt the sweep that removes an
-	// expired chat removes its wake time too.
+	// A chat whose session and outbox expired may still be offered: the
+	// waker then finds no session and calls SetWake with a zero time.
 	Due(ctx context.Context, now time.Time, n int, claim time.Duration) ([]int64, error)
 	// SetWake sets the chat's wake time exactly; a zero time removes it.
 	// It overwrites: a wake time that an Apply set after the caller read
 	// the chat is replaced, so at must account for every change the caller
 	// did not see (Change.Wake, which only lowers, has no such race).
 	SetWake(ctx context.Context, chat int64, at time.Time) error
-	// Forget erases everything stored under the chat's keys (session,
-	// applied ids, outbox, send lease, wake time) and what an erasure by
-	// Change.Forget left. For tests and for the operator; the applicant's
-	// /forget goes through Apply with Change.Forget.
-	// It is not atomic with a concurrent Apply of the chat on Redis (the
-	// wake index is another key), and with the applied ids gone, a
-	// redelivered update applies again.
-	Forget(ctx context.Context, chat int64) error
-	// Keys lists the store's keys that name the chat (for checking an
-	// erasure): on Redis the key names (found with SCAN, so one round trip
-	// per batch of the keyspace), plus "<prefix>wake#<chat>" when the chat
-	// is in the wake index; on Bolt "bucket/key" strings, the chat and
-	// numbers in decimal, in-memory leases as "leases/send:<chat>". It lists
-	// too the key that an erasure by Change.Forget left, which is named by
-	// the chat's keyed hash ([ChatHash.Name]) and not by its id. Sorted.
-	Keys(ctx context.Context, chat int64) ([]string, error)
+}
 
+// Records keeps the records that are not a chat's.
+type Records interface {
 	// GetRecord returns the record stored under key in space; ok is false
 	// when there is none or it has expired. Records are what is not a
 	// chat's (the staff desk's, say): they live in a key space of their own,
@@ -165,6 +166,26 @@ type Store interface {
 	UpdateRecord(ctx context.Context, space, key string, ttl time.Duration, fn func(cur []byte) ([]byte, error)) error
 	// DeleteRecord removes a record; deleting a missing one is not an error.
 	DeleteRecord(ctx context.Context, space, key string) error
+}
+
+// Inspector is what tests, benchmarks and the operator use besides [Store]:
+// erasing a chat outright, listing its keys and counting round trips. Both
+// stores implement it; code holding a [Store] type-asserts to get it.
+type Inspector interface {
+	// Forget erases everything stored under the chat's keys (session,
+	// applied ids, outbox, send lease, wake time) and what an erasure by
+	// Change.Forget left. For tests and for the operator; the applicant's
+	// /forget goes through Apply with Change.Forget.
+	// It is not atomic with a concurrent Apply of the chat on Redis (the
+	// wake index is another key), and with the applied ids gone, a
+	// redelivered update applies again.
+	Forget(ctx context.Context, chat int64) error
+	// Keys lists the store's keys that name the chat (for checking an
+	// erasure), each backend in its own notation (see Redis.Keys and
+	// Bolt.Keys). It lists too the key that an erasure by Change.Forget
+	// left, which is named by the chat's keyed hash ([ChatHash.Name]) and
+	// not by its id. Sorted.
+	Keys(ctx context.Context, chat int64) ([]string, error)
 
 	// RoundTrips returns how many round trips to the backing server this
 	// store has made (Redis: each command, script call or pipeline counts
@@ -187,7 +208,7 @@ type Change struct {
 	// repeated delivery is still recognised; they are stored under the
 	// chat's keyed hash, never its id. Once the messages appended here are
 	// acknowledged and the send lease given up, nothing stored names the
-	// chat id (see [Store.Keys]).
+	// chat id (see [Inspector.Keys]).
 	//
 	// Session must be nil with Forget: a Change with both is refused (Apply
 	// stores nothing and returns an error). Wake with Forget sets the wake
@@ -276,6 +297,8 @@ func checkAck(ids []string, owner string, ttl time.Duration) error {
 }
 
 var (
-	_ Store = (*Redis)(nil)
-	_ Store = (*Bolt)(nil)
+	_ Store     = (*Redis)(nil)
+	_ Store     = (*Bolt)(nil)
+	_ Inspector = (*Redis)(nil)
+	_ Inspector = (*Bolt)(nil)
 )

@@ -35,7 +35,7 @@ func TestOpenStoreHashSecret(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
-			keys, err := st.Keys(t.Context(), chat)
+			keys, err := st.(store.Inspector).Keys(t.Context(), chat)
 			if err != nil {
 				t.Fatalf("Keys: %v", err)
 			}

@@ -101,7 +101,7 @@ func testForgetLeavesNoID(t *testing.T, open func(*testing.T, time.Duration) sto
 		t.Errorf("Apply(%d, 101) = duplicate; want the other chat's ids its own", other)
 	}
 	// Store.Forget erases the erasure's record too.
-	if err := s.Forget(t.Context(), chat); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat); err != nil {
 		t.Fatalf("Forget(%d): %v", chat, err)
 	}
 	if ks := keys(t, s, chat); len(ks) != 0 {

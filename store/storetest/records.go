@@ -87,7 +87,7 @@ func testRecordsApart(t *testing.T, open func(*testing.T, time.Duration) store.S
 	wantRecord(t, s, "desk", "-1001234567890", []byte("desk record"))
 	wantRecord(t, s, "topic", "-1001234567890", []byte("topic entry"))
 	wantValue(t, s, chat, []byte("an update's session"))
-	if err := s.Forget(t.Context(), chat); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat); err != nil {
 		t.Fatalf("Forget(%d): %v", chat, err)
 	}
 	wantRecord(t, s, "desk", "-1001234567890", []byte("desk record"))

@@ -85,6 +85,16 @@ func Run(t *testing.T, open func(t *testing.T, ttl time.Duration) store.Store) {
 // longTTL is the expiry of the subtests that are not about expiry.
 const longTTL = time.Hour
 
+// inspect is s's [store.Inspector]; the test fails when s has none.
+func inspect(t testing.TB, s store.Store) store.Inspector {
+	t.Helper()
+	in, ok := s.(store.Inspector)
+	if !ok {
+		t.Fatalf("%T is not a store.Inspector", s)
+	}
+	return in
+}
+
 // set stores value for chat, failing the test on error.
 func set(t *testing.T, s store.Store, chat int64, value []byte) {
 	t.Helper()

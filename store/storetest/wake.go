@@ -93,7 +93,7 @@ func forget(at time.Time, msgs ...string) func([]byte) (store.Change, error) {
 // keys returns Keys(chat), failing the test on error.
 func keys(t *testing.T, s store.Store, chat int64) []string {
 	t.Helper()
-	ks, err := s.Keys(t.Context(), chat)
+	ks, err := inspect(t, s).Keys(t.Context(), chat)
 	if err != nil {
 		t.Fatalf("Keys(%d): %v", chat, err)
 	}
@@ -379,8 +379,22 @@ func testApplyForget(t *testing.T, open func(*testing.T, time.Duration) store.St
 	}
 	wantValue(t, s, chat, []byte("new"))
 
-	// Forget with Wake: the wake time becomes exactly Wake, even later than
-	// the erased one; no message, so no lease is taken, and B's is gone.
+	forgetWithWake(t, s, chat)
+	forgetWithSession(t, s, chat)
+
+	// Forgetting a chat never seen is fine.
+	if a := mustApply(t, s, chat+1, 1, ownerA, forget(time.Time{}, "x")); a.Duplicate || !a.Lease {
+		t.Errorf("Apply with Forget to a new chat = %+v; want applied with the lease", a)
+	}
+	wantOutbox(t, s, chat+1, "x")
+}
+
+// forgetWithWake continues testApplyForget (update 4, B holding the send
+// lease): Forget with Wake makes the wake time exactly Wake, even later
+// than the erased one; no message, so no lease is taken, and B's is gone.
+func forgetWithWake(t *testing.T, s store.Store, chat int64) {
+	t.Helper()
+	T := wakeBase
 	setWake(t, s, chat, T.Add(time.Minute))
 	g := mustApply(t, s, chat, 4, ownerC, forget(T.Add(50*time.Minute)))
 	if g.Duplicate || g.Lease || len(g.Outbox) != 0 || g.Backlog {
@@ -392,10 +406,15 @@ func testApplyForget(t *testing.T, open func(*testing.T, time.Duration) store.St
 	if !acquire(t, s, chat, ownerC, longLease) {
 		t.Errorf("AcquireSend(C) after a Forget erased B's lease = false")
 	}
+}
 
-	// Forget with a session is refused, and changes nothing.
+// forgetWithSession continues testApplyForget (updates 5 and 6): a Forget
+// with a session is refused, and changes nothing.
+func forgetWithSession(t *testing.T, s store.Store, chat int64) {
+	t.Helper()
+	T := wakeBase
 	mustApply(t, s, chat, 5, ownerC, wake(T.Add(40*time.Minute), "keep", "kept"))
-	_, err = s.Apply(t.Context(), chat, 6, ownerC, longLease, func([]byte) (store.Change, error) {
+	_, err := s.Apply(t.Context(), chat, 6, ownerC, longLease, func([]byte) (store.Change, error) {
 		return store.Change{Session: []byte("both"), Forget: true, Outbox: [][]byte{[]byte("lost")}}, nil
 	})
 	if err == nil {
@@ -408,12 +427,6 @@ func testApplyForget(t *testing.T, open func(*testing.T, time.Duration) store.St
 		t.Errorf("Apply of update 6 after its refused change = duplicate; want applied")
 	}
 	wantNoWake(t, s, chat)
-
-	// Forgetting a chat never seen is fine.
-	if a := mustApply(t, s, chat+1, 1, ownerA, forget(time.Time{}, "x")); a.Duplicate || !a.Lease {
-		t.Errorf("Apply with Forget to a new chat = %+v; want applied with the lease", a)
-	}
-	wantOutbox(t, s, chat+1, "x")
 }
 
 // Store.Forget erases every key naming the chat; Keys lists them.
@@ -444,7 +457,7 @@ func testForget(t *testing.T, open func(*testing.T, time.Duration) store.Store) 
 		t.Errorf("Keys of a chat never written = %q; want none", ks)
 	}
 
-	if err := s.Forget(t.Context(), chat); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat); err != nil {
 		t.Fatalf("Forget(%d): %v", chat, err)
 	}
 	if ks := keys(t, s, chat); len(ks) != 0 {
@@ -468,13 +481,13 @@ func testForget(t *testing.T, open func(*testing.T, time.Duration) store.Store) 
 	if !acquire(t, s, chat, ownerB, longLease) {
 		t.Errorf("AcquireSend(%d, B) after Forget = false; want A's lease erased", chat)
 	}
-	if err := s.Forget(t.Context(), chat); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat); err != nil {
 		t.Fatalf("Forget(%d) again: %v", chat, err)
 	}
 	if a := mustApply(t, s, chat, 1, ownerA, change("again")); a.Duplicate {
 		t.Errorf("Apply of update 1 after Forget = duplicate; want applied afresh")
 	}
-	if err := s.Forget(t.Context(), chat+100); err != nil {
+	if err := inspect(t, s).Forget(t.Context(), chat+100); err != nil {
 		t.Errorf("Forget of a chat never written: %v", err)
 	}
 }
