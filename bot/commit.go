@@ -33,6 +33,7 @@ type committed struct {
 	store.Applied
 	at      time.Time     // when the store call started: the send lease is held since
 	session flows.Session // the session stored (zero when erased or unchanged)
+	replies []flows.Reply // what the flow answered (none for a duplicate)
 }
 
 // internal says an input is the transport's, not a person's: nothing to
@@ -65,7 +66,10 @@ func (c *committer) commit(ctx context.Context, chat, updateID int64, in flows.I
 	if !res.Duplicate {
 		c.events(replies)
 	}
-	return committed{Applied: res, at: now, session: next}, nil
+	if res.Duplicate {
+		replies = nil
+	}
+	return committed{Applied: res, at: now, session: next, replies: replies}, nil
 }
 
 // converse runs the conversation on a stored session. A session that cannot

@@ -75,15 +75,7 @@ func (d *desk) shown(ctx context.Context, chat int64, s flows.Session) (caseRec,
 
 // setCase changes the record of where the case is shown.
 func (d *desk) setCase(ctx context.Context, chat int64, fn func(c *caseRec)) error {
-	err := d.st.UpdateRecord(ctx, caseSpace, d.caseKey(chat), d.life(), func(cur []byte) ([]byte, error) {
-		var r caseRec
-		if len(cur) > 0 && json.Unmarshal(cur, &r) != nil {
-			r = caseRec{}
-		}
-		fn(&r)
-		return json.Marshal(r)
-	})
-	if err != nil {
+	if err := updateRecordJSON(ctx, d.st, caseSpace, d.caseKey(chat), d.life(), fn); err != nil {
 		return fmt.Errorf("bot: record where a case is shown: %w", err)
 	}
 	return nil

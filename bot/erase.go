@@ -61,17 +61,7 @@ func (d *desk) noteRenamed(ctx context.Context, topic int) error {
 }
 
 func (d *desk) updatePosted(ctx context.Context, topic int, fn func(r *postedRec)) error {
-	err := d.st.UpdateRecord(ctx, postedSpace, d.topicRec(topic), d.life(), func(cur []byte) ([]byte, error) {
-		var r postedRec
-		if len(cur) > 0 {
-			if err := json.Unmarshal(cur, &r); err != nil {
-				r = postedRec{}
-			}
-		}
-		fn(&r)
-		return json.Marshal(r)
-	})
-	if err != nil {
+	if err := updateRecordJSON(ctx, d.st, postedSpace, d.topicRec(topic), d.life(), fn); err != nil {
 		return fmt.Errorf("bot: record the messages posted in a staff topic: %w", err)
 	}
 	return nil

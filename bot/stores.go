@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/aimabot/aimabot/store"
@@ -66,4 +67,17 @@ type stateStore interface {
 	OutboxDepth(ctx context.Context) (int64, error)
 	PendingChats(ctx context.Context, fn func(chat int64) bool) error
 	Outbox(ctx context.Context, chat int64, n int) ([]store.OutMsg, error)
+}
+
+// updateRecordJSON changes a record kept as the JSON of a T: fn gets the record
+// (the zero T when there is none, or it cannot be read) and changes it.
+func updateRecordJSON[T any](ctx context.Context, st recordStore, space, key string, ttl time.Duration, fn func(*T)) error {
+	return st.UpdateRecord(ctx, space, key, ttl, func(cur []byte) ([]byte, error) {
+		var r T
+		if len(cur) > 0 && json.Unmarshal(cur, &r) != nil {
+			r = *new(T)
+		}
+		fn(&r)
+		return json.Marshal(r)
+	})
 }

@@ -5,15 +5,20 @@
 //
 //   - [New] (with [WithStaff], [WithRetention]) builds the [Flow].
 //   - [Flow.Step] runs one input: (session, input, now) -> (session',
-//     replies). It builds a fresh state machine from the stored state for
+//     replies). An input is a person's (text, a command, a button, files)
+//     or the transport's: [AlbumEnd], [WakeUp] (what is due happens, see
+//     [Flow.Wake]) and [BotBlocked] (see [Flow.Blocked]). It builds a fresh state machine from the stored state for
 //     every input, never reads the clock, and never changes its argument, so
 //     a transport can retry it freely. [Flow.Prompt] asks the current step's
 //     question again; [Flow.Apology] is the reply when something fails on the
 //     assistant's side.
 //   - [Flow.Due] and [Flow.Wake]: when the assistant next wakes by itself
 //     (reminders, notices, erasures), and what it does then.
-//   - The support team's side: [Flow.Card], [Flow.Queue], [Flow.Blocked],
-//     and [Flow.Toast] for the notice on a pressed button.
+//   - The support team's side: [Flow.Card], [Flow.Queue], and [Flow.Toast]
+//     for the notice on a pressed button. The flow knows the case, not where
+//     the transport shows it: [Reply.Card] asks for the case to be shown as
+//     it is now, [Reply.DropCase] for it to be removed; [Legacy] is only
+//     what older versions kept in the session for the transport.
 //   - [Unmarshal] and [Session.Marshal] store sessions; [ParseText] turns
 //     typed text into an [Input]; [Diagram] and [CaseDiagram] draw the
 //     machines; [LoadCatalog] and [Languages] give the texts.

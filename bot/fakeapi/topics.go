@@ -119,27 +119,20 @@ func (s *Server) mEditForumTopic(r *request) (any, *apiError) {
 	return true, nil
 }
 
-func (s *Server) mCloseForumTopic(r *request) (any, *apiError) {
-	_, t, aerr := s.liveTopic(r)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if t.Closed {
-		return nil, badRequest("TOPIC_NOT_MODIFIED")
-	}
-	t.Closed = true
-	return true, nil
-}
+func (s *Server) mCloseForumTopic(r *request) (any, *apiError)  { return s.setTopicClosed(r, true) }
+func (s *Server) mReopenForumTopic(r *request) (any, *apiError) { return s.setTopicClosed(r, false) }
 
-func (s *Server) mReopenForumTopic(r *request) (any, *apiError) {
+// setTopicClosed closes or reopens a topic; TOPIC_NOT_MODIFIED when it is
+// so already.
+func (s *Server) setTopicClosed(r *request, closed bool) (any, *apiError) {
 	_, t, aerr := s.liveTopic(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	if !t.Closed {
+	if t.Closed == closed {
 		return nil, badRequest("TOPIC_NOT_MODIFIED")
 	}
-	t.Closed = false
+	t.Closed = closed
 	return true, nil
 }
 

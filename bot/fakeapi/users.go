@@ -264,21 +264,25 @@ func (s *Server) userFileLocked(chatID int64, f *file) int64 {
 
 // UserLocation queues a location message (Lisbon).
 func (s *Server) UserLocation(chatID int64) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, u := s.privateLocked(chatID)
-	m := s.newUserMessageLocked(c, u, 0)
-	m.w.Location = &models.Location{Latitude: 38.7223, Longitude: -9.1393}
-	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
+	return s.userMessage(chatID, func(m *message, _ *user) {
+		m.w.Location = &models.Location{Latitude: 38.7223, Longitude: -9.1393}
+	})
 }
 
 // UserContact queues a contact message: the user shares their own contact.
 func (s *Server) UserContact(chatID int64) int64 {
+	return s.userMessage(chatID, func(m *message, u *user) {
+		m.w.Contact = &models.Contact{PhoneNumber: "+351912345678", FirstName: u.name, UserID: u.id}
+	})
+}
+
+// userMessage queues a message of the private chat's user, filled by fill.
+func (s *Server) userMessage(chatID int64, fill func(m *message, u *user)) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, u := s.privateLocked(chatID)
 	m := s.newUserMessageLocked(c, u, 0)
-	m.w.Contact = &models.Contact{PhoneNumber: "+351912345678", FirstName: u.name, UserID: u.id}
+	fill(m, u)
 	return s.queueMessageLocked(models.AllowedUpdateMessage, m)
 }
 

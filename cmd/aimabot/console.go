@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aimabot/aimabot/bot"
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/rules"
 	"github.com/aimabot/aimabot/store"
@@ -52,16 +53,23 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	// The console has no token: TELEGRAM_BOT_TOKEN when set (a console on
 	// a bot's store then names erasures as the bot does), else the fixed
-	// key. It converses with Update, never Apply, so it writes no erasure
-	// record itself.
+	// key. It commits through the bot's one commit path, so its /forget
+	// leaves what the bot's does.
 	st, flow, err := openParts(ctx, logger, getenv, *data, strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c := &console{flow: flow, st: st, lang: l, clock: clock, out: stdout, logger: logger,
-		echo: !isTerminal(stdin)}
+	c := newConsole(logger, st, flow, strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")), clock)
+	c.lang, c.out, c.echo = l, stdout, !isTerminal(stdin)
 	return c.run(ctx, stdin)
+}
+
+// newConsole is a console on st, committing through the bot's commit path;
+// token keys the chat's hash in logs as the bot's does.
+func newConsole(logger *slog.Logger, st store.Store, flow *flows.Flow, token string, clock func() time.Time) *console {
+	return &console{flow: flow, st: st, lang: "en", clock: clock, out: io.Discard, logger: logger,
+		commit: bot.NewConsole(logger, st, flow, token, clock)}
 }
 
 type console struct {
@@ -73,6 +81,7 @@ type console struct {
 	logger  *slog.Logger
 	echo    bool
 	buttons []flows.ButtonSpec // the last replies' buttons, numbered from 1
+	commit  *bot.Console
 }
 
 func (c *console) run(ctx context.Context, stdin io.Reader) error {
@@ -173,7 +182,7 @@ func readFile(path string) (flows.File, error) {
 }
 
 func (c *console) send(ctx context.Context, in flows.Input) error {
-	replies, err := store.Converse(ctx, c.st, c.flow, consoleChat, in, c.clock())
+	replies, err := c.commit.Say(ctx, consoleChat, in)
 	c.show(replies)
 	if err != nil {
 		// The applicant has had the apology; the details go to the log.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -68,8 +67,8 @@ func newConsoleFuzz(f *testing.F) *consoleFuzz {
 		f.Fatal(err)
 	}
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, rules.Lisbon())
-	c := &console{flow: flow, st: st, lang: "en", clock: func() time.Time { return at }, out: io.Discard,
-		logger: slog.New(slog.DiscardHandler), echo: true}
+	c := newConsole(slog.New(slog.DiscardHandler), st, flow, "", func() time.Time { return at })
+	c.echo = true
 	return &consoleFuzz{c: c, st: st, files: files}
 }
 
