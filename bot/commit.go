@@ -120,7 +120,7 @@ func change(flow *flows.Flow, next flows.Session, replies []flows.Reply, ops []o
 	ops = applicantFirst(append(ops, render(replies)...))
 	for i := range ops {
 		if ops[i].Kind == opDrop && legacy.Topic != 0 {
-			ops[i].Thread, ops[i].IDs = legacy.Topic, legacy.Msgs
+			ops[i].Thread = legacy.Topic
 		}
 	}
 	out, err := encodeOps(ops, now)

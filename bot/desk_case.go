@@ -60,17 +60,11 @@ func (d *desk) shown(ctx context.Context, chat int64, s flows.Session) (caseRec,
 	}
 	l := s.Human.Legacy
 	r = caseRec{Topic: l.Topic, Card: l.Card, Shown: l.Shown, Posted: l.Posted}
-	if err := d.setCase(ctx, chat, func(c *caseRec) {
+	return r, d.setCase(ctx, chat, func(c *caseRec) {
 		if c.Topic == 0 {
 			*c = r
 		}
-	}); err != nil {
-		return caseRec{}, err
-	}
-	// What the older version knew of the topic's messages (the staff's)
-	// joins what the bot posted there, for an erasure that cannot delete
-	// the topic.
-	return r, d.notePosted(ctx, l.Topic, l.Msgs...)
+	})
 }
 
 // setCase changes the record of where the case is shown.

@@ -12,9 +12,9 @@ import (
 
 // What the bot posted in each case's topic (the card, the documents, the
 // copies of the applicant's messages, its notices) is recorded as it is
-// posted, and the staff's messages there as they come, so that an erased
-// case's topic can be emptied of all of it when the topic itself cannot be
-// deleted.
+// posted, so that an erased case's topic can be emptied of all of it (and
+// of the staff's messages, which the case remembers) when the topic itself
+// cannot be deleted.
 
 // postedSpace is the store's record space of the lists of messages the bot
 // posted in a topic, keyed like the topics' entries ([desk.topicRec]) and

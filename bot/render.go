@@ -32,8 +32,8 @@ type op struct {
 	Thread int `json:"th,omitempty"`
 	// Msgs are the messages a copy passes on, in order.
 	Msgs []flows.Message `json:"ms,omitempty"`
-	// IDs, with Thread, are that topic's messages the older version knew
-	// of, to delete when the topic itself cannot be.
+	// IDs are the staff's messages in an erased case's topic, to delete
+	// when the topic itself cannot be (drop).
 	IDs []int `json:"ids,omitempty"`
 	// Lang is the language of the applicant to tell, after a drop, what
 	// could not be removed; "" when the erasure was not theirs to ask.
@@ -139,7 +139,7 @@ func render(replies []flows.Reply) []op {
 			ops = append(ops, op{Kind: opCard})
 			continue
 		case r.DropCase:
-			ops = append(ops, op{Kind: opDrop, Staff: true, Lang: r.Lang})
+			ops = append(ops, op{Kind: opDrop, Staff: true, IDs: r.CaseMsgs, Lang: r.Lang})
 			continue
 		case len(r.Copy) > 0:
 			ops = append(ops, op{Kind: opCopy, Staff: r.Staff, Msgs: r.Copy})

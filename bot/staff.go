@@ -62,11 +62,6 @@ func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.
 	if err != nil || !known {
 		return in, 0, nil, false, err
 	}
-	// The staff's messages stay in the topic: the desk keeps their ids
-	// with its own, for an erasure that cannot delete the topic.
-	if err := d.notePosted(ctx, thread, m.ID); err != nil {
-		return in, 0, nil, false, err
-	}
 	in = flows.Input{Kind: flows.Unsupported, From: agent, Album: m.MediaGroupID, Msgs: []flows.Message{msgOf(m)},
 		Caption: m.Caption}
 	switch {

@@ -104,6 +104,9 @@ type Case struct {
 	// reaches the applicant as one album.
 	StaffAlbum *Album    `json:"staff_album,omitempty"`
 	ClosedAt   time.Time `json:"closed_at,omitzero"`
+	// Msgs are the support team's messages in the case (the transport's
+	// ids), removed with the case when it is erased (Reply.CaseMsgs).
+	Msgs []int `json:"msgs,omitempty"`
 
 	// Legacy is where the case was shown, as versions before 0.13 kept it
 	// in the session. The conversation neither reads nor writes it: it is
@@ -119,7 +122,6 @@ type Legacy struct {
 	Card   int      `json:"card,omitempty"`
 	Shown  string   `json:"shown,omitempty"`
 	Posted []string `json:"posted,omitempty"`
-	Msgs   []int    `json:"msgs,omitempty"`
 }
 
 // CaseEvent is one change of a case, shown on its card.
@@ -361,6 +363,7 @@ func (t *turn) fromStaff() error {
 		t.staffSay("staff_no_case", nil)
 		return nil
 	}
+	t.s.Human.noteStaffMessages(t.in.Msgs)
 	switch t.in.Kind {
 	case Command:
 		switch t.in.Command {
@@ -514,6 +517,7 @@ func (t *turn) gatherStaffAlbum() (done bool, err error) {
 	if t.s.Human.StaffAlbum == nil {
 		t.s.Human.StaffAlbum = &Album{ID: in.Album, From: in.From}
 	}
+	t.s.Human.noteStaffMessages(in.Msgs)
 	t.s.Human.StaffAlbum.Msgs = append(t.s.Human.StaffAlbum.Msgs, in.Msgs...)
 	if isNote(in.Caption) {
 		t.s.Human.StaffAlbum.Note = true

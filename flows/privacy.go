@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -143,7 +144,7 @@ func (t *turn) forget() {
 	old := t.s
 	t.out = append(t.out, Reply{Forget: true, Event: EventErasedByChoice})
 	if old.Human != nil {
-		t.out = append(t.out, Reply{Staff: true, DropCase: true, Lang: old.Language()})
+		t.out = append(t.out, Reply{Staff: true, DropCase: true, CaseMsgs: old.Human.Msgs, Lang: old.Language()})
 	}
 	var what []string
 	what = append(what, t.tr("forget_what_conversation", nil))
@@ -264,11 +265,11 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 	case !now.Before(idle.Add(k.Session)):
 		var out []Reply
 		if s.Human != nil {
-			out = append(out, Reply{Staff: true, DropCase: true})
+			out = append(out, Reply{Staff: true, DropCase: true, CaseMsgs: s.Human.Msgs})
 		}
 		return Session{}, append([]Reply{{Forget: true, Event: EventErasedIdle}}, out...)
 	case s.CaseStatus() == CaseClosed && !s.Human.ClosedAt.IsZero() && !now.Before(s.Human.ClosedAt.Add(k.Case)):
-		t.out = append(t.out, Reply{Staff: true, DropCase: true})
+		t.out = append(t.out, Reply{Staff: true, DropCase: true, CaseMsgs: s.Human.Msgs})
 		t.out = append(t.out, Reply{Event: EventErasedCase})
 		t.s.Human, t.s.Question, t.s.Recent = nil, "", nil
 		return t.s, t.out
@@ -300,3 +301,19 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// noteStaffMessages remembers the support team's messages in the case, to
+// remove them with it.
+func (c *Case) noteStaffMessages(msgs []Message) {
+	for _, m := range msgs {
+		if !slices.Contains(c.Msgs, m.ID) {
+			c.Msgs = append(c.Msgs, m.ID)
+		}
+	}
+	if len(c.Msgs) > maxCaseMsgs {
+		c.Msgs = c.Msgs[len(c.Msgs)-maxCaseMsgs:]
+	}
+}
+
+// maxCaseMsgs bounds the staff messages a case remembers.
+const maxCaseMsgs = 1000

@@ -214,6 +214,9 @@ type Reply struct {
 	// support team (its topic, its card, the copies), because the case was
 	// erased.
 	DropCase bool
+	// CaseMsgs, with DropCase, are the support team's messages in the
+	// case, to remove with it where the transport cannot remove the whole.
+	CaseMsgs []int
 	// Lang, with DropCase, is the language in which to tell the applicant
 	// what of the topic could not be removed; "" when they are not told.
 	Lang string

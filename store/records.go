@@ -60,29 +60,26 @@ func (r *Redis) GetRecord(ctx context.Context, space, key string) ([]byte, bool,
 
 // UpdateRecord implements [Store]: a record is a hash like a session (data
 // and rev) written with the same compare-and-set script, so a lost race is
-// retried as in Update.
+// retried as in Update. A record this process wrote last is tried from the
+// store's record cache without reading it first (one round trip, not two);
+// the script refuses a stale copy, which is then read and tried again.
 func (r *Redis) UpdateRecord(ctx context.Context, space, key string, ttl time.Duration,
 	fn func(cur []byte) ([]byte, error)) error {
 	if err := checkUpdateRecord(space, key, ttl); err != nil {
 		return fmt.Errorf("store: redis update record: %w", err)
 	}
 	k := r.recordKey(space, key)
+	rev, cur, known := r.records.lookup(k)
 	for attempt := range redisMaxAttempts {
-		if attempt > 0 {
+		if attempt > 1 || (attempt == 1 && !known) {
 			if err := pause(ctx, attempt); err != nil {
 				return fmt.Errorf("store: redis update record: %w", err)
 			}
 		}
-		vals, err := r.client.HMGet(ctx, k, "rev", "data").Result()
-		if err != nil {
-			return fmt.Errorf("store: redis read record: %w", err)
-		}
-		var rev string
-		var cur []byte
-		if len(vals) == 2 {
-			rev, _ = vals[0].(string)
-			if s, ok := vals[1].(string); ok {
-				cur = []byte(s)
+		if attempt > 0 || !known {
+			var err error
+			if rev, cur, err = r.readRecord(ctx, k); err != nil {
+				return err
 			}
 		}
 		next, err := fn(cur)
@@ -96,15 +93,38 @@ func (r *Redis) UpdateRecord(ctx context.Context, space, key string, ttl time.Du
 		if next == nil {
 			op = "0"
 		}
-		res, err := r.cas.Run(ctx, r.client, []string{k}, rev, rand.Text(), op, next, millis(ttl)).Int64()
+		newRev := rand.Text()
+		res, err := r.cas.Run(ctx, r.client, []string{k}, rev, newRev, op, next, millis(ttl)).Int64()
 		if err != nil {
+			r.records.drop(k)
 			return fmt.Errorf("store: redis update record: %w", err)
 		}
 		if res == 1 {
+			if next == nil {
+				r.records.drop(k)
+			} else {
+				r.records.put(k, newRev, next)
+			}
 			return nil
 		}
+		r.records.drop(k)
 	}
 	return fmt.Errorf("store: redis update record: gave up after %d attempts: %w", redisMaxAttempts, ErrContention)
+}
+
+// readRecord reads a record's revision and data ("" and nil when none).
+func (r *Redis) readRecord(ctx context.Context, k string) (rev string, cur []byte, err error) {
+	vals, err := r.client.HMGet(ctx, k, "rev", "data").Result()
+	if err != nil {
+		return "", nil, fmt.Errorf("store: redis read record: %w", err)
+	}
+	if len(vals) == 2 {
+		rev, _ = vals[0].(string)
+		if s, ok := vals[1].(string); ok {
+			cur = []byte(s)
+		}
+	}
+	return rev, cur, nil
 }
 
 // DeleteRecord implements [Store]: one DEL.
@@ -112,6 +132,7 @@ func (r *Redis) DeleteRecord(ctx context.Context, space, key string) error {
 	if err := checkRecord(space, key); err != nil {
 		return fmt.Errorf("store: redis delete record: %w", err)
 	}
+	r.records.drop(r.recordKey(space, key))
 	if err := r.client.Del(ctx, r.recordKey(space, key)).Err(); err != nil {
 		return fmt.Errorf("store: redis delete record: %w", err)
 	}

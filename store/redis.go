@@ -25,9 +25,10 @@ type RedisOptions struct {
 	Prefix string
 	// TTL is the idle expiry; default DefaultTTL, at least a millisecond.
 	TTL time.Duration
-	// CachedSessions is how many chats' sessions, as this process last
-	// wrote them, are kept in memory so that a write needs no read first
-	// (see Apply); default DefaultCachedSessions, negative for none.
+	// CachedSessions is how many chats' sessions, and how many records, as
+	// this process last wrote them, are kept in memory so that a write
+	// needs no read first (see Apply and UpdateRecord); default
+	// DefaultCachedSessions, negative for none.
 	CachedSessions int
 	// HashSecret keys the [ChatHash] naming what an erasure leaves (see
 	// Change.Forget): the bot token in serve, so that the names match the
@@ -104,6 +105,7 @@ type Redis struct {
 	due        *redis.Script
 	trips      *roundTrips
 	cache      *sessionCache // nil when off
+	records    *recordCache  // nil when off
 	prefix     string
 	ttl        time.Duration
 	hash       ChatHash
@@ -168,9 +170,9 @@ func OpenRedis(logger *slog.Logger, rawURL string, opts RedisOptions) (*Redis, e
 	}
 	switch n := opts.CachedSessions; {
 	case n == 0:
-		r.cache = newSessionCache(DefaultCachedSessions)
+		r.cache, r.records = newSessionCache(DefaultCachedSessions), newRecordCache(DefaultCachedSessions)
 	case n > 0:
-		r.cache = newSessionCache(n)
+		r.cache, r.records = newSessionCache(n), newRecordCache(n)
 	}
 	if err := preloadScripts(ctx, client); err != nil {
 		logger.Warn("store: could not preload the redis scripts", "addr", addr, "err", err)

@@ -20,22 +20,16 @@ import (
 // Telegram's update ids grow, so a new update is above it.
 //
 // At most max chats are kept; the one used longest ago goes first.
-type sessionCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[int64]*list.Element // of *cached
-	lru list.List               // front: used last
-}
+type sessionCache struct{ lru[int64, cached] }
 
 type cached struct {
-	chat    int64
 	rev     string // "" when the chat had no session
 	data    []byte
 	applied int64 // the highest update id applied through this process
 }
 
 func newSessionCache(max int) *sessionCache {
-	return &sessionCache{max: max, m: make(map[int64]*list.Element)}
+	return &sessionCache{lru[int64, cached]{max: max, m: make(map[int64]*list.Element)}}
 }
 
 // lookup returns the chat's cached session (a copy) and revision. ok is
@@ -45,17 +39,10 @@ func (c *sessionCache) lookup(chat, updateID int64) (rev string, data []byte, ok
 	if c == nil {
 		return "", nil, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, found := c.m[chat]
-	if !found {
+	x, found := c.get(chat)
+	if !found || (updateID > 0 && updateID <= x.applied) {
 		return "", nil, false
 	}
-	x := e.Value.(*cached)
-	if updateID > 0 && updateID <= x.applied {
-		return "", nil, false
-	}
-	c.lru.MoveToFront(e)
 	return x.rev, bytes.Clone(x.data), true
 }
 
@@ -65,45 +52,132 @@ func (c *sessionCache) put(chat int64, rev string, data []byte, updateID int64) 
 	if c == nil {
 		return
 	}
+	c.set(chat, func(x *cached) {
+		x.rev, x.data = rev, bytes.Clone(data)
+		x.applied = max(x.applied, updateID)
+	})
+}
+
+// drop forgets the chat; clear forgets every chat. Both do nothing on a
+// nil cache (caching off).
+func (c *sessionCache) drop(chat int64) {
+	if c != nil {
+		c.lru.drop(chat)
+	}
+}
+
+func (c *sessionCache) clear() {
+	if c != nil {
+		c.lru.clear()
+	}
+}
+
+// recordCache is sessionCache for records, by their Redis key: UpdateRecord
+// tries the record as this process last wrote it, and the compare-and-set
+// script refuses a stale one. Reads (GetRecord) never use it.
+type recordCache struct{ lru[string, cachedRecord] }
+
+type cachedRecord struct {
+	rev  string
+	data []byte
+}
+
+func newRecordCache(max int) *recordCache {
+	return &recordCache{lru[string, cachedRecord]{max: max, m: make(map[string]*list.Element)}}
+}
+
+// drop forgets the record at key; clear forgets every record. Both do
+// nothing on a nil cache (caching off).
+func (c *recordCache) drop(key string) {
+	if c != nil {
+		c.lru.drop(key)
+	}
+}
+
+func (c *recordCache) clear() {
+	if c != nil {
+		c.lru.clear()
+	}
+}
+
+// lookup returns the record as last written here (a copy), if known.
+func (c *recordCache) lookup(key string) (rev string, data []byte, ok bool) {
+	if c == nil {
+		return "", nil, false
+	}
+	x, found := c.get(key)
+	return x.rev, bytes.Clone(x.data), found
+}
+
+// put records that the record at key is data at revision rev.
+func (c *recordCache) put(key, rev string, data []byte) {
+	if c == nil {
+		return
+	}
+	c.set(key, func(x *cachedRecord) { x.rev, x.data = rev, bytes.Clone(data) })
+}
+
+// lru is a bounded map that forgets the entry used longest ago first; safe
+// for concurrent use.
+type lru[K comparable, V any] struct {
+	mu  sync.Mutex
+	max int
+	m   map[K]*list.Element // of *lruEntry[K, V]
+	l   list.List           // front: used last
+}
+
+type lruEntry[K comparable, V any] struct {
+	key K
+	v   V
+}
+
+// get returns the entry (its byte slices shared: callers copy what they
+// keep) and marks it used.
+func (c *lru[K, V]) get(k K) (V, bool) {
+	var zero V
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, found := c.m[chat]
+	e, found := c.m[k]
 	if !found {
-		e = c.lru.PushFront(&cached{chat: chat})
-		c.m[chat] = e
-		for c.lru.Len() > c.max {
-			old := c.lru.Back()
-			c.lru.Remove(old)
-			delete(c.m, old.Value.(*cached).chat)
+		return zero, false
+	}
+	c.l.MoveToFront(e)
+	return e.Value.(*lruEntry[K, V]).v, true
+}
+
+// set changes the entry (the zero V when new) with fn and marks it used.
+func (c *lru[K, V]) set(k K, fn func(v *V)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, found := c.m[k]
+	if !found {
+		e = c.l.PushFront(&lruEntry[K, V]{key: k})
+		c.m[k] = e
+		for c.l.Len() > c.max {
+			old := c.l.Back()
+			c.l.Remove(old)
+			delete(c.m, old.Value.(*lruEntry[K, V]).key)
 		}
 	} else {
-		c.lru.MoveToFront(e)
+		c.l.MoveToFront(e)
 	}
-	x := e.Value.(*cached)
-	x.rev, x.data = rev, bytes.Clone(data)
-	x.applied = max(x.applied, updateID)
+	fn(&e.Value.(*lruEntry[K, V]).v)
 }
 
-// drop forgets the chat.
-func (c *sessionCache) drop(chat int64) {
-	if c == nil {
-		return
-	}
+// drop forgets k.
+func (c *lru[K, V]) drop(k K) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, found := c.m[chat]; found {
-		c.lru.Remove(e)
-		delete(c.m, chat)
+	if e, found := c.m[k]; found {
+		c.l.Remove(e)
+		delete(c.m, k)
 	}
 }
 
-// clear forgets every chat.
-func (c *sessionCache) clear() {
-	if c == nil {
-		return
-	}
+// clear forgets everything.
+func (c *lru[K, V]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m = make(map[int64]*list.Element)
-	c.lru.Init()
+	c.m = make(map[K]*list.Element)
+	c.l.Init()
 }

@@ -99,3 +99,45 @@ func TestRedisSessionCache(t *testing.T) {
 	apply(c, 9, "8", "9", 2, false)
 	apply(c, 10, "9", "10", 2, false)
 }
+
+// Two replicas writing one record, each with its record cache: a replica
+// writes a record it wrote last in one round trip, sees what the other wrote
+// (one round trip more), and never loses the other's write.
+func TestRedisRecordCache(t *testing.T) {
+	url := storetest.StartRedis(t)
+	a, prefix := openRedis(t, url, time.Hour)
+	b, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: time.Hour})
+	if err != nil {
+		t.Fatalf("OpenRedis: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	ctx := t.Context()
+	names := map[*store.Redis]string{a: "a", b: "b"}
+	// add appends word to the record on replica r, checks what fn saw last
+	// (want) and the round trips it took.
+	add := func(r *store.Redis, word, want string, trips uint64) {
+		t.Helper()
+		var saw string
+		before := r.RoundTrips()
+		err := r.UpdateRecord(ctx, "desk", "k", time.Hour, func(cur []byte) ([]byte, error) {
+			saw = string(cur)
+			return append(cur, word...), nil
+		})
+		if n := r.RoundTrips() - before; err != nil || saw != want || n != trips {
+			t.Errorf("%s.UpdateRecord(+%s): fn saw %q, %d round trips, err %v; want %q, %d, nil",
+				names[r], word, saw, n, err, want, trips)
+		}
+	}
+	add(a, "1", "", 2)     // a new record: read, then write
+	add(a, "2", "1", 1)    // a wrote it last: write only
+	add(b, "3", "12", 2)   // b never saw it
+	add(a, "4", "123", 3)  // a's copy is stale: refused, read, written
+	add(a, "5", "1234", 1) // a wrote it last again
+	if err := b.DeleteRecord(ctx, "desk", "k"); err != nil {
+		t.Fatal(err)
+	}
+	add(a, "6", "", 3) // deleted elsewhere: a's copy is refused
+	if got, _, err := b.GetRecord(ctx, "desk", "k"); err != nil || string(got) != "6" {
+		t.Errorf("GetRecord = %q, %v; want \"6\"", got, err)
+	}
+}

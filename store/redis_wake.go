@@ -290,6 +290,7 @@ func (r *Redis) Keys(ctx context.Context, chat int64) ([]string, error) {
 // cluster: for tools and tests that use a prefix of their own.
 func (r *Redis) Purge(ctx context.Context) error {
 	r.cache.clear()
+	r.records.clear()
 	purge := func(ctx context.Context, c redis.Cmdable) error {
 		iter := c.Scan(ctx, 0, globEscape(r.prefix)+"*", redisScanCount).Iterator()
 		var batch []string
