@@ -292,7 +292,7 @@ func writeReplies(t *testing.T, b *strings.Builder, replies []Reply) (card bool)
 			fmt.Fprintf(b, "event< %s: everything stored is erased\n", r.Event)
 			continue
 		case r.DropCase:
-			fmt.Fprintf(b, "staff< (case erased)\n")
+			fmt.Fprintf(b, "staff< (case erased, with the %d staff message(s) in it)\n", len(r.CaseMsgs))
 			continue
 		case r.Event != "":
 			fmt.Fprintf(b, "event< %s\n", r.Event)
