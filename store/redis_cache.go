@@ -20,7 +20,7 @@ import (
 // Telegram's update ids grow, so a new update is above it.
 //
 // At most max chats are kept; the one used longest ago goes first.
-type sessionCache struct{ lru[int64, cached] }
+type sessionCache lru[int64, cached]
 
 type cached struct {
 	rev     string // "" when the chat had no session
@@ -29,17 +29,16 @@ type cached struct {
 }
 
 func newSessionCache(max int) *sessionCache {
-	return &sessionCache{lru[int64, cached]{max: max, m: make(map[int64]*list.Element)}}
+	return &sessionCache{max: max, m: make(map[int64]*list.Element)}
 }
+
+func (c *sessionCache) lru() *lru[int64, cached] { return (*lru[int64, cached])(c) }
 
 // lookup returns the chat's cached session (a copy) and revision. ok is
 // false when there is none, or when updateID is not above the highest this
 // process applied to the chat: that must be checked in Redis before fn runs.
 func (c *sessionCache) lookup(chat, updateID int64) (rev string, data []byte, ok bool) {
-	if c == nil {
-		return "", nil, false
-	}
-	x, found := c.get(chat)
+	x, found := c.lru().get(chat)
 	if !found || (updateID > 0 && updateID <= x.applied) {
 		return "", nil, false
 	}
@@ -49,33 +48,20 @@ func (c *sessionCache) lookup(chat, updateID int64) (rev string, data []byte, ok
 // put records that the chat's session is data at revision rev (rev "" and
 // data nil: no session), and that updateID (when positive) was applied.
 func (c *sessionCache) put(chat int64, rev string, data []byte, updateID int64) {
-	if c == nil {
-		return
-	}
-	c.set(chat, func(x *cached) {
+	c.lru().set(chat, func(x *cached) {
 		x.rev, x.data = rev, bytes.Clone(data)
 		x.applied = max(x.applied, updateID)
 	})
 }
 
-// drop forgets the chat; clear forgets every chat. Both do nothing on a
-// nil cache (caching off).
-func (c *sessionCache) drop(chat int64) {
-	if c != nil {
-		c.lru.drop(chat)
-	}
-}
-
-func (c *sessionCache) clear() {
-	if c != nil {
-		c.lru.clear()
-	}
-}
+// drop forgets the chat; clear forgets every chat.
+func (c *sessionCache) drop(chat int64) { c.lru().drop(chat) }
+func (c *sessionCache) clear()          { c.lru().clear() }
 
 // recordCache is sessionCache for records, by their Redis key: UpdateRecord
 // tries the record as this process last wrote it, and the compare-and-set
 // script refuses a stale one. Reads (GetRecord) never use it.
-type recordCache struct{ lru[string, cachedRecord] }
+type recordCache lru[string, cachedRecord]
 
 type cachedRecord struct {
 	rev  string
@@ -83,42 +69,28 @@ type cachedRecord struct {
 }
 
 func newRecordCache(max int) *recordCache {
-	return &recordCache{lru[string, cachedRecord]{max: max, m: make(map[string]*list.Element)}}
+	return &recordCache{max: max, m: make(map[string]*list.Element)}
 }
 
-// drop forgets the record at key; clear forgets every record. Both do
-// nothing on a nil cache (caching off).
-func (c *recordCache) drop(key string) {
-	if c != nil {
-		c.lru.drop(key)
-	}
-}
+func (c *recordCache) lru() *lru[string, cachedRecord] { return (*lru[string, cachedRecord])(c) }
 
-func (c *recordCache) clear() {
-	if c != nil {
-		c.lru.clear()
-	}
-}
+// drop forgets the record at key; clear forgets every record.
+func (c *recordCache) drop(key string) { c.lru().drop(key) }
+func (c *recordCache) clear()          { c.lru().clear() }
 
 // lookup returns the record as last written here (a copy), if known.
 func (c *recordCache) lookup(key string) (rev string, data []byte, ok bool) {
-	if c == nil {
-		return "", nil, false
-	}
-	x, found := c.get(key)
+	x, found := c.lru().get(key)
 	return x.rev, bytes.Clone(x.data), found
 }
 
 // put records that the record at key is data at revision rev.
 func (c *recordCache) put(key, rev string, data []byte) {
-	if c == nil {
-		return
-	}
-	c.set(key, func(x *cachedRecord) { x.rev, x.data = rev, bytes.Clone(data) })
+	c.lru().set(key, func(x *cachedRecord) { x.rev, x.data = rev, bytes.Clone(data) })
 }
 
 // lru is a bounded map that forgets the entry used longest ago first; safe
-// for concurrent use.
+// for concurrent use. Every method does nothing on a nil *lru (caching off).
 type lru[K comparable, V any] struct {
 	mu  sync.Mutex
 	max int
@@ -135,6 +107,9 @@ type lruEntry[K comparable, V any] struct {
 // keep) and marks it used.
 func (c *lru[K, V]) get(k K) (V, bool) {
 	var zero V
+	if c == nil {
+		return zero, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, found := c.m[k]
@@ -147,6 +122,9 @@ func (c *lru[K, V]) get(k K) (V, bool) {
 
 // set changes the entry (the zero V when new) with fn and marks it used.
 func (c *lru[K, V]) set(k K, fn func(v *V)) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, found := c.m[k]
@@ -166,6 +144,9 @@ func (c *lru[K, V]) set(k K, fn func(v *V)) {
 
 // drop forgets k.
 func (c *lru[K, V]) drop(k K) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, found := c.m[k]; found {
@@ -176,6 +157,9 @@ func (c *lru[K, V]) drop(k K) {
 
 // clear forgets everything.
 func (c *lru[K, V]) clear() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m = make(map[K]*list.Element)
