@@ -40,20 +40,26 @@ func (d *desk) caseKey(chat int64) string {
 	return strconv.FormatInt(d.key, 10) + ":" + strconv.FormatInt(chat, 10)
 }
 
+// caseRecord reads where the case of chat is shown; ok is false when the
+// desk has no record of it.
+func (d *desk) caseRecord(ctx context.Context, chat int64) (r caseRec, ok bool, err error) {
+	raw, ok, err := d.st.GetRecord(ctx, caseSpace, d.caseKey(chat))
+	if err != nil {
+		return caseRec{}, false, fmt.Errorf("bot: read where a case is shown: %w", err)
+	}
+	if ok && json.Unmarshal(raw, &r) != nil {
+		d.logger.Error("bot: unreadable record of where a case is shown; showing the case anew")
+		return caseRec{}, true, nil
+	}
+	return r, ok, nil
+}
+
 // shown reads where the case of chat (whose session is s) is shown; a case
 // an older version showed is recorded from its session first.
 func (d *desk) shown(ctx context.Context, chat int64, s flows.Session) (caseRec, error) {
-	raw, ok, err := d.st.GetRecord(ctx, caseSpace, d.caseKey(chat))
-	if err != nil {
-		return caseRec{}, fmt.Errorf("bot: read where a case is shown: %w", err)
-	}
-	var r caseRec
-	if ok {
-		if err := json.Unmarshal(raw, &r); err != nil {
-			d.logger.Error("bot: unreadable record of a case's topic; showing the case anew", "err", err)
-			return caseRec{}, nil
-		}
-		return r, nil
+	r, ok, err := d.caseRecord(ctx, chat)
+	if err != nil || ok {
+		return r, err
 	}
 	if s.Human == nil || s.Human.Legacy.Topic == 0 {
 		return caseRec{}, nil
@@ -187,13 +193,9 @@ func (d *desk) drop(ctx context.Context, chat int64, o op) error {
 // droppedTopic is the topic of an erased case: the desk's record's, else
 // the one an older version kept in the session, which the drop carries.
 func (d *desk) droppedTopic(ctx context.Context, chat int64, o op) (int, error) {
-	raw, ok, err := d.st.GetRecord(ctx, caseSpace, d.caseKey(chat))
-	if err != nil {
-		return 0, fmt.Errorf("bot: read where an erased case is shown: %w", err)
-	}
-	var r caseRec
-	if ok && json.Unmarshal(raw, &r) == nil && r.Topic != 0 {
-		return r.Topic, nil
+	r, _, err := d.caseRecord(ctx, chat)
+	if err != nil || r.Topic != 0 {
+		return r.Topic, err
 	}
 	return o.Thread, nil
 }
@@ -235,9 +237,17 @@ func (d *desk) reopen(ctx context.Context, chat int64) error {
 }
 
 // topic is the case's topic, opened (with its card and documents) if it has
-// none yet.
+// none yet. A case shown already needs no read of its session.
 func (d *desk) topic(ctx context.Context, chat int64) (staff int64, thread int, err error) {
-	_, r, staff, err := d.where(ctx, chat)
+	r, _, err := d.caseRecord(ctx, chat)
+	if err != nil {
+		return 0, 0, err
+	}
+	if r.Topic != 0 {
+		staff, err = d.current(ctx)
+		return staff, r.Topic, err
+	}
+	_, r, staff, err = d.where(ctx, chat)
 	if err != nil {
 		return 0, 0, err
 	}
