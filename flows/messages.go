@@ -123,6 +123,16 @@ func (c *Catalog) DateWords(lang string, d rules.Date) string {
 	})
 }
 
+// DateShort writes a date in words without the weekday ("26 July 2025"),
+// for dates that are facts rather than the applicant's own.
+func (c *Catalog) DateShort(lang string, d rules.Date) string {
+	return c.Text(lang, "date_short", map[string]any{
+		"Day":   d.Day,
+		"Month": c.Text(lang, fmt.Sprintf("month_%d", int(d.Month)), nil),
+		"Year":  d.Year,
+	})
+}
+
 // Days writes a number of days with the language's plural rule.
 func (c *Catalog) Days(lang string, n int) string {
 	return c.Plural(lang, "days", n, nil)

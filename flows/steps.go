@@ -267,14 +267,36 @@ func (t *turn) explain(e rules.Eligibility) {
 			t.say("verdict_too_late", d)
 		}
 		t.say(t.renewAdvice(), d)
+		t.portal(e.Expiry)
 	case rules.Expired:
 		t.say("verdict_expired", d)
 		t.say(t.renewAdvice(), d)
+		t.portal(e.Expiry)
 		t.say("verdict_after_expiry", d)
 	}
 	if e.Verdict != rules.Eligible && (t.s.Reason == rules.Lost || t.s.Reason == rules.Stolen) {
 		t.say("verdict_police_anyway", d)
 	}
+}
+
+// portal says where renewals are made and whether the Portal is known to
+// take a card expiring on expiry: AIMA's windows are facts of a period, so
+// a card outside every known one is told plainly that it is not known yet,
+// where to check, and what to do meanwhile.
+func (t *turn) portal(expiry rules.Date) {
+	c := rules.CheckPortal(expiry)
+	lang := t.s.Language()
+	d := map[string]any{
+		"Expiry":    t.cat.DateShort(lang, expiry),
+		"From":      t.cat.DateShort(lang, c.Window.From),
+		"To":        t.cat.DateShort(lang, c.Window.To),
+		"Confirmed": t.cat.DateShort(lang, c.Window.Confirmed),
+	}
+	if c.Covered {
+		t.say("portal_covered", d)
+		return
+	}
+	t.say("portal_unknown", d)
 }
 
 func (t *turn) renewAdvice() string {

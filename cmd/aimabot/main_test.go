@@ -63,10 +63,21 @@ func TestEligibility(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"verdict": "eligible", "last_day": "2026-11-25", "days_left": 90.0, "caution": true}
+	want := map[string]any{"verdict": "eligible", "last_day": "2026-11-25", "days_left": 90.0, "caution": true, "portal": nil}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("eligibility JSON %s = %v; want %v", k, got[k], v)
+		}
+	}
+	// Renewal: whether the Portal is known to take the card.
+	for expiry, portal := range map[string]string{"2026-09-30": "covered", "2027-01-20": "unknown", "2025-03-01": "unknown"} {
+		out, _, _ := aimabot(t, nil, "", "eligibility", "--expiry", expiry, "--today", "2026-12-04", "--json")
+		var got map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["portal"] != portal {
+			t.Errorf("eligibility --expiry %s: portal = %v; want %s", expiry, got["portal"], portal)
 		}
 	}
 }

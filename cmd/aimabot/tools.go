@@ -76,12 +76,26 @@ func runEligibility(args []string, stdout io.Writer) error {
 		LastDay  string        `json:"last_day"`
 		DaysLeft int           `json:"days_left"`
 		Caution  bool          `json:"caution"`
-	}{v.Verdict, v.Expiry.String(), v.Today.String(), v.LastDay.String(), v.DaysLeft, v.Caution}
+		// Portal, when the way is renewal: "covered" when the expiry is in
+		// a window AIMA confirmed for the Portal de Renovações, "unknown"
+		// otherwise (not known yet, not known to be refused).
+		Portal string `json:"portal,omitempty"`
+	}{Verdict: v.Verdict, Expiry: v.Expiry.String(), Today: v.Today.String(), LastDay: v.LastDay.String(),
+		DaysLeft: v.DaysLeft, Caution: v.Caution}
+	if v.Verdict != rules.Eligible {
+		out.Portal = "unknown"
+		if rules.CheckPortal(e).Covered {
+			out.Portal = "covered"
+		}
+	}
 	if *asJSON {
 		return writeJSON(stdout, out)
 	}
 	_, err = fmt.Fprintf(stdout, "verdict:   %s\nexpiry:    %s\ntoday:     %s\nlast_day:  %s\ndays_left: %d\ncaution:   %t\n",
 		out.Verdict, out.Expiry, out.Today, out.LastDay, out.DaysLeft, out.Caution)
+	if err == nil && out.Portal != "" {
+		_, err = fmt.Fprintf(stdout, "portal:    %s\n", out.Portal)
+	}
 	return err
 }
 
