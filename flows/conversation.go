@@ -114,6 +114,8 @@ const (
 	actChangeWhy   = "why"
 	actCancelYes   = "cancel_yes"
 	actCancelNo    = "cancel_no"
+	actResume      = "resume" // /start mid-conversation: carry on
+	actStartAgain  = "again"  // /start mid-conversation: erase and restart
 	actHuman       = "human"
 	actBack        = "back"
 	actFAQ         = "faq"   // arg: a knowledge-base topic

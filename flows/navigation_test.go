@@ -1,0 +1,132 @@
+package flows
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// play runs transcript-style inputs ("[Label]", "photo 1000", "/start",
+// text) from a new session, stopping the test at a button that is not in
+// the last replies. It returns the session and the last replies.
+func play(t *testing.T, f *Flow, now time.Time, lines ...string) (Session, []Reply) {
+	t.Helper()
+	var s Session
+	var last []Reply
+	files := 0
+	for _, line := range lines {
+		in, ok := parseInput(t, line, "en", last, &files)
+		if !ok {
+			t.Fatalf("after %q: no button %s in %+v", lines, line, last)
+		}
+		var err error
+		s, last, err = f.Step(s, in, now)
+		if err != nil {
+			t.Fatalf("Step(%s): %v", line, err)
+		}
+	}
+	return s, last
+}
+
+// labels are the buttons' labels of replies, in order.
+func labels(replies []Reply) []string {
+	var out []string
+	for _, r := range replies {
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				out = append(out, b.Label)
+			}
+		}
+	}
+	return out
+}
+
+func texts(replies []Reply) string {
+	var out []string
+	for _, r := range replies {
+		out = append(out, r.Text)
+	}
+	return strings.Join(out, "\n")
+}
+
+var (
+	tourNow     = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	toDocuments = []string{"/start", "[English]", "[My card was lost, stolen or damaged]", "[I lost it]", "26/07/2028", "[Continue]"}
+)
+
+func with(base []string, more ...string) []string {
+	return append(append([]string(nil), base...), more...)
+}
+
+// /start and /restart erase nothing without asking once something was
+// answered; at the beginning they just start.
+func TestStartAsksMidConversation(t *testing.T) {
+	f := newFlow(t)
+	tests := []struct {
+		name   string
+		inputs []string
+		ask    bool   // whether /start asks before erasing
+		state  string // the state after /start
+	}{
+		{"greeting", []string{"/start", "/start"}, false, StateLanguage},
+		{"nothing answered", []string{"/start", "[English]", "/start"}, false, StateSituation},
+		{"a question typed", []string{"/start", "[English]", "[I have a question]", "/restart"}, false, StateSituation},
+		{"a request chosen", []string{"/start", "[English]", "[My card was lost, stolen or damaged]", "/start"}, true, StateReason},
+		{"a date given", with(toDocuments[:5], "/restart"), true, StateVerdict},
+		{"a document sent", with(toDocuments, "photo 1000", "/start"), true, StateDocuments},
+	}
+	for _, tt := range tests {
+		s, replies := play(t, f, tourNow, tt.inputs...)
+		asked := strings.Contains(texts(replies), "start again from the beginning?")
+		if asked != tt.ask || s.State != tt.state {
+			t.Errorf("%s: /start asks = %v in state %s; want %v in state %s", tt.name, asked, s.State, tt.ask, tt.state)
+		}
+		if tt.ask && s.Confirming != "restart" {
+			t.Errorf("%s: Confirming = %q; want %q", tt.name, s.Confirming, "restart")
+		}
+	}
+}
+
+// Continue keeps everything and asks the step's question again; Start
+// again erases; the confirmation's buttons do nothing once it is over.
+func TestStartConfirmation(t *testing.T) {
+	f := newFlow(t)
+	mid := with(toDocuments, "photo 1000", "/start")
+	const erase = "[Start again (erases your answers and documents)]"
+	tests := []struct {
+		name   string
+		inputs []string
+		state  string
+		docs   int    // documents kept
+		kind   bool   // whether the request is kept
+		say    string // in the last replies
+	}{
+		{"continue", with(mid, "[Continue]"), StateDocuments, 1, true, "Document 2 of 3"},
+		{"start again", with(mid, erase), StateSituation, 0, false, "Let's start again."},
+		{"typed text dismisses it", with(mid, "hello", "stale "+erase), StateDocuments, 1, true, "Residence card copy"},
+		{"a stale confirmation", with(mid, "[Continue]", "[Skip (I don't have it)]", "photo 1000", "stale "+erase), StateReview, 2, true, "earlier step"},
+	}
+	_, confirm := play(t, f, tourNow, mid...)
+	for _, tt := range tests {
+		var s Session
+		var replies []Reply
+		if i := len(tt.inputs) - 1; strings.HasPrefix(tt.inputs[i], "stale ") {
+			// The confirmation's button, pressed later.
+			in, _ := parseInput(t, strings.TrimPrefix(tt.inputs[i], "stale "), "en", confirm, new(int))
+			s, _ = play(t, f, tourNow, tt.inputs[:i]...)
+			var err error
+			if s, replies, err = f.Step(s, in, tourNow); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			s, replies = play(t, f, tourNow, tt.inputs...)
+		}
+		if s.State != tt.state || len(s.Docs) != tt.docs || (s.Kind != "") != tt.kind || !strings.Contains(texts(replies), tt.say) {
+			t.Errorf("%s: state, docs, kind = %s, %d, %q, saying %q; want %s, %d, kept %v, saying %q",
+				tt.name, s.State, len(s.Docs), s.Kind, texts(replies), tt.state, tt.docs, tt.kind, tt.say)
+		}
+		if s.Confirming != "" {
+			t.Errorf("%s: Confirming = %q; want none", tt.name, s.Confirming)
+		}
+	}
+}
