@@ -264,6 +264,12 @@ func (t *turn) restart(msg string) error {
 }
 
 func (t *turn) back() error {
+	if t.s.State == StateDocuments {
+		if prev, ok := t.previousDoc(); ok {
+			t.revisit(prev)
+			return t.move(evRevisit)
+		}
+	}
 	t.s.Replacing = ""
 	switch t.s.State {
 	case StateLanguage:

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aimabot/aimabot/rules"
 )
 
 // play runs transcript-style inputs ("[Label]", "photo 1000", "/start",
@@ -128,5 +130,70 @@ func TestStartConfirmation(t *testing.T) {
 		if s.Confirming != "" {
 			t.Errorf("%s: Confirming = %q; want none", tt.name, s.Confirming)
 		}
+	}
+}
+
+// askedFor is the document a session in the documents step asks for.
+func askedFor(f *Flow, s Session) rules.DocID {
+	t := &turn{f: f, cat: f.cat, s: s}
+	if d := t.asked(); d != nil && s.State == StateDocuments {
+		return d.ID
+	}
+	return ""
+}
+
+// /back in the documents goes one checklist entry back, and only the
+// first document's goes back to the verdict; a skipped document can
+// always be added after all, from the documents step or the review.
+func TestDocumentNavigation(t *testing.T) {
+	f := newFlow(t)
+	passport := with(toDocuments, "photo 1000")           // asks for the residence card copy (optional)
+	skipped := with(passport, "[Skip (I don't have it)]") // asks for the police report
+	review := with(skipped, "photo 1000")                 // the review, the residence card copy skipped
+	const add = "[Add: Residence card copy]"
+	tests := []struct {
+		name    string
+		inputs  []string
+		state   string
+		asked   rules.DocID // the document asked for next
+		skipped int         // documents still skipped
+	}{
+		{"back on the first document", with(toDocuments, "/back"), StateVerdict, "", 0},
+		{"back on the second document", with(passport, "/back"), StateDocuments, rules.DocPassport, 0},
+		{"back button on the second document", with(passport, "[Back]"), StateDocuments, rules.DocPassport, 0},
+		{"back to a skipped document", with(skipped, "/back"), StateDocuments, rules.DocResidenceCard, 0},
+		{"back twice", with(skipped, "/back", "/back"), StateDocuments, rules.DocPassport, 0},
+		{"back from the first again", with(skipped, "/back", "/back", "/back"), StateVerdict, "", 0},
+		{"keep the one sent", with(passport, "/back", "[Keep the one I sent]"), StateDocuments, rules.DocResidenceCard, 0},
+		{"send it again", with(passport, "/back", "photo 2000"), StateDocuments, rules.DocResidenceCard, 0},
+		{"skip it again", with(skipped, "/back", "[Skip (I don't have it)]"), StateDocuments, rules.DocPoliceReport, 1},
+		{"add from the documents step", with(skipped, add), StateDocuments, rules.DocResidenceCard, 0},
+		{"add from the review", with(review, add), StateDocuments, rules.DocResidenceCard, 0},
+		{"added and sent", with(review, add, "photo 1000"), StateReview, "", 0},
+		{"added and skipped again", with(review, add, "[Skip (I don't have it)]"), StateReview, "", 1},
+	}
+	for _, tt := range tests {
+		s, _ := play(t, f, tourNow, tt.inputs...)
+		if got := askedFor(f, s); s.State != tt.state || got != tt.asked || len(s.Skipped) != tt.skipped {
+			t.Errorf("%s: after %q, state, asked, skipped = %s, %q, %d; want %s, %q, %d",
+				tt.name, tt.inputs[len(toDocuments):], s.State, got, len(s.Skipped), tt.state, tt.asked, tt.skipped)
+		}
+	}
+}
+
+// The add button is one of its step: pressed once the document is in, it
+// is out of date and adds nothing.
+func TestAddButtonStale(t *testing.T) {
+	f := newFlow(t)
+	inputs := with(toDocuments, "photo 1000", "[Skip (I don't have it)]", "photo 1000")
+	s, review := play(t, f, tourNow, inputs...)
+	in, _ := parseInput(t, "[Add: Residence card copy]", "en", review, new(int))
+	s, _, _ = f.Step(s, in, tourNow)
+	s, _, _ = f.Step(s, Input{Kind: Files, Files: []File{{Ref: "r", Type: rules.JPEG, Size: 10}}}, tourNow)
+	before := s
+	s, replies, err := f.Step(s, in, tourNow)
+	if err != nil || s.State != before.State || len(s.Docs) != len(before.Docs) || !strings.Contains(texts(replies), "earlier step") {
+		t.Errorf("stale add = state %s, %d docs, %q, %v; want %s, %d docs, the out-of-date notice",
+			s.State, len(s.Docs), texts(replies), err, before.State, len(before.Docs))
 	}
 }
