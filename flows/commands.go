@@ -72,6 +72,8 @@ func (t *turn) matchLabel() {
 		return
 	}
 	probe := &turn{f: t.f, cat: t.cat, s: t.s, now: t.now, today: t.today}
+	// A confirmation's buttons first: its "Continue" is not the step's.
+	probe.out = []Reply{{Buttons: t.confirmButtons()}}
 	probe.ask()
 	for _, r := range probe.out {
 		for _, row := range r.Buttons {
@@ -83,6 +85,18 @@ func (t *turn) matchLabel() {
 			}
 		}
 	}
+}
+
+// confirmButtons are the buttons of the question asked on top of the
+// current step (Session.Confirming), if any.
+func (t *turn) confirmButtons() [][]ButtonSpec {
+	switch t.s.Confirming {
+	case "cancel":
+		return [][]ButtonSpec{t.button("btn_cancel_yes", nil, actCancelYes), t.button("btn_cancel_no", nil, actCancelNo)}
+	case "restart":
+		return [][]ButtonSpec{t.button("btn_restart_continue", nil, actResume), t.button("btn_restart_erase", nil, actStartAgain)}
+	}
+	return nil
 }
 
 func parseButton(data string) (step int, action, arg string, ok bool) {
@@ -139,7 +153,7 @@ func (t *turn) command() error {
 		t.s.Confirming = "restart"
 		t.statusLines()
 		t.say("restart_confirm", nil)
-		t.send(t.button("btn_restart_continue", nil, actResume), t.button("btn_restart_erase", nil, actStartAgain))
+		t.send(t.confirmButtons()...)
 		return nil
 	case "cancel":
 		if !t.answered() {
@@ -149,7 +163,7 @@ func (t *turn) command() error {
 		}
 		t.s.Confirming = "cancel"
 		t.say("cancel_confirm", nil)
-		t.send(t.button("btn_cancel_yes", nil, actCancelYes), t.button("btn_cancel_no", nil, actCancelNo))
+		t.send(t.confirmButtons()...)
 		return nil
 	case "back":
 		return t.back()

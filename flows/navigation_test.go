@@ -105,6 +105,9 @@ func TestStartConfirmation(t *testing.T) {
 	}{
 		{"continue", with(mid, "[Continue]"), StateDocuments, 1, true, "Document 2 of 3"},
 		{"start again", with(mid, erase), StateSituation, 0, false, "Let's start again."},
+		{"typed continue", with(mid, "continue"), StateDocuments, 1, true, "Okay, nothing was cleared."},
+		{"typed continue at the verdict", with(toDocuments[:5], "/start", "Continue"), StateVerdict, 0, true, "Okay, nothing was cleared."},
+		{"typed no at /cancel", with(mid[:len(mid)-1], "/cancel", "no, keep going"), StateDocuments, 1, true, "Okay, nothing was cleared."},
 		{"typed text dismisses it", with(mid, "hello", "stale "+erase), StateDocuments, 1, true, "Residence card copy"},
 		{"a stale confirmation", with(mid, "[Continue]", "[Skip (I don't have it)]", "photo 1000", "stale "+erase), StateReview, 2, true, "earlier step"},
 	}
