@@ -30,19 +30,6 @@ func play(t *testing.T, f *Flow, now time.Time, lines ...string) (Session, []Rep
 	return s, last
 }
 
-// labels are the buttons' labels of replies, in order.
-func labels(replies []Reply) []string {
-	var out []string
-	for _, r := range replies {
-		for _, row := range r.Buttons {
-			for _, b := range row {
-				out = append(out, b.Label)
-			}
-		}
-	}
-	return out
-}
-
 func texts(replies []Reply) string {
 	var out []string
 	for _, r := range replies {
