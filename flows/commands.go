@@ -72,6 +72,8 @@ func (t *turn) matchLabel() {
 		return
 	}
 	probe := &turn{f: t.f, cat: t.cat, s: t.s, now: t.now, today: t.today}
+	// A confirmation's buttons first: its "Continue" is not the step's.
+	probe.out = []Reply{{Buttons: t.confirmButtons()}}
 	probe.ask()
 	for _, r := range probe.out {
 		for _, row := range r.Buttons {
@@ -83,6 +85,18 @@ func (t *turn) matchLabel() {
 			}
 		}
 	}
+}
+
+// confirmButtons are the buttons of the question asked on top of the
+// current step (Session.Confirming), if any.
+func (t *turn) confirmButtons() [][]ButtonSpec {
+	switch t.s.Confirming {
+	case "cancel":
+		return [][]ButtonSpec{t.button("btn_cancel_yes", nil, actCancelYes), t.button("btn_cancel_no", nil, actCancelNo)}
+	case "restart":
+		return [][]ButtonSpec{t.button("btn_restart_continue", nil, actResume), t.button("btn_restart_erase", nil, actStartAgain)}
+	}
+	return nil
 }
 
 func parseButton(data string) (step int, action, arg string, ok bool) {
@@ -131,16 +145,25 @@ func (t *turn) command() error {
 			t.ask()
 			return nil
 		}
-		return t.restart("restart_done")
+		if !t.answered() {
+			return t.restart("restart_done")
+		}
+		// Mid-conversation, /start is often a habit: say where they are and
+		// ask before erasing anything, as /cancel does.
+		t.s.Confirming = "restart"
+		t.statusLines()
+		t.say("restart_confirm", nil)
+		t.send(t.confirmButtons()...)
+		return nil
 	case "cancel":
-		if t.s.Kind == "" && len(t.s.Docs) == 0 && t.s.Expiry.IsZero() {
+		if !t.answered() {
 			t.say("cancel_nothing", nil)
 			t.ask()
 			return nil
 		}
 		t.s.Confirming = "cancel"
 		t.say("cancel_confirm", nil)
-		t.send(t.button("btn_cancel_yes", nil, actCancelYes), t.button("btn_cancel_no", nil, actCancelNo))
+		t.send(t.confirmButtons()...)
 		return nil
 	case "back":
 		return t.back()
@@ -194,6 +217,16 @@ func (t *turn) press(action, arg, confirming string) error {
 		}
 	case actRestart:
 		return t.restart("restart_done")
+	case actResume:
+		if confirming == "restart" {
+			t.say("cancel_kept", nil)
+			t.ask()
+			return nil
+		}
+	case actStartAgain:
+		if confirming == "restart" {
+			return t.restart("restart_done")
+		}
 	case actHuman:
 		t.escalate(WhyAsked)
 		t.ask()
@@ -229,6 +262,12 @@ func validLang(code string) bool {
 	return false
 }
 
+// answered reports whether the applicant gave anything that a restart
+// would erase: a request, an expiry date or a document.
+func (t *turn) answered() bool {
+	return t.s.Kind != "" || len(t.s.Docs) > 0 || !t.s.Expiry.IsZero()
+}
+
 // restart clears every answer but the language.
 func (t *turn) restart(msg string) error {
 	t.s = Session{Version: SchemaVersion, State: t.s.State, Step: t.s.Step, Lang: t.s.Lang,
@@ -239,6 +278,12 @@ func (t *turn) restart(msg string) error {
 }
 
 func (t *turn) back() error {
+	if t.s.State == StateDocuments {
+		if prev, ok := t.previousDoc(); ok {
+			t.revisit(prev)
+			return t.move(evRevisit)
+		}
+	}
 	t.s.Replacing = ""
 	switch t.s.State {
 	case StateLanguage:
@@ -256,6 +301,12 @@ func (t *turn) back() error {
 // --- status ---
 
 func (t *turn) status() {
+	t.statusLines()
+	t.send()
+}
+
+// statusLines writes where the conversation is and what was given so far.
+func (t *turn) statusLines() {
 	t.say("status_step", map[string]any{"Step": t.tr("step_"+t.s.State, nil)})
 	if t.s.Kind != "" {
 		t.say("status_kind", map[string]any{"Kind": t.tr("kind_"+string(t.s.Kind), nil)})
@@ -270,5 +321,4 @@ func (t *turn) status() {
 	if t.s.Reason != "" {
 		t.checklist()
 	}
-	t.send()
 }

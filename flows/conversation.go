@@ -47,6 +47,7 @@ const (
 	evDocumentsDone    = "documents_done"
 	evPickReplacement  = "pick_replacement"
 	evChoseReplacement = "chose_replacement"
+	evRevisit          = "revisit" // back to an earlier or skipped document
 	evConfirm          = "confirm"
 	evChangeSituation  = "change_situation"
 	evChangeReason     = "change_reason"
@@ -76,6 +77,7 @@ func transitions() fsm.Events {
 		{Name: evDocumentsDone, Src: []string{StateDocuments}, Dst: StateReview},
 		{Name: evPickReplacement, Src: []string{StateDocuments, StateReview}, Dst: StateReplace},
 		{Name: evChoseReplacement, Src: []string{StateReplace}, Dst: StateDocuments},
+		{Name: evRevisit, Src: []string{StateDocuments, StateReview}, Dst: StateDocuments},
 		{Name: evConfirm, Src: []string{StateReview}, Dst: StateDone},
 		{Name: evChangeSituation, Src: []string{StateReason, StateExpiry, StateVerdict, StateReview}, Dst: StateSituation},
 		{Name: evChangeReason, Src: []string{StateReview}, Dst: StateReason},
@@ -109,11 +111,15 @@ const (
 	actSkip        = "skip"    // skip the current optional document
 	actReplace     = "replace" // open the list of documents to replace
 	actReplaceDoc  = "redo"    // arg: a rules.DocID
+	actKeepDoc     = "keepdoc" // keep the document sent, not replace it
+	actAddDoc      = "add"     // arg: a skipped rules.DocID, to send after all
 	actConfirm     = "confirm"
 	actChangeKind  = "kind"
 	actChangeWhy   = "why"
 	actCancelYes   = "cancel_yes"
 	actCancelNo    = "cancel_no"
+	actResume      = "resume" // /start mid-conversation: carry on
+	actStartAgain  = "again"  // /start mid-conversation: erase and restart
 	actHuman       = "human"
 	actBack        = "back"
 	actFAQ         = "faq"   // arg: a knowledge-base topic
@@ -174,11 +180,11 @@ func (t *turn) handle(button ...string) error {
 	case StateVerdict:
 		return t.onVerdict(action, arg)
 	case StateDocuments:
-		return t.onDocuments(action)
+		return t.onDocuments(action, arg)
 	case StateReplace:
 		return t.onReplace(action, arg)
 	case StateReview:
-		return t.onReview(action)
+		return t.onReview(action, arg)
 	case StateDone:
 		if action == actConfirm {
 			return t.move(evBack)

@@ -3,6 +3,7 @@ package flows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aimabot/aimabot/rules"
@@ -54,18 +55,73 @@ func (t *turn) requiredDone() bool {
 
 func (t *turn) docTitle(id rules.DocID) string { return t.tr("doc_"+string(id), nil) }
 
-func (t *turn) askDocument() {
+// asked is the document the documents step asks for: the one being
+// replaced or revisited, otherwise the first neither sent nor skipped; nil
+// when every document is in.
+func (t *turn) asked() *rules.Document {
 	if t.s.Replacing != "" {
+		for _, d := range t.requiredDocs() {
+			if d.ID == t.s.Replacing {
+				return &d
+			}
+		}
+	}
+	return t.currentDoc()
+}
+
+// previousDoc is the checklist entry before the document asked for (the
+// last entry when every document is in); false at the first.
+func (t *turn) previousDoc() (rules.DocID, bool) {
+	docs := t.requiredDocs()
+	p := len(docs)
+	if cur := t.asked(); cur != nil {
+		for i, d := range docs {
+			if d.ID == cur.ID {
+				p = i
+			}
+		}
+	}
+	if p == 0 {
+		return "", false
+	}
+	return docs[p-1].ID, true
+}
+
+// revisit asks for document id again: a skipped one is skipped no longer,
+// and one that is not the first missing (a sent one, say) is asked for by
+// name, as a replacement.
+func (t *turn) revisit(id rules.DocID) {
+	t.s.Skipped = slices.DeleteFunc(t.s.Skipped, func(s rules.DocID) bool { return s == id })
+	t.s.Replacing = ""
+	if cur := t.currentDoc(); cur == nil || cur.ID != id {
+		t.s.Replacing = id
+	}
+}
+
+// addButtons offer every skipped document, so that it can be sent after all.
+func (t *turn) addButtons() [][]ButtonSpec {
+	var rows [][]ButtonSpec
+	for _, d := range t.requiredDocs() {
+		if t.s.skipped(d.ID) {
+			rows = append(rows, t.button("btn_add_doc", map[string]any{"Title": t.docTitle(d.ID)}, actAddDoc, string(d.ID)))
+		}
+	}
+	return rows
+}
+
+func (t *turn) askDocument() {
+	if _, sent := t.s.doc(t.s.Replacing); sent {
 		t.say("document_replace_prompt", map[string]any{"Title": t.docTitle(t.s.Replacing),
 			"What": t.tr("doc_"+string(t.s.Replacing)+"_what", nil)})
-		t.send(t.button("btn_back", nil, actBack))
+		t.send(t.button("btn_keep_doc", nil, actKeepDoc), t.button("btn_back", nil, actBack))
 		return
 	}
-	cur := t.currentDoc()
+	cur := t.asked()
 	if cur == nil {
 		t.say("documents_complete", nil)
 		t.checklist()
-		t.send(t.button("btn_continue", nil, actContinue), t.button("btn_replace", nil, actReplace))
+		rows := [][]ButtonSpec{t.button("btn_continue", nil, actContinue), t.button("btn_replace", nil, actReplace)}
+		t.send(append(rows, t.addButtons()...)...)
 		return
 	}
 	docs := t.requiredDocs()
@@ -86,6 +142,7 @@ func (t *turn) askDocument() {
 	if !cur.Mandatory {
 		rows = append(rows, t.button("btn_skip", nil, actSkip))
 	}
+	rows = append(rows, t.addButtons()...)
 	if len(t.s.Docs) > 0 {
 		rows = append(rows, t.button("btn_replace", nil, actReplace))
 	}
@@ -127,17 +184,28 @@ func megabytes(lang string, size int64) string {
 	return mb
 }
 
-func (t *turn) onDocuments(action string) error {
-	cur := t.currentDoc()
+func (t *turn) onDocuments(action, arg string) error {
+	cur := t.asked()
+	_, sent := t.s.doc(t.s.Replacing)
 	switch {
-	case action == actSkip && cur != nil && t.s.Replacing == "":
+	case action == actSkip && cur != nil && !sent:
 		if cur.Mandatory {
 			t.miss("document_required", map[string]any{"Title": t.docTitle(cur.ID)})
 			return nil
 		}
-		t.s.Skipped = append(t.s.Skipped, cur.ID)
+		if !t.s.skipped(cur.ID) {
+			t.s.Skipped = append(t.s.Skipped, cur.ID)
+		}
+		t.s.Replacing = ""
 		t.s.Step++
 		return t.afterDocument()
+	case action == actKeepDoc && sent:
+		t.s.Replacing = ""
+		t.s.Step++
+		return t.afterDocument()
+	case action == actAddDoc && t.s.skipped(rules.DocID(arg)):
+		t.revisit(rules.DocID(arg))
+		return t.move(evRevisit)
 	case action == actReplace && len(t.s.Docs) > 0:
 		return t.move(evPickReplacement)
 	case action == actContinue && cur == nil && t.requiredDone():

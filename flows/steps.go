@@ -354,16 +354,16 @@ func (t *turn) askReview() {
 	if e.Caution {
 		t.say("verdict_caution", map[string]any{"Days": t.cat.Days(t.s.Language(), e.DaysLeft)})
 	}
-	t.send(
+	t.send(append([][]ButtonSpec{
 		t.button("btn_all_correct", nil, actConfirm),
 		t.button("btn_change_kind", nil, actChangeKind),
 		t.button("btn_change_reason", nil, actChangeWhy),
 		t.button("btn_change_expiry", nil, actChangeDate),
 		t.button("btn_replace", nil, actReplace),
-	)
+	}, t.addButtons()...)...)
 }
 
-func (t *turn) onReview(action string) error {
+func (t *turn) onReview(action, arg string) error {
 	switch action {
 	case actConfirm:
 		if t.eligibility().Verdict == rules.Eligible && t.requiredDone() {
@@ -380,6 +380,11 @@ func (t *turn) onReview(action string) error {
 		return t.move(evChangeExpiry)
 	case actReplace:
 		return t.move(evPickReplacement)
+	case actAddDoc:
+		if t.s.skipped(rules.DocID(arg)) {
+			t.revisit(rules.DocID(arg))
+			return t.move(evRevisit)
+		}
 	}
 	t.miss("hint_buttons")
 	return nil
