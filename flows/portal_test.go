@@ -56,3 +56,40 @@ func TestRenewalPortalCoverage(t *testing.T) {
 		}
 	}
 }
+
+// A date typed at the verdict changes the card's date: the verdict is given
+// again for the new date, nothing else asked.
+func TestDateTypedAtVerdict(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		typed     string
+		wantState string
+		wantDate  rules.Date
+		wantSay   string
+	}{
+		{"20/02/2030", StateVerdict, rules.Date{Year: 2030, Month: 2, Day: 20}, "20 February 2030"},
+		{"sorry it is 3 march 2031", StateVerdict, rules.Date{Year: 2031, Month: 3, Day: 3}, "3 March 2031"},
+		{"31/04/2030", StateExpiry, rules.Date{Year: 2027, Month: 1, Day: 20}, "There is no 31 April 2030"},
+	} {
+		t.Run(tt.typed, func(t *testing.T) {
+			s := Session{}
+			for _, in := range []Input{ParseText("/start", "en"), {Kind: Button, Data: "0:lang:en"},
+				{Kind: Button, Data: "1:sit:duplicate"}, {Kind: Button, Data: "2:reason:lost"}, ParseText("20/01/2027", "en")} {
+				s, _, _ = f.Step(s, in, now)
+			}
+			if s.State != StateVerdict {
+				t.Fatalf("state = %s; want the verdict", s.State)
+			}
+			next, replies, err := f.Step(s, ParseText(tt.typed, "en"), now)
+			var text strings.Builder
+			for _, r := range replies {
+				text.WriteString(r.Text)
+			}
+			if err != nil || next.State != tt.wantState || next.Expiry != tt.wantDate || !strings.Contains(text.String(), tt.wantSay) {
+				t.Errorf("Step(verdict, %q) = %s, %v, %v:\n%s\nwant %s, %v, saying %q", tt.typed, next.State, next.Expiry, err,
+					text.String(), tt.wantState, tt.wantDate, tt.wantSay)
+			}
+		})
+	}
+}

@@ -315,9 +315,23 @@ func (t *turn) onVerdict(action, arg string) error {
 		return t.move(evProceed)
 	case action == actSituation && t.s.Kind == "" && e.Verdict == rules.Eligible:
 		return t.chooseKind(arg)
+	case action == "" && t.in.Kind == Text && typedDate(t.in.Text):
+		// A date typed at the verdict is the card's date, corrected.
+		if err := t.fire(evChangeExpiry); err != nil {
+			return err
+		}
+		return t.onExpiry("")
 	}
 	t.miss("hint_buttons")
 	return nil
+}
+
+// typedDate says the text holds a date, or something meant as one (31
+// April): what the expiry step reads.
+func typedDate(text string) bool {
+	_, err := rules.FindDate(text)
+	var de *rules.DateError
+	return err == nil || (errors.As(err, &de) && de.Code == rules.DateImpossible)
 }
 
 // --- replace ---
