@@ -696,3 +696,52 @@ func TestBlockedChat(t *testing.T) {
 		t.Errorf("Blocked = %v after the applicant wrote again; want cleared", s.Blocked)
 	}
 }
+
+// The applicants' command menu offers /human only when a support team is
+// configured: without one, personal help is not available.
+func TestCommandMenuHuman(t *testing.T) {
+	hasHuman := func(cmds []fakeapi.BotCommand) bool {
+		for _, c := range cmds {
+			if c.Command == "human" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, staff := range []bool{false, true} {
+		var h *harness
+		if staff {
+			h = staffHarness(t, openBolt(t))
+		} else {
+			h = newHarness(t, openBolt(t), fakeapi.Options{})
+			h.start(false)
+		}
+		chat := int64(7001)
+		h.do(chat, func() { h.srv.UserText(chat, "/start") }, "Which language do you prefer?")
+		ctx, cancel := wait(t)
+		// The staff group's own menu may be the last one set for the
+		// default language, so only pt and fr are checked with a team.
+		langs := []string{"pt", "fr"}
+		if !staff {
+			langs = append(langs, "")
+		}
+		err := eventually(ctx, func() bool {
+			cmds := h.srv.Commands()
+			for _, l := range langs {
+				if len(cmds[l]) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("staff %v: command menus = %v; want %q", staff, h.srv.Commands(), langs)
+		}
+		for _, l := range langs {
+			if got := hasHuman(h.srv.Commands()[l]); got != staff {
+				t.Errorf("staff %v: menu %q offers /human: %v; want %v", staff, l, got, staff)
+			}
+		}
+	}
+}
