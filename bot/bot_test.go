@@ -426,9 +426,14 @@ func TestDocuments(t *testing.T) {
 
 	wrongType := "I can only take photos (JPEG or PNG) and PDF files"
 	h.do(chat, func() { h.srv.UserDocument(chat, "passport.zip", "application/zip", []byte("PK\x03\x04zip")) }, wrongType)
+	// A file sent as a PDF or a JPEG whose first bytes say otherwise is
+	// explained, not just refused.
 	h.do(chat, func() {
 		h.srv.UserDocument(chat, "passport.pdf", "application/pdf", []byte("PK\x03\x04 a zip named pdf"))
-	}, wrongType)
+	}, "This file is marked as a PDF, but what is inside is not a PDF")
+	h.do(chat, func() {
+		h.srv.UserDocument(chat, "passport.jpg", "image/jpeg", []byte("PK\x03\x04 a zip named jpg"))
+	}, "This file is marked as a .jpg image, but what is inside is not one")
 	getFiles := len(h.srv.Calls("getFile"))
 	h.do(chat, func() { h.srv.UserBigDocument(chat, "scan.pdf", "application/pdf", 30<<20) }, "That file is 30.0 MB, and the limit is 20 MB")
 	if n := len(h.srv.Calls("getFile")); n != getFiles {
