@@ -57,3 +57,45 @@ func TestFileProblemExplains(t *testing.T) {
 		}
 	}
 }
+
+// The last step says how to type the card number: as printed on the card
+// or title, with the old paper titles' 6-digit numbers, and for a lost or
+// stolen card where to find it.
+func TestDoneNumberStep(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for _, lang := range Languages() {
+		for _, r := range []rules.Reason{rules.Lost, rules.Stolen, rules.Damaged, rules.Address} {
+			k := rules.Duplicate
+			if r == rules.Address {
+				k = rules.DataChange
+			}
+			docs, _ := rules.Documents(k, r)
+			var sent []Doc
+			for _, d := range docs {
+				sent = append(sent, Doc{ID: d.ID, Ref: "x", Type: rules.PDF, Size: 1, At: now})
+			}
+			s := Session{Version: SchemaVersion, State: StateReview, Step: 7, Lang: lang, Kind: k, Reason: r,
+				Expiry: rules.Date{Year: 2028, Month: 7, Day: 26}, Docs: sent}
+			_, replies, err := f.Step(s, Input{Kind: Button, Data: "7:" + actConfirm}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var all string
+			for _, rp := range replies {
+				all += rp.Text + "\n"
+			}
+			lost := r == rules.Lost || r == rules.Stolen
+			want := f.cat.Text(lang, "done_number", map[string]any{"Lost": lost})
+			if !strings.Contains(all, want) {
+				t.Fatalf("%s %s: the last step lacks %q:\n%s", lang, r, want, all)
+			}
+			if !strings.Contains(want, "6") || !strings.Contains(want, "Número do Cartão/Título de Residência") {
+				t.Errorf("%s: %q does not name the field or the paper titles' 6 digits", lang, want)
+			}
+			if hint := f.cat.Text(lang, "done_number", map[string]any{"Lost": true}); lost != (want == hint) {
+				t.Errorf("%s %s: the lost-card hint is shown: %v; want %v", lang, r, want == hint, lost)
+			}
+		}
+	}
+}
