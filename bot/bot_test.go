@@ -426,9 +426,14 @@ func TestDocuments(t *testing.T) {
 
 	wrongType := "I can only take photos (JPEG or PNG) and PDF files"
 	h.do(chat, func() { h.srv.UserDocument(chat, "passport.zip", "application/zip", []byte("PK\x03\x04zip")) }, wrongType)
+	// A file sent as a PDF or a JPEG whose first bytes say otherwise is
+	// explained, not just refused.
 	h.do(chat, func() {
 		h.srv.UserDocument(chat, "passport.pdf", "application/pdf", []byte("PK\x03\x04 a zip named pdf"))
-	}, wrongType)
+	}, "This file is marked as a PDF, but what is inside is not a PDF")
+	h.do(chat, func() {
+		h.srv.UserDocument(chat, "passport.jpg", "image/jpeg", []byte("PK\x03\x04 a zip named jpg"))
+	}, "This file is marked as a .jpg image, but what is inside is not one")
 	getFiles := len(h.srv.Calls("getFile"))
 	h.do(chat, func() { h.srv.UserBigDocument(chat, "scan.pdf", "application/pdf", 30<<20) }, "That file is 30.0 MB, and the limit is 20 MB")
 	if n := len(h.srv.Calls("getFile")); n != getFiles {
@@ -694,5 +699,54 @@ func TestBlockedChat(t *testing.T) {
 	cur, _, _ := st.Get(ctx, chat)
 	if s, _ := flows.Unmarshal(cur); s.Blocked != nil {
 		t.Errorf("Blocked = %v after the applicant wrote again; want cleared", s.Blocked)
+	}
+}
+
+// The applicants' command menu offers /human only when a support team is
+// configured: without one, personal help is not available.
+func TestCommandMenuHuman(t *testing.T) {
+	hasHuman := func(cmds []fakeapi.BotCommand) bool {
+		for _, c := range cmds {
+			if c.Command == "human" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, staff := range []bool{false, true} {
+		var h *harness
+		if staff {
+			h = staffHarness(t, openBolt(t))
+		} else {
+			h = newHarness(t, openBolt(t), fakeapi.Options{})
+			h.start(false)
+		}
+		chat := int64(7001)
+		h.do(chat, func() { h.srv.UserText(chat, "/start") }, "Which language do you prefer?")
+		ctx, cancel := wait(t)
+		// The staff group's own menu may be the last one set for the
+		// default language, so only pt and fr are checked with a team.
+		langs := []string{"pt", "fr"}
+		if !staff {
+			langs = append(langs, "")
+		}
+		err := eventually(ctx, func() bool {
+			cmds := h.srv.Commands()
+			for _, l := range langs {
+				if len(cmds[l]) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("staff %v: command menus = %v; want %q", staff, h.srv.Commands(), langs)
+		}
+		for _, l := range langs {
+			if got := hasHuman(h.srv.Commands()[l]); got != staff {
+				t.Errorf("staff %v: menu %q offers /human: %v; want %v", staff, l, got, staff)
+			}
+		}
 	}
 }

@@ -300,6 +300,8 @@ func (it *intake) document(ctx context.Context, d *models.Document) (flows.File,
 	}
 	if got, ok := rules.SniffFileType(head); ok && got == want {
 		f.Type = got
+	} else {
+		f.Claimed = want // the applicant hears what it was sent as and what it is not
 	}
 	if f.Size == 0 {
 		f.Size = size

@@ -168,7 +168,7 @@ func (t *turn) command() error {
 	case "back":
 		return t.back()
 	case "help":
-		t.say("help", nil)
+		t.say("help", map[string]any{"Staff": t.f.staff})
 		t.ask()
 		return nil
 	case "language":

@@ -295,6 +295,12 @@ func (t *turn) fileProblem(err error, f File) string {
 			return t.tr("file_empty", nil)
 		}
 	}
+	switch f.Claimed {
+	case rules.JPEG, rules.PNG:
+		return t.tr("file_fake_image", map[string]any{"Ext": f.Claimed.Ext()})
+	case rules.PDF:
+		return t.tr("file_fake_pdf", nil)
+	}
 	return t.tr("file_wrong_type", nil)
 }
 

@@ -123,7 +123,7 @@ func (t *turn) privacy() error {
 		t.resume()
 	case "forget":
 		t.s.Confirming = "forget"
-		t.say("forget_confirm", nil)
+		t.say("forget_confirm", map[string]any{"Staff": t.f.staff})
 		t.send(t.button("btn_forget_yes", nil, actForgetYes), t.button("btn_forget_no", nil, actForgetNo))
 	}
 	return nil
@@ -158,7 +158,7 @@ func (t *turn) forget() {
 		}
 	}
 	if len(old.Recent) > 0 || old.Question != "" {
-		what = append(what, t.tr("forget_what_messages", nil))
+		what = append(what, t.tr("forget_what_messages", map[string]any{"Staff": t.f.staff}))
 	}
 	what = append(what, t.tr("forget_what_pending", nil))
 	t.say("forget_done", map[string]any{"What": "• " + strings.Join(what, "\n• ")})
@@ -203,7 +203,7 @@ func (t *turn) myData() {
 		add("mydata_question", map[string]any{"Question": clip(s.Question, 300)})
 	}
 	if n := len(s.Recent); n > 0 {
-		add("mydata_recent", map[string]any{"Count": n})
+		add("mydata_recent", map[string]any{"Count": n, "Staff": t.f.staff})
 	}
 	t.say("mydata_title", nil)
 	t.text = append(t.text, strings.Join(lines, "\n"))

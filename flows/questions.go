@@ -78,7 +78,11 @@ func (t *turn) faqAnswer(id string) bool {
 		return false
 	}
 	lang := t.s.Language()
-	t.text = append(t.text, tp.Text[lang].Answer)
+	answer := tp.Text[lang].Answer
+	if alt := tp.Text[lang].AnswerNoStaff; alt != "" && !t.f.staff {
+		answer = alt
+	}
+	t.text = append(t.text, answer)
 	if tp.Kind == faq.Guidance {
 		t.say("faq_guidance", nil)
 	}

@@ -189,6 +189,10 @@ type File struct {
 	Type  rules.FileType `json:"type"` // from the file's first bytes; "" when not one the assistant accepts
 	Size  int64          `json:"size"`
 	Photo bool           `json:"photo,omitempty"`
+	// Claimed is the accepted type the file was sent as (its declared
+	// MIME type) when its first bytes are not that type: a ZIP named .pdf,
+	// a damaged JPEG. It lets the assistant say what was wrong.
+	Claimed rules.FileType `json:"claimed,omitempty"`
 	// Unreadable is a file Telegram will not hand over (a permanent error
 	// fetching it): the applicant is asked to send it again.
 	Unreadable bool `json:"unreadable,omitempty"`

@@ -423,7 +423,7 @@ func (t *turn) askDone() {
 	steps := []string{
 		t.tr("done_open", nil),
 		t.tr("done_request_"+string(t.s.Kind), nil),
-		t.tr("done_number", nil),
+		t.tr("done_number", map[string]any{"Lost": t.s.Reason == rules.Lost || t.s.Reason == rules.Stolen}),
 		t.tr("done_ids", map[string]any{"Docs": strings.Join(ids, "; ")}),
 		t.tr("done_proof_"+string(t.s.Kind), map[string]any{"Docs": strings.Join(proofs, "; ")}),
 		t.tr("done_submit", map[string]any{"LastDay": t.words(e.LastDay)}),

@@ -26,7 +26,8 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts from the
 //
 // Inputs: plain text; "/command args"; "[Label]" presses the button with that
 // label in the last replies; "photo SIZE", "pdf SIZE", "zip SIZE" send a
-// file of that type and size; "album N" sends N photos at once; "sticker";
+// file of that type and size; "fakepdf SIZE" and "fakejpg SIZE" a file sent
+// as a PDF or a JPEG whose content is not one; "album N" sends N photos at once; "sticker";
 // "stale [Label]" presses a button of any earlier reply; "@2027-01-01T10:00:00Z"
 // moves the clock. "staff: ..." is the same from a member of the support
 // team in the applicant's topic ("staff: [✋ Take over]" presses a button of
@@ -35,7 +36,9 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts from the
 // Replies: "< " to the applicant, "staff< " to the support team's topic,
 // and "card< " the case card as it is after the input, when the input
 // changed the case. The comment's "staff: off" runs without a support team;
-// otherwise the team reads "staff: LANG" (English by default).
+// otherwise the team reads "staff: LANG" (English by default). "buttons:
+// lenient" (for tests that replay a conversation under another
+// configuration) lets a missing button pass.
 //
 // Run with -update to rewrite the files after an intended change, then read
 // the diff.
@@ -142,7 +145,9 @@ func replay(t *testing.T, comment, transcript string) string {
 			in.ClientLang = ""
 		}
 		if !ok {
-			t.Errorf("no button %s in the last replies; the transcript goes on without it", line)
+			if header(comment, "buttons") != "lenient" {
+				t.Errorf("no button %s in the last replies; the transcript goes on without it", line)
+			}
 			b.WriteString("! no such button\n\n")
 			continue
 		}
@@ -223,6 +228,13 @@ func parseInput(t *testing.T, line, client string, last []Reply, files *int) (In
 		return Input{Kind: Files, Files: []File{file(rules.PDF, false, fields[1])}, Msgs: msg, ClientLang: client}, true
 	case len(fields) == 2 && fields[0] == "zip":
 		return Input{Kind: Files, Files: []File{file("", false, fields[1])}, Msgs: msg, ClientLang: client}, true
+	case len(fields) == 2 && (fields[0] == "fakepdf" || fields[0] == "fakejpg"):
+		f := file("", false, fields[1])
+		f.Claimed = rules.PDF
+		if fields[0] == "fakejpg" {
+			f.Claimed = rules.JPEG
+		}
+		return Input{Kind: Files, Files: []File{f}, Msgs: msg, ClientLang: client}, true
 	case len(fields) == 2 && fields[0] == "album":
 		n, _ := strconv.Atoi(fields[1])
 		in := Input{Kind: Files, ClientLang: client}

@@ -178,7 +178,19 @@ func readFile(path string) (flows.File, error) {
 	if err != nil {
 		abs = path
 	}
-	return flows.File{Ref: abs, Type: t, Size: info.Size()}, nil
+	f := flows.File{Ref: abs, Type: t, Size: info.Size()}
+	if t == "" {
+		// Named as an accepted type but not one inside: the assistant says so.
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".jpg", ".jpeg":
+			f.Claimed = rules.JPEG
+		case ".png":
+			f.Claimed = rules.PNG
+		case ".pdf":
+			f.Claimed = rules.PDF
+		}
+	}
+	return f, nil
 }
 
 func (c *console) send(ctx context.Context, in flows.Input) error {

@@ -199,7 +199,7 @@ func TestConsoleScript(t *testing.T) {
 		"> 26/07/2028",
 		"I read your card's expiry date as Wednesday, 26 July 2028.",
 		"your last day to submit is Thursday, 27 April 2028",
-		"I can only take photos (JPEG or PNG) and PDF files.",
+		"This file is marked as a PDF, but what is inside is not a PDF",
 		"That file is 25.0 MB, and the limit is 20 MB.",
 		"I can't open that file.",
 		"Received: Passport copy ✅",

@@ -1,7 +1,9 @@
 // Package faq answers applicants' questions from a knowledge base kept as
 // data files (kb/*.toml): one topic a file, with an answer in English,
 // Portuguese and French, its sources, the date its facts were checked, and
-// whether it states an official rule or practical guidance. Staff edit the
+// whether it states an official rule or practical guidance (an answer that
+// points to a person has an answer_no_staff for a bot without a support
+// team). Staff edit the
 // files, not Go code; a malformed file fails at load naming the file and line.
 //
 // Matching is retrieval over the topics' example questions: the text is

@@ -40,9 +40,12 @@ type Topic struct {
 
 // Text is a topic in one language.
 type Text struct {
-	Title    string
-	Answer   string
-	Examples []string
+	Title  string
+	Answer string
+	// AnswerNoStaff, when set, replaces Answer where no support team is
+	// configured: an answer that points to /human or a person has one.
+	AnswerNoStaff string
+	Examples      []string
 }
 
 type topicFile struct {
@@ -57,9 +60,10 @@ type topicFile struct {
 }
 
 type textFile struct {
-	Title    string   `toml:"title"`
-	Answer   string   `toml:"answer"`
-	Examples []string `toml:"examples"`
+	Title         string   `toml:"title"`
+	Answer        string   `toml:"answer"`
+	AnswerNoStaff string   `toml:"answer_no_staff"`
+	Examples      []string `toml:"examples"`
 }
 
 // Limits on what a topic file holds, so every answer fits one message and
@@ -147,7 +151,8 @@ func loadFile(fsys fs.FS, name string) (Topic, error) {
 		if tf == nil {
 			return bad("the [%s] table is missing", lang)
 		}
-		tx := Text{Title: strings.TrimSpace(tf.Title), Answer: strings.TrimSpace(tf.Answer), Examples: tf.Examples}
+		tx := Text{Title: strings.TrimSpace(tf.Title), Answer: strings.TrimSpace(tf.Answer),
+			AnswerNoStaff: strings.TrimSpace(tf.AnswerNoStaff), Examples: tf.Examples}
 		if f.ID != None {
 			switch {
 			case tx.Title == "":
@@ -158,6 +163,8 @@ func loadFile(fsys fs.FS, name string) (Topic, error) {
 				return bad("[%s] answer is empty", lang)
 			case len([]rune(tx.Answer)) > maxAnswer:
 				return bad("[%s] answer is longer than %d characters", lang, maxAnswer)
+			case len([]rune(tx.AnswerNoStaff)) > maxAnswer:
+				return bad("[%s] answer_no_staff is longer than %d characters", lang, maxAnswer)
 			}
 		}
 		if len(tx.Examples) == 0 {
