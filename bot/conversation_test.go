@@ -1,0 +1,59 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aimabot/aimabot/bot/fakeapi"
+	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/rules"
+)
+
+// Through Telegram: a card too close to expiry is told whether the Portal
+// is known to take it; a date typed at the verdict corrects it; /start in
+// the middle asks before erasing, and Continue keeps everything.
+func TestConversationEdges(t *testing.T) {
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	h.start(false)
+	const chat = int64(8101)
+	h.srv.UserText(chat, "/start")
+	h.expect(chat, "Which language")
+	h.press(chat, "English")
+	h.expect(chat, "What happened?")
+	h.press(chat, "My card was lost, stolen or damaged")
+	h.expect(chat, "What happened to your card?")
+	h.press(chat, "I lost it")
+	h.expect(chat, "AIMA's emails")
+
+	today := rules.Today(time.Now())
+	soon := today.AddDays(30)
+	flow, err := flows.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := flow.Catalog()
+	key := "portal_unknown"
+	c := rules.CheckPortal(soon)
+	if c.Covered {
+		key = "portal_covered"
+	}
+	want := cat.Text("en", key, map[string]any{"Expiry": cat.DateShort("en", soon), "From": cat.DateShort("en", c.Window.From),
+		"To": cat.DateShort("en", c.Window.To), "Confirmed": cat.DateShort("en", c.Window.Confirmed)})
+	typed := fmt.Sprintf("%02d/%02d/%d", soon.Day, int(soon.Month), soon.Year)
+	verdict := h.do(chat, func() { h.srv.UserText(chat, typed) }, "Renew your card instead")
+	if !strings.Contains(verdict.Text, want) {
+		t.Errorf("verdict for a card expiring %v:\n%s\nwant %q", soon, verdict.Text, want)
+	}
+
+	later := today.AddDays(400)
+	typed = fmt.Sprintf("%d/%d/%d", later.Day, int(later.Month), later.Year)
+	h.do(chat, func() { h.srv.UserText(chat, typed) }, "You can use AIMA's online form")
+
+	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "start again from the beginning?")
+	h.do(chat, func() { h.press(chat, "Continue") }, "You can use AIMA's online form")
+	if s := h.session(chat); s.Expiry != later || s.Reason != rules.Lost {
+		t.Errorf("after /start and Continue: expiry %v, reason %q; want %v, lost (nothing erased)", s.Expiry, s.Reason, later)
+	}
+}
