@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,13 +96,26 @@ func TestOutboxDepthMetric(t *testing.T) {
 					return store.Change{Session: []byte("{}"), Outbox: out}, nil
 				})
 				if err != nil {
-					t.Fatal(err)
+					t.Error(err)
 				}
 			}
 			apply(1, many)
-			for chat := int64(2); chat <= 1201; chat++ {
-				apply(chat, [][]byte{msg})
+			// Many at once: the embedded store commits concurrent writes
+			// together, as under load.
+			var wg sync.WaitGroup
+			chats := make(chan int64)
+			for range 32 {
+				wg.Go(func() {
+					for chat := range chats {
+						apply(chat, [][]byte{msg})
+					}
+				})
 			}
+			for chat := int64(2); chat <= 1201; chat++ {
+				chats <- chat
+			}
+			close(chats)
+			wg.Wait()
 			b := h.newBot() // not running: nothing is delivered
 			rec := httptest.NewRecorder()
 			b.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
