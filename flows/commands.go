@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -65,26 +66,136 @@ func (t *turn) run() error {
 }
 
 // matchLabel takes typed text that is the label of one of the current
-// step's buttons (or its number, as the console shows them) as a press.
+// step's buttons (or its number, as the console shows them) as a press; and
+// a short answer that names one button (a word of its label, in any of the
+// three languages, a small typo) as a press of that one.
 func (t *turn) matchLabel() {
 	want := fold(t.in.Text)
 	if want == "" {
 		return
 	}
-	probe := &turn{f: t.f, cat: t.cat, s: t.s, now: t.now, today: t.today}
-	// A confirmation's buttons first: its "Continue" is not the step's.
-	probe.out = []Reply{{Buttons: t.confirmButtons()}}
-	probe.ask()
-	for _, r := range probe.out {
-		for _, row := range r.Buttons {
-			for _, b := range row {
-				if fold(b.Label) == want {
-					t.in = Input{Kind: Button, Data: b.Data, ClientLang: t.in.ClientLang}
-					return
-				}
-			}
+	buttons := t.stepButtons(t.s.Language())
+	for _, b := range buttons {
+		if fold(b.Label) == want {
+			t.in = Input{Kind: Button, Data: b.Data, Label: b.Label, ClientLang: t.in.ClientLang}
+			return
 		}
 	}
+	if b, ok := t.looseMatch(buttons); ok {
+		t.in = Input{Kind: Button, Data: b.Data, Label: b.Label, ClientLang: t.in.ClientLang}
+	}
+}
+
+// stepButtons are the buttons the current step shows in lang: a
+// confirmation's first (its "Continue" is not the step's).
+func (t *turn) stepButtons(lang string) []ButtonSpec {
+	s := t.s
+	s.Lang = lang
+	probe := &turn{f: t.f, cat: t.cat, s: s, now: t.now, today: t.today}
+	probe.out = []Reply{{Buttons: probe.confirmButtons()}}
+	probe.ask()
+	var out []ButtonSpec
+	for _, r := range probe.out {
+		for _, row := range r.Buttons {
+			out = append(out, row...)
+		}
+	}
+	return out
+}
+
+// maxLooseWords bounds the answers read loosely: a longer text is a
+// sentence (a question, a story), for the knowledge base.
+const maxLooseWords = 5
+
+// looseMatch finds the one button a short typed answer names: each button
+// scores the answer's words found in its label in any language (a word of
+// five letters or more may have one letter wrong, one of four or more may
+// be the start of a label's word), and the best wins when it is alone and
+// covers at least half of the answer's words.
+func (t *turn) looseMatch(buttons []ButtonSpec) (ButtonSpec, bool) {
+	typed := contentWords(t.in.Text)
+	if len(typed) == 0 || len(typed) > maxLooseWords || strings.Contains(t.in.Text, "?") {
+		return ButtonSpec{}, false
+	}
+	labels := map[string][]string{} // button data -> its label's words in every language
+	for _, lang := range Languages() {
+		for _, b := range t.stepButtons(lang) {
+			labels[b.Data] = append(labels[b.Data], contentWords(b.Label)...)
+		}
+	}
+	best, bestScore, tie := ButtonSpec{}, 0, false
+	for _, b := range buttons {
+		score := 0
+		for _, w := range typed {
+			if slices.ContainsFunc(labels[b.Data], func(l string) bool { return wordsMatch(w, l) }) {
+				score++
+			}
+		}
+		switch {
+		case score > bestScore:
+			best, bestScore, tie = b, score, false
+		case score == bestScore && score > 0 && b.Data != best.Data:
+			tie = true
+		}
+	}
+	if bestScore == 0 || tie || 2*bestScore < len(typed) {
+		return ButtonSpec{}, false
+	}
+	return best, true
+}
+
+// contentWords are a text's folded words of three letters or more, without
+// numbers (a date is not a label) and the words that name nothing
+// (articles, pronouns, "card").
+func contentWords(text string) []string {
+	var out []string
+	for _, w := range strings.Fields(fold(text)) {
+		if len([]rune(w)) >= 3 && !strings.ContainsAny(w, "0123456789") && !slices.Contains(looseStopWords, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// looseStopWords are folded words too common in labels and answers to tell
+// buttons apart, in the three languages.
+var looseStopWords = []string{
+	"the", "and", "was", "my", "card", "its", "for", "you", "your", "this", "that", "with", "please", "pls", "yes",
+	"nao", "meu", "minha", "cartao", "uma", "com", "por", "para", "foi", "sim", "favor",
+	"mon", "une", "est", "les", "des", "pour", "avec", "carte", "pas", "oui", "plait",
+}
+
+// wordsMatch says a typed word names a label's word.
+func wordsMatch(typed, label string) bool {
+	switch {
+	case typed == label:
+		return true
+	case len(typed) >= 4 && strings.HasPrefix(label, typed):
+		return true
+	case len(typed) >= 5 && len(label) >= 5:
+		return oneEdit(typed, label)
+	}
+	return false
+}
+
+// oneEdit says a and b differ by at most one letter inserted, removed or
+// changed.
+func oneEdit(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > len(rb) {
+		ra, rb = rb, ra
+	}
+	if len(rb)-len(ra) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(ra) && ra[i] == rb[i] {
+		i++
+	}
+	if len(ra) == len(rb) {
+		return string(ra[i+min(1, len(ra)-i):]) == string(rb[i+min(1, len(rb)-i):])
+	}
+	return string(ra[i:]) == string(rb[i+1:])
 }
 
 // confirmButtons are the buttons of the question asked on top of the
