@@ -275,8 +275,9 @@ func startReplicas(ctx context.Context, cfg loadConfig, env []string, name strin
 		return nil, stop, err
 	}
 	hook := "http://" + px.addr + "/telegram"
-	for _, r := range reps {
+	for i, r := range reps {
 		r.env = append(r.env, "WEBHOOK_URL="+hook) // the later setting wins
+		r.moved = func(addr string) { px.retarget(i, addr) }
 	}
 	for _, r := range reps {
 		if err := r.start(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,5 +265,32 @@ func TestScaleOutCluster(t *testing.T) {
 		if log := r.log(); strings.Contains(log, w.srv.Token()) {
 			t.Errorf("replica %s logged the token", r.name)
 		}
+	}
+}
+
+// A replica whose port another process took between the choice of the port
+// and the replica's start takes another one, and says where it went.
+func TestReplicaPortTaken(t *testing.T) {
+	w := newWorld(t.Logf)
+	defer w.close()
+	env := []string{"TELEGRAM_BOT_TOKEN=" + w.srv.Token(), "TELEGRAM_API_URL=" + w.srv.URL(), "LOG_LEVEL=warn",
+		"AIMABOT_DATA=" + t.TempDir()}
+	r, err := newReplica(aimabotBin, "port-taken", env, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var moved string
+	r.moved = func(addr string) { moved = addr }
+	if err := r.start(t.Context()); err != nil {
+		t.Fatalf("start with its port taken: %v", err)
+	}
+	defer r.kill()
+	if now := r.listenAddr(); now == taken.Addr().String() || moved != now {
+		t.Errorf("replica listens on %s, told %q; want another port than the taken %s, and told so", now, moved, taken.Addr())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +37,10 @@ type replica struct {
 	exe  string
 	env  []string
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// moved, when set, is told the replica's new address when start had
+	// to take another port (one taken meanwhile by another process).
+	moved  func(addr string)
 	cmd    *exec.Cmd
 	stderr *syncBuf
 	exited chan struct{}
@@ -92,8 +96,41 @@ func newReplica(exe, name string, env []string, hookURL string) (*replica, error
 	return &replica{name: name, addr: addr, exe: exe, env: env}, nil
 }
 
+// errPortTaken: the replica's port was taken between freeAddr and its
+// listening, by another process.
+var errPortTaken = errors.New("the replica's port was taken meanwhile")
+
 // start runs the replica and waits until it is ready (/readyz answers 200).
+// A port taken meanwhile is replaced by another, a few times.
 func (r *replica) start(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := r.startOnce(ctx)
+		if err == nil || attempt == 3 || !errors.Is(err, errPortTaken) {
+			return err
+		}
+		addr, aerr := freeAddr()
+		if aerr != nil {
+			return aerr
+		}
+		r.mu.Lock()
+		r.addr = addr
+		r.env = append(r.env, "LISTEN_ADDR="+addr) // the later setting wins
+		moved := r.moved
+		r.mu.Unlock()
+		if moved != nil {
+			moved(addr)
+		}
+	}
+}
+
+// listenAddr is the replica's address now.
+func (r *replica) listenAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addr
+}
+
+func (r *replica) startOnce(ctx context.Context) error {
 	r.mu.Lock()
 	cmd := exec.Command(r.exe, "serve", "--unlimited")
 	cmd.Env = append(os.Environ(), r.env...)
@@ -117,10 +154,14 @@ func (r *replica) start(ctx context.Context) error {
 	for {
 		select {
 		case <-exited:
-			return fmt.Errorf("replica %s exited at start (%v):\n%s", r.name, cmd.ProcessState, lastLogLines(r.stderr.String(), 10))
+			err := fmt.Errorf("replica %s exited at start (%v):\n%s", r.name, cmd.ProcessState, lastLogLines(r.stderr.String(), 10))
+			if strings.Contains(r.stderr.String(), "address already in use") {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
+			return err
 		default:
 		}
-		if resp, err := cli.Get("http://" + r.addr + "/readyz"); err == nil {
+		if resp, err := cli.Get("http://" + r.listenAddr() + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
@@ -271,7 +312,7 @@ func (r *replica) roundTrips() float64 {
 // is false when the replica does not answer or has no such series.
 func (r *replica) metric(name string) (v float64, ok bool) {
 	cli := &http.Client{Timeout: 2 * time.Second}
-	resp, err := cli.Get("http://" + r.addr + "/metrics")
+	resp, err := cli.Get("http://" + r.listenAddr() + "/metrics")
 	if err != nil {
 		return 0, false
 	}
@@ -312,6 +353,7 @@ func drained(ctx context.Context, reps []*replica) error {
 // proxy_next_upstream does; a call cut while a replica handled it answers
 // 502, and Telegram (here: the fake server) delivers the update again.
 type proxy struct {
+	mu      sync.Mutex
 	targets []string
 	next    atomic.Uint64
 	tr      *http.Transport
@@ -350,10 +392,13 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: reading the call: %w", err)
 	}
+	p.mu.Lock()
+	targets := slices.Clone(p.targets)
+	p.mu.Unlock()
 	first := p.next.Add(1)
-	for i := range uint64(len(p.targets)) {
+	for i := range uint64(len(targets)) {
 		r := req.Clone(req.Context())
-		r.URL.Host = p.targets[(first+i)%uint64(len(p.targets))]
+		r.URL.Host = targets[(first+i)%uint64(len(targets))]
 		r.Host = r.URL.Host
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		resp, err := p.tr.RoundTrip(r)
@@ -364,6 +409,13 @@ func (p *proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	return nil, errors.New("proxy: no replica accepts connections")
+}
+
+// retarget points the proxy's i-th target at addr (a replica that moved).
+func (p *proxy) retarget(i int, addr string) {
+	p.mu.Lock()
+	p.targets[i] = addr
+	p.mu.Unlock()
 }
 
 func (p *proxy) close() {
