@@ -18,7 +18,7 @@ import (
 // next wake-up in one [store.Applier.Apply]. Nothing else writes a session.
 type committer struct {
 	logger *slog.Logger
-	st     applier
+	st     store.Applier
 	flow   *flows.Flow
 	owner  string
 	lease  time.Duration

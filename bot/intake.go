@@ -12,6 +12,7 @@ import (
 
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/rules"
+	"github.com/aimabot/aimabot/store"
 )
 
 // intake turns Telegram's updates into the conversation's inputs and
@@ -28,7 +29,7 @@ type intake struct {
 	pipe    *pipeline
 	albums  *albums
 	metrics *metrics
-	leases  leaseStore // the poller's lease
+	leases  store.Leases // the poller's lease
 	down    *outage
 	// procCtx outlives a stop, so that an update being applied when a stop
 	// is asked for is finished.

@@ -111,7 +111,7 @@ func (m *metrics) countEvents(replies []flows.Reply) {
 // depth and oldest message, the open cases and those waiting for a person.
 // It reads the store at most every few seconds.
 type stateCollector struct {
-	st   stateStore
+	st   store.Outboxes
 	desk *desk // nil without a staff group
 	now  func() time.Time
 

@@ -26,7 +26,7 @@ const recoverEvery = 30 * time.Second
 // committed like any other (commit).
 type sender struct {
 	logger  *slog.Logger
-	st      outboxStore
+	st      store.Outboxes
 	owner   string
 	lease   time.Duration
 	now     func() time.Time
