@@ -389,9 +389,11 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 			return stale
 		}
 		err := s.call(chat, o)
-		var e *apiError
-		errors.As(err, &e)
-		switch kind := failureOf(err); {
+		kind, e := retryBackoff, (*apiError)(nil)
+		if errors.As(err, &e) {
+			kind = e.kind
+		}
+		switch {
 		case err == nil:
 			s.metrics.delivered.Inc()
 			return performed

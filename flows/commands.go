@@ -118,7 +118,13 @@ func (t *turn) looseMatch(buttons []ButtonSpec) (ButtonSpec, bool) {
 		return ButtonSpec{}, false
 	}
 	labels := map[string][]string{} // button data -> its label's words in every language
+	for _, b := range buttons {
+		labels[b.Data] = contentWords(b.Label)
+	}
 	for _, lang := range Languages() {
+		if lang == t.s.Language() {
+			continue // buttons, already
+		}
 		for _, b := range t.stepButtons(lang) {
 			labels[b.Data] = append(labels[b.Data], contentWords(b.Label)...)
 		}
