@@ -13,13 +13,7 @@ import (
 // a chat it wrote last in one round trip, sees what the other wrote (one
 // round trip more), and never overwrites it or applies an update twice.
 func TestRedisSessionCache(t *testing.T) {
-	url := storetest.StartRedis(t)
-	a, prefix := openRedis(t, url, time.Hour)
-	b, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: time.Hour})
-	if err != nil {
-		t.Fatalf("OpenRedis: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	url, a, b, prefix := twoReplicas(t)
 	ctx := t.Context()
 	const chat = 41
 	names := map[*store.Redis]string{a: "a", b: "b"}
@@ -104,13 +98,7 @@ func TestRedisSessionCache(t *testing.T) {
 // writes a record it wrote last in one round trip, sees what the other wrote
 // (one round trip more), and never loses the other's write.
 func TestRedisRecordCache(t *testing.T) {
-	url := storetest.StartRedis(t)
-	a, prefix := openRedis(t, url, time.Hour)
-	b, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: time.Hour})
-	if err != nil {
-		t.Fatalf("OpenRedis: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	_, a, b, _ := twoReplicas(t)
 	ctx := t.Context()
 	names := map[*store.Redis]string{a: "a", b: "b"}
 	// add appends word to the record on replica r, checks what fn saw last
@@ -140,4 +128,18 @@ func TestRedisRecordCache(t *testing.T) {
 	if got, _, err := b.GetRecord(ctx, "desk", "k"); err != nil || string(got) != "6" {
 		t.Errorf("GetRecord = %q, %v; want \"6\"", got, err)
 	}
+}
+
+// twoReplicas opens two stores on one fresh Redis under one prefix, as two
+// replicas would.
+func twoReplicas(t *testing.T) (url string, a, b *store.Redis, prefix string) {
+	t.Helper()
+	url = storetest.StartRedis(t)
+	a, prefix = openRedis(t, url, time.Hour)
+	b, err := store.OpenRedis(testLogger(t), url, store.RedisOptions{Prefix: prefix, TTL: time.Hour})
+	if err != nil {
+		t.Fatalf("OpenRedis: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return url, a, b, prefix
 }
