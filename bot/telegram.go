@@ -168,12 +168,9 @@ func badRequestSays(err error, texts ...string) bool {
 	return false
 }
 
-// errThreadGone is the desk's own word that a case's topic is gone.
-var errThreadGone = errors.New("bot: the case's topic was deleted")
-
 // The 400s the desk mends or ignores.
 func isThreadGone(err error) bool {
-	return errors.Is(err, errThreadGone) || badRequestSays(err, "thread not found", "topic_id_invalid", "topic_deleted")
+	return badRequestSays(err, "thread not found", "topic_id_invalid", "topic_deleted")
 }
 func isTopicClosed(err error) bool { return badRequestSays(err, "TOPIC_CLOSED") }
 
