@@ -237,17 +237,11 @@ func (d *desk) reopen(ctx context.Context, chat int64) error {
 }
 
 // topic is the case's topic, opened (with its card and documents) if it has
-// none yet. A case shown already needs no read of its session.
+// none yet. A case shown already needs no read of its session; one not in
+// the desk's record is shown by sync (which takes an older version's topic
+// from the session), then read again.
 func (d *desk) topic(ctx context.Context, chat int64) (staff int64, thread int, err error) {
 	r, _, err := d.caseRecord(ctx, chat)
-	if err != nil {
-		return 0, 0, err
-	}
-	if r.Topic != 0 {
-		staff, err = d.current(ctx)
-		return staff, r.Topic, err
-	}
-	_, r, staff, err = d.where(ctx, chat)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -255,11 +249,12 @@ func (d *desk) topic(ctx context.Context, chat int64) (staff int64, thread int, 
 		if err := d.sync(ctx, chat); err != nil {
 			return 0, 0, err
 		}
-		if _, r, staff, err = d.where(ctx, chat); err != nil {
+		if r, _, err = d.caseRecord(ctx, chat); err != nil {
 			return 0, 0, err
 		}
 	}
-	return staff, r.Topic, nil
+	staff, err = d.current(ctx)
+	return staff, r.Topic, err
 }
 
 // sync brings the case's topic up to date: it opens the topic (named for
