@@ -14,7 +14,7 @@
 # replace ./...; every other argument is passed to go test.
 #
 # After the tests, fuzzing gets one budget for all targets together
-# (AIMABOT_FUZZBUDGET, default 45s; see "Fuzzing" below).
+# (AIMABOT_FUZZBUDGET, default 30s; see "Fuzzing" below).
 #
 # Installs Debian's redis-server when it is missing. Redis listens on a free
 # loopback port (never 6379), keeps nothing on disk, and is stopped on exit;
@@ -111,7 +111,7 @@ go test -count=1 ${race[@]+"${race[@]}"} -timeout 8m ${flags[@]+"${flags[@]}"} "
 
 # The seed corpora already ran above as ordinary tests; this looks a little
 # further. By default the whole phase, building the instrumented test
-# binaries included, gets one budget (AIMABOT_FUZZBUDGET, default 45s):
+# binaries included, gets one budget (AIMABOT_FUZZBUDGET, default 30s):
 # each run fuzzes a window of the targets, as many as get about 15 s each
 # with two running at a time, starting at a place picked by
 # AIMABOT_FUZZSEED (printed; the time by default, so successive runs move
@@ -122,7 +122,7 @@ go test -count=1 ${race[@]+"${race[@]}"} -timeout 8m ${flags[@]+"${flags[@]}"} "
 # failing input is written to <package>/testdata/fuzz/<Target>/ and the
 # script fails; replay it with `go test ./<package> -run '<Target>/<file>'`.
 fuzztime=${AIMABOT_FUZZTIME:-}
-budget=${AIMABOT_FUZZBUDGET:-45s}
+budget=${AIMABOT_FUZZBUDGET:-30s}
 if [ "$bench" = true ] || [ "$fuzztime" = 0 ] || [ "$fuzztime" = 0s ] || [ "$budget" = 0 ] || [ "$budget" = 0s ]; then
 	exit 0
 fi
