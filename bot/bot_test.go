@@ -646,9 +646,11 @@ func TestDeepLinkAndEdits(t *testing.T) {
 	h.start(false)
 	chat := int64(9001)
 	h.srv.SetUserLang(chat, "fr-FR")
-	h.do(chat, func() { h.srv.UserText(chat, "/start@aimabot flyer-lisboa") }, "Quelle langue")
-	h.press(chat, "Français")
-	h.expect(chat, "Que s'est-il passé ?")
+	// The app's language is ours: no language question, and a way to change it.
+	m := h.do(chat, func() { h.srv.UserText(chat, "/start@aimabot flyer-lisboa") }, "Que s'est-il passé ?")
+	if !strings.Contains(m.Text, "Touchez /language") || strings.Contains(m.Text, "Quelle langue") {
+		t.Errorf("first reply to a French app = %q; want French, with /language offered and no language question", m.Text)
+	}
 	h.press(chat, "Mes données personnelles ont changé")
 	h.expect(chat, "Quelles données")
 	h.press(chat, "Mon adresse")

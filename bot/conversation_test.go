@@ -50,3 +50,33 @@ func TestConversationEdges(t *testing.T) {
 		t.Errorf("after /start and Continue: expiry %v, reason %q; want %v, lost (nothing erased)", s.Expiry, s.Reason, later)
 	}
 }
+
+// Through Telegram: the first message is read. Portuguese typed in an app
+// set to English gets Portuguese and one confirmation, and the steps it
+// answered are skipped; a message in no clear language from an app in
+// German asks the language and is read once it is chosen.
+func TestOpeningMessage(t *testing.T) {
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	h.start(false)
+
+	const bride = int64(8201)
+	h.srv.SetUserLang(bride, "en")
+	m := h.do(bride, func() { h.srv.UserText(bride, "Casei-me e mudei de apelido") }, "Se percebi bem: o seu nome mudou. É isso?")
+	if strings.Contains(m.Text, "Which language") {
+		t.Errorf("a Portuguese first message was asked its language: %q", m.Text)
+	}
+	h.do(bride, func() { h.press(bride, "Sim, é isso") }, "Qual é a data de validade")
+	if s := h.session(bride); s.Lang != "pt" || s.Kind != rules.DataChange || s.Reason != rules.Name {
+		t.Errorf("after the confirmation: lang %q, %q/%q; want pt, a change of name", s.Lang, s.Kind, s.Reason)
+	}
+
+	const unclear = int64(8202)
+	h.srv.SetUserLang(unclear, "de")
+	expiry := rules.Today(time.Now()).AddDays(400)
+	typed := fmt.Sprintf("roubo %02d/%02d/%d", expiry.Day, int(expiry.Month), expiry.Year)
+	h.do(unclear, func() { h.srv.UserText(unclear, typed) }, "Which language do you prefer?")
+	h.do(unclear, func() { h.press(unclear, "Português") }, "Pode usar o formulário online da AIMA")
+	if s := h.session(unclear); s.Reason != rules.Stolen || s.Expiry != expiry || s.State != flows.StateVerdict {
+		t.Errorf("after choosing the language: %q, expiry %v, state %s; want stolen, %v, the verdict", s.Reason, s.Expiry, s.State, expiry)
+	}
+}

@@ -85,7 +85,7 @@ func TestForget(t *testing.T) {
 				t.Errorf("the staff desk still names the chat: %s", raw)
 			}
 			// A new conversation starts from nothing.
-			h.do(chat, func() { h.srv.UserText(chat, "hello") }, "Which language")
+			h.do(chat, func() { h.srv.UserText(chat, "hello") }, "Hello! I'm aimabot.")
 		})
 	}
 }

@@ -13,9 +13,7 @@ func (t *turn) run() error {
 		t.s.Updated = t.now
 		t.remember()
 		if t.in.Kind != Button {
-			t.say("greeting", nil)
-			t.ask()
-			return nil
+			return t.open()
 		}
 	} else {
 		t.remember()
@@ -28,17 +26,26 @@ func (t *turn) run() error {
 		t.relay()
 		return nil
 	}
-	if t.in.Kind == Text {
-		t.matchLabel()
-	}
 	if t.in.Kind == Text && wantsPerson(t.in.Text) {
-		t.s.Confirming = ""
+		t.s.Confirming, t.s.Guess = "", nil
 		t.escalate(WhyAsked)
 		t.ask()
 		return nil
 	}
+	if t.in.Kind == Text && t.matchLabel() {
+		if t.namedLanguage() {
+			return nil
+		}
+		if ok, err := t.readTyped(); ok || err != nil {
+			return err
+		}
+		t.matchLoose()
+	}
 	confirming := t.s.Confirming
 	t.s.Confirming = ""
+	if confirming != confirmOpening {
+		t.s.Guess = nil
+	}
 	switch t.in.Kind {
 	case Command:
 		return t.command()
@@ -66,22 +73,37 @@ func (t *turn) run() error {
 }
 
 // matchLabel takes typed text that is the label of one of the current
-// step's buttons (or its number, as the console shows them) as a press; and
-// a short answer that names one button (a word of its label, in any of the
-// three languages, a small typo) as a press of that one.
-func (t *turn) matchLabel() {
+// step's buttons (or its number, as the console shows them) as a press, and
+// a yes or no typed at a confirmation as its answer. It reports whether the
+// text is still text (matched nothing).
+func (t *turn) matchLabel() bool {
 	want := fold(t.in.Text)
 	if want == "" {
-		return
+		return true
 	}
-	buttons := t.stepButtons(t.s.Language())
-	for _, b := range buttons {
+	for _, b := range t.stepButtons(t.s.Language()) {
 		if fold(b.Label) == want {
 			t.in = Input{Kind: Button, Data: b.Data, Label: b.Label, ClientLang: t.in.ClientLang}
-			return
+			return false
 		}
 	}
-	if b, ok := t.looseMatch(buttons); ok {
+	if t.s.Confirming == confirmOpening {
+		if yes, ok := yesNo(t.in.Text); ok {
+			act := actOpeningNo
+			if yes {
+				act = actOpeningYes
+			}
+			t.in = Input{Kind: Button, Data: t.btn("", act).Data, ClientLang: t.in.ClientLang}
+			return false
+		}
+	}
+	return true
+}
+
+// matchLoose takes a short answer that names one button (a word of its
+// label, in any of the three languages, a small typo) as a press of that one.
+func (t *turn) matchLoose() {
+	if b, ok := t.looseMatch(t.stepButtons(t.s.Language())); ok {
 		t.in = Input{Kind: Button, Data: b.Data, Label: b.Label, ClientLang: t.in.ClientLang}
 	}
 }
@@ -212,6 +234,8 @@ func (t *turn) confirmButtons() [][]ButtonSpec {
 		return [][]ButtonSpec{t.button("btn_cancel_yes", nil, actCancelYes), t.button("btn_cancel_no", nil, actCancelNo)}
 	case "restart":
 		return [][]ButtonSpec{t.button("btn_restart_continue", nil, actResume), t.button("btn_restart_erase", nil, actStartAgain)}
+	case confirmOpening:
+		return [][]ButtonSpec{{t.btn(t.tr("btn_opening_yes", nil), actOpeningYes), t.btn(t.tr("btn_opening_no", nil), actOpeningNo)}}
 	}
 	return nil
 }
@@ -317,7 +341,7 @@ func (t *turn) press(action, arg, confirming string) error {
 		t.s.Lang = arg
 		t.say("language_set", nil)
 		if t.s.State == StateLanguage {
-			return t.move(evChoseLanguage)
+			return t.chosenLanguage(understanding{})
 		}
 		t.s.Step++
 		t.ask()
@@ -339,6 +363,10 @@ func (t *turn) press(action, arg, confirming string) error {
 			t.say("cancel_kept", nil)
 			t.ask()
 			return nil
+		}
+	case actOpeningYes, actOpeningNo:
+		if confirming == confirmOpening {
+			return t.onOpening(action == actOpeningYes)
 		}
 	case actStartAgain:
 		if confirming == "restart" {

@@ -120,6 +120,8 @@ const (
 	actCancelNo    = "cancel_no"
 	actResume      = "resume" // /start mid-conversation: carry on
 	actStartAgain  = "again"  // /start mid-conversation: erase and restart
+	actOpeningYes  = "op_yes" // what the first message told is right
+	actOpeningNo   = "op_no"  // it is not
 	actHuman       = "human"
 	actBack        = "back"
 	actFAQ         = "faq"   // arg: a knowledge-base topic
@@ -167,8 +169,7 @@ func (t *turn) handle(button ...string) error {
 	}
 	switch t.s.State {
 	case StateLanguage:
-		t.miss("hint_buttons")
-		return nil
+		return t.onLanguage()
 	case StateSituation:
 		return t.onSituation(action, arg)
 	case StateQuestion:

@@ -156,6 +156,9 @@ type turn struct {
 	text  []string // paragraphs of the reply being written
 	// forgotten says the applicant erased everything: the session ends.
 	forgotten bool
+	// dateSaid says this turn's reply already said the card's expiry date
+	// as it was read, so the verdict does not say it again.
+	dateSaid bool
 }
 
 func (t *turn) tr(id string, data map[string]any) string { return t.cat.Text(t.s.Language(), id, data) }

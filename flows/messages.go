@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -26,10 +25,8 @@ func Languages() []string { return []string{"en", "pt", "fr"} }
 // MatchLanguage maps a client language such as "pt-BR" or "fr_CA" to one the
 // assistant speaks, falling back to English.
 func MatchLanguage(client string) string {
-	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(client)), "-")
-	base, _, _ = strings.Cut(base, "_")
-	if slices.Contains(Languages(), base) {
-		return base
+	if lang := ourLanguage(client); lang != "" {
+		return lang
 	}
 	return "en"
 }

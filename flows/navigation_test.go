@@ -13,11 +13,17 @@ import (
 // the last replies. It returns the session and the last replies.
 func play(t *testing.T, f *Flow, now time.Time, lines ...string) (Session, []Reply) {
 	t.Helper()
+	return playFrom(t, f, now, "en", lines...)
+}
+
+// playFrom is play from an app in the client language.
+func playFrom(t *testing.T, f *Flow, now time.Time, client string, lines ...string) (Session, []Reply) {
+	t.Helper()
 	var s Session
 	var last []Reply
 	files := 0
 	for _, line := range lines {
-		in, ok := parseInput(t, line, "en", last, &files)
+		in, ok := parseInput(t, line, client, last, &files)
 		if !ok {
 			t.Fatalf("after %q: no button %s in %+v", lines, line, last)
 		}
@@ -40,7 +46,7 @@ func texts(replies []Reply) string {
 
 var (
 	tourNow     = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	toDocuments = []string{"/start", "[English]", "[My card was lost, stolen or damaged]", "[I lost it]", "26/07/2028", "[Continue]"}
+	toDocuments = []string{"/start", "[My card was lost, stolen or damaged]", "[I lost it]", "26/07/2028", "[Continue]"}
 )
 
 func with(base []string, more ...string) []string {
@@ -57,11 +63,11 @@ func TestStartAsksMidConversation(t *testing.T) {
 		ask    bool   // whether /start asks before erasing
 		state  string // the state after /start
 	}{
-		{"greeting", []string{"/start", "/start"}, false, StateLanguage},
-		{"nothing answered", []string{"/start", "[English]", "/start"}, false, StateSituation},
-		{"a question typed", []string{"/start", "[English]", "[I have a question]", "/restart"}, false, StateSituation},
-		{"a request chosen", []string{"/start", "[English]", "[My card was lost, stolen or damaged]", "/start"}, true, StateReason},
-		{"a date given", with(toDocuments[:5], "/restart"), true, StateVerdict},
+		{"greeting", []string{"/start", "/start"}, false, StateSituation},
+		{"nothing answered", []string{"/start", "/start"}, false, StateSituation},
+		{"a question typed", []string{"/start", "[I have a question]", "/restart"}, false, StateSituation},
+		{"a request chosen", []string{"/start", "[My card was lost, stolen or damaged]", "/start"}, true, StateReason},
+		{"a date given", with(toDocuments[:4], "/restart"), true, StateVerdict},
 		{"a document sent", with(toDocuments, "photo 1000", "/start"), true, StateDocuments},
 	}
 	for _, tt := range tests {
@@ -93,7 +99,7 @@ func TestStartConfirmation(t *testing.T) {
 		{"continue", with(mid, "[Continue]"), StateDocuments, 1, true, "Document 2 of 3"},
 		{"start again", with(mid, erase), StateSituation, 0, false, "Let's start again."},
 		{"typed continue", with(mid, "continue"), StateDocuments, 1, true, "Okay, nothing was cleared."},
-		{"typed continue at the verdict", with(toDocuments[:5], "/start", "Continue"), StateVerdict, 0, true, "Okay, nothing was cleared."},
+		{"typed continue at the verdict", with(toDocuments[:4], "/start", "Continue"), StateVerdict, 0, true, "Okay, nothing was cleared."},
 		{"typed no at /cancel", with(mid[:len(mid)-1], "/cancel", "no, keep going"), StateDocuments, 1, true, "Okay, nothing was cleared."},
 		{"typed text dismisses it", with(mid, "hello", "stale "+erase), StateDocuments, 1, true, "Residence card copy"},
 		{"a stale confirmation", with(mid, "[Continue]", "[Skip (I don't have it)]", "photo 1000", "stale "+erase), StateReview, 2, true, "earlier step"},

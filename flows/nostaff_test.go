@@ -78,7 +78,7 @@ func TestNoStaffNoPromises(t *testing.T) {
 	f := flowWithout(t)
 	for _, lang := range Languages() {
 		label := func(id string) string { return "> [" + f.cat.Text(lang, id, nil) + "]" }
-		in := []string{"> /start", label("lang_name_" + lang), "> /help", "> /privacy", "> /status", "> /human"}
+		in := []string{"> /start", "> /help", "> /privacy", "> /status", "> /human"}
 		for _, tp := range f.kb.Topics() {
 			in = append(in, "> /faq", "> ["+tp.Text[lang].Title+"]")
 		}

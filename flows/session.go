@@ -32,6 +32,15 @@ type Session struct {
 	Replacing rules.DocID `json:"replacing,omitempty"`
 	// Confirming is a question asked on top of the current step ("cancel").
 	Confirming string `json:"confirming,omitempty"`
+	// Guess is what a typed story told (the request, a date), while the
+	// applicant is asked to confirm it (Confirming "opening").
+	Guess *Guess `json:"guess,omitempty"`
+	// Opening is the first message, kept only while the language is asked
+	// so that it is read once the language is chosen.
+	Opening string `json:"opening,omitempty"`
+	// ExpiryGiven says the expiry date came with the applicant's story, so
+	// the expiry question is skipped when the conversation reaches it.
+	ExpiryGiven bool `json:"expiry_given,omitempty"`
 	// Misses counts consecutive inputs that did not fit the step.
 	Misses int `json:"misses,omitempty"`
 	// Unanswered counts consecutive questions the knowledge base could not answer.
@@ -117,6 +126,10 @@ func (s Session) clone() Session {
 	s.Docs = slices.Clone(s.Docs)
 	s.Skipped = slices.Clone(s.Skipped)
 	s.Human = s.Human.clone()
+	if s.Guess != nil {
+		g := *s.Guess
+		s.Guess = &g
+	}
 	s.Recent = slices.Clone(s.Recent)
 	if s.Album != nil {
 		s.Album = s.Album.clone()

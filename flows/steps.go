@@ -179,7 +179,10 @@ func (t *turn) onReason(action, arg string) error {
 	}
 	t.s.Reason = r
 	t.pruneDocs()
-	return t.move(evChoseReason)
+	if err := t.fire(evChoseReason); err != nil {
+		return err
+	}
+	return t.skipExpiry()
 }
 
 // --- expiry ---
@@ -223,7 +226,9 @@ func (t *turn) eligibility() rules.Eligibility { return rules.CheckEligibility(t
 
 func (t *turn) askVerdict() {
 	e := t.eligibility()
-	t.say("date_read", map[string]any{"Date": t.words(e.Expiry)})
+	if !t.dateSaid {
+		t.say("date_read", map[string]any{"Date": t.words(e.Expiry)})
+	}
 	t.explain(e)
 	switch {
 	case e.Verdict == rules.Eligible && t.s.Kind != "":

@@ -165,7 +165,7 @@ func (s *Server) userLocked(id int64) *user {
 	if u := s.users[id]; u != nil {
 		return u
 	}
-	u := &user{id: id, name: "User" + strconv.FormatInt(id, 10), lang: "en"}
+	u := &user{id: id, name: "User" + strconv.FormatInt(id, 10)}
 	s.users[id] = u
 	return u
 }

@@ -11,8 +11,8 @@ import (
 // Simulated users. In private chats the chat id is the user id (positive).
 // Each method queues one update and returns its update_id.
 
-// SetUserLang sets the language_code the user's updates carry ("" for none;
-// "en" by default).
+// SetUserLang sets the language_code the user's updates carry (none by
+// default: Telegram leaves it out when the app does not say).
 func (s *Server) SetUserLang(userID int64, lang string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -59,7 +59,7 @@ func loadScripts() []script {
 			tap("Everything is correct"),
 		}},
 		{"address_change_pt", []act{
-			say("olá"), tap("Português"), tap("Os meus dados pessoais mudaram"), tap("A minha morada"),
+			say("olá"), tap("Os meus dados pessoais mudaram"), tap("A minha morada"),
 			say("26 de julho de 2030"), tap("Continuar"), {actPhoto, ""}, say("quanto custa o pedido?"),
 			{actPDF, "cartao.pdf"}, {actAlbum, "2"}, tap("Saltar (não o tenho)"), tap("Está tudo certo"),
 		}},

@@ -177,8 +177,7 @@ func TestConsoleScript(t *testing.T) {
 	jpg, pdf, fakePDF, huge := realFiles(t)
 	data := t.TempDir()
 	script := strings.Join([]string{
-		"1",          // English
-		"1",          // lost, stolen or damaged
+		"1",          // lost, stolen or damaged: --lang (en by default) is the language, not asked
 		"I lost it",  // a label typed instead of its number
 		"26/07/2028", // expiry
 		"Continue",
@@ -195,7 +194,7 @@ func TestConsoleScript(t *testing.T) {
 		t.Fatalf("console exit = %d; stderr %q\n%s", code, errOut, out)
 	}
 	for _, want := range []string{
-		"[1] English",
+		"I'll write in English. Português? Français? Tap /language.",
 		"> 26/07/2028",
 		"I read your card's expiry date as Wednesday, 26 July 2028.",
 		"your last day to submit is Thursday, 27 April 2028",
@@ -225,11 +224,12 @@ func TestConsoleScript(t *testing.T) {
 }
 
 func TestConsolePortuguese(t *testing.T) {
-	out, errOut, code := aimabot(t, nil, "2\n2\n1\n26 de julho de 2027\n", "console", "--lang", "pt", "--today", "2026-11-25", "--data", t.TempDir())
+	out, errOut, code := aimabot(t, nil, "2\n1\n26 de julho de 2027\n", "console", "--lang", "pt", "--today", "2026-11-25", "--data", t.TempDir())
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "26 de julho de 2027") || !strings.Contains(out, "Português") {
+	if !strings.Contains(out, "Vou escrever em português") || !strings.Contains(out, "a sua morada") && !strings.Contains(out, "26 de julho de 2027") ||
+		strings.Contains(out, "Qual é a sua língua?") {
 		t.Errorf("Portuguese console output:\n%s", out)
 	}
 }
