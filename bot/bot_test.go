@@ -19,6 +19,7 @@ import (
 
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/rules"
 	"github.com/aimabot/aimabot/store"
 	"github.com/aimabot/aimabot/store/storetest"
 )
@@ -443,14 +444,31 @@ func TestDocuments(t *testing.T) {
 	h.expect(chat, "Document 2 of 5")
 
 	before := len(h.srv.Messages(chat))
+	// The card's front and back, then the declaration: each receipt says
+	// what the photo was filed as.
 	h.srv.UserAlbum(chat, [][]byte{jpegBytes(t, 10, 10), jpegBytes(t, 20, 20), jpegBytes(t, 30, 30)})
-	h.expect(chat, "Document 5 of 5: Tax-address certificate (optional)")
+	h.expect(chat, "Document 4 of 5: Proof of housing")
 	msgs := h.srv.Messages(chat)
 	if got := len(msgs) - before; got != 1 {
 		t.Errorf("replies to an album of 3 = %d; want 1:%s", got, h.dump(chat))
 	}
-	if !strings.Contains(msgs[len(msgs)-1].Text, "Received: Residence card copy ✅\nReceived: Declaration on your honour ✅\nReceived: Proof of housing ✅") {
-		t.Errorf("album reply = %q; want the three documents in order", msgs[len(msgs)-1].Text)
+	if !strings.Contains(msgs[len(msgs)-1].Text, "Received: Residence card copy, front ✅\nReceived: Residence card copy, back ✅\nReceived: Declaration on your honour ✅") {
+		t.Errorf("album reply = %q; want the card's two sides, then the declaration", msgs[len(msgs)-1].Text)
+	}
+	// The last photo was the proof of housing: one tap files it there.
+	h.do(chat, func() { h.press(chat, "That's not the Declaration on your honour") }, "What is the file you just sent?")
+	h.do(chat, func() { h.press(chat, "Proof of housing") }, "Moved: that file is now filed as Proof of housing.")
+	var housing, declaration int
+	for _, d := range h.session(chat).Docs {
+		switch d.ID {
+		case rules.DocHousingProof:
+			housing++
+		case rules.DocHonourDeclaration:
+			declaration++
+		}
+	}
+	if housing != 1 || declaration != 0 {
+		t.Errorf("after \"That's not it\": %d proofs of housing, %d declarations; want 1, 0", housing, declaration)
 	}
 }
 

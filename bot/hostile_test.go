@@ -41,8 +41,8 @@ func TestHostileInput(t *testing.T) {
 	// A file name that looks like a path is only a name: the file is
 	// checked by its content.
 	h.do(chat, func() { h.srv.UserDocument(chat, "../../../etc/passwd", "image/jpeg", jpegBytes(t, 30, 20)) }, "Document 2 of 5")
-	// An album of ten photos fills the four documents left and says what
-	// was not used, in one reply.
+	// An album of ten photos fills the four documents left (the card's
+	// front and back both) and says what was not used, in one reply.
 	before := len(h.srv.Messages(chat))
 	var album [][]byte
 	for i := range 10 {
@@ -53,7 +53,7 @@ func TestHostileInput(t *testing.T) {
 	if got := len(h.srv.Messages(chat)) - before; got != 1 { // the answer, with the review
 		t.Errorf("replies to an album of ten = %d; want one:%s", got, h.dump(chat))
 	}
-	if s := state(); len(s.Docs) != 5 {
-		t.Errorf("documents kept = %d; want 5", len(s.Docs))
+	if s := state(); len(s.Docs) != 6 {
+		t.Errorf("files kept = %d; want 6 (five documents, the card with two sides)", len(s.Docs))
 	}
 }

@@ -317,7 +317,7 @@ func TestStaffTopicDeletedAndBlocked(t *testing.T) {
 
 	h.srv.DeleteTopic(staffChat, first.ThreadID)
 	h.srv.UserPhoto(chat, jpegBytes(t, 64, 48), "") // a change of the case: the card must follow
-	h.expect(chat, "Document 3 of 3")
+	h.expect(chat, "Now the back of the card")
 	ctx, cancel := wait(t)
 	defer cancel()
 	var second fakeapi.Topic

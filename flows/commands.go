@@ -234,6 +234,8 @@ func (t *turn) confirmButtons() [][]ButtonSpec {
 		return [][]ButtonSpec{t.button("btn_cancel_yes", nil, actCancelYes), t.button("btn_cancel_no", nil, actCancelNo)}
 	case "restart":
 		return [][]ButtonSpec{t.button("btn_restart_continue", nil, actResume), t.button("btn_restart_erase", nil, actStartAgain)}
+	case confirmRefile:
+		return t.refileButtons()
 	case confirmOpening:
 		return [][]ButtonSpec{{t.btn(t.tr("btn_opening_yes", nil), actOpeningYes), t.btn(t.tr("btn_opening_no", nil), actOpeningNo)}}
 	}
@@ -363,6 +365,12 @@ func (t *turn) press(action, arg, confirming string) error {
 			t.say("cancel_kept", nil)
 			t.ask()
 			return nil
+		}
+	case actMorePages, actPagesDone, actRefileAsk, actRefile:
+		if t.s.State == StateDocuments || t.s.State == StateReview {
+			if ok, err := t.onPages(action, arg, confirming); ok || err != nil {
+				return err
+			}
 		}
 	case actOpeningYes, actOpeningNo:
 		if confirming == confirmOpening {

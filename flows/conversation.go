@@ -113,6 +113,10 @@ const (
 	actReplaceDoc  = "redo"    // arg: a rules.DocID
 	actKeepDoc     = "keepdoc" // keep the document sent, not replace it
 	actAddDoc      = "add"     // arg: a skipped rules.DocID, to send after all
+	actMorePages   = "page"    // arg: a rules.DocID: the next file is another page of it
+	actPagesDone   = "pages"   // no more pages (or back) for the document being added to
+	actRefileAsk   = "notit"   // "That's not it": ask what the last file is
+	actRefile      = "refile"  // arg: a rules.DocID, or refileDrop
 	actConfirm     = "confirm"
 	actChangeKind  = "kind"
 	actChangeWhy   = "why"
@@ -131,6 +135,8 @@ const (
 	situationQuest = "question"
 	missesForHuman = 3
 	farFutureDays  = 3700 // about ten years: no residence card is valid longer
+	refileDrop     = "drop"
+	confirmRefile  = "refile" // Session.Confirming: what the last file is
 )
 
 // fire moves the machine. A fresh machine is built from the stored state for
@@ -145,7 +151,7 @@ func (t *turn) fire(event string) error {
 	t.s.State = m.Current()
 	t.s.Step++
 	t.s.Misses, t.s.Unanswered = 0, 0
-	if t.s.State == StateDocuments && t.s.Replacing == "" && t.currentDoc() == nil && t.requiredDone() {
+	if t.s.State == StateDocuments && t.s.Replacing == "" && t.s.Adding == "" && t.currentDoc() == nil && t.requiredDone() {
 		return t.fire(evDocumentsDone)
 	}
 	return nil

@@ -34,8 +34,12 @@
 //     labels), /start, /cancel, /back, /status and the rest, button data.
 //   - steps.go: each step's question and buttons and each answer's
 //     validator, from the language to the next steps at the end.
+//   - opening.go and understand.go: the first message (and a sentence at
+//     the first question) read for its language, request, reason and date,
+//     confirmed once; a language named at any step.
 //   - documents.go: the documents step: the checklist, uploads (one file or
-//     an album), file checks.
+//     an album), file checks. pages.go: pages and sides (a card's back
+//     asked for, another page on request) and "That's not it".
 //   - questions.go: free questions answered from the knowledge base (faq).
 //   - case.go: the support case's machine, opening a case, staff take-over
 //     and relay. casecard.go: the case card, the queue, staff-side texts.

@@ -59,9 +59,9 @@ func (t *turn) docTitle(id rules.DocID) string { return t.tr("doc_"+string(id), 
 // replaced or revisited, otherwise the first neither sent nor skipped; nil
 // when every document is in.
 func (t *turn) asked() *rules.Document {
-	if t.s.Replacing != "" {
+	for _, id := range []rules.DocID{t.s.Replacing, t.s.Adding} {
 		for _, d := range t.requiredDocs() {
-			if d.ID == t.s.Replacing {
+			if id != "" && d.ID == id {
 				return &d
 			}
 		}
@@ -116,11 +116,16 @@ func (t *turn) askDocument() {
 		t.send(t.button("btn_keep_doc", nil, actKeepDoc), t.button("btn_back", nil, actBack))
 		return
 	}
+	if t.s.Adding != "" {
+		t.askPage()
+		return
+	}
 	cur := t.asked()
 	if cur == nil {
 		t.say("documents_complete", nil)
 		t.checklist()
-		rows := [][]ButtonSpec{t.button("btn_continue", nil, actContinue), t.button("btn_replace", nil, actReplace)}
+		rows := append([][]ButtonSpec{t.button("btn_continue", nil, actContinue)}, t.receiptButtons()...)
+		rows = append(rows, t.button("btn_replace", nil, actReplace))
 		t.send(append(rows, t.addButtons()...)...)
 		return
 	}
@@ -138,11 +143,14 @@ func (t *turn) askDocument() {
 	}
 	t.say("document_prompt", map[string]any{"N": n, "Total": len(docs), "Title": t.docTitle(cur.ID),
 		"What": t.tr("doc_"+string(cur.ID)+"_what", nil), "Optional": !cur.Mandatory})
+	if twoSided(cur.ID) {
+		t.say("document_sides_hint", nil)
+	}
 	var rows [][]ButtonSpec
 	if !cur.Mandatory {
 		rows = append(rows, t.button("btn_skip", nil, actSkip))
 	}
-	rows = append(rows, t.addButtons()...)
+	rows = append(append(rows, t.receiptButtons()...), t.addButtons()...)
 	if len(t.s.Docs) > 0 {
 		rows = append(rows, t.button("btn_replace", nil, actReplace))
 	}
@@ -162,7 +170,10 @@ func checklist(cat *Catalog, lang string, s Session, title string) string {
 	lines := []string{cat.Text(lang, title, nil)}
 	for _, d := range docs {
 		id := "checklist_missing"
-		if _, ok := s.doc(d.ID); ok {
+		if n := s.pages(d.ID); n > 1 {
+			lines = append(lines, cat.Text(lang, "checklist_sent_pages", map[string]any{"Title": cat.Text(lang, "doc_"+string(d.ID), nil), "N": n}))
+			continue
+		} else if n == 1 {
 			id = "checklist_sent"
 		} else if s.skipped(d.ID) {
 			id = "checklist_skipped"
@@ -240,7 +251,10 @@ func (t *turn) receive() error {
 			problems = append(problems, t.fileProblem(err, f))
 			continue
 		}
-		target := t.s.Replacing
+		target, replace := t.s.Replacing, t.s.Replacing != ""
+		if target == "" {
+			target = t.s.Adding
+		}
 		if target == "" {
 			cur := t.currentDoc()
 			if cur == nil {
@@ -249,21 +263,7 @@ func (t *turn) receive() error {
 			}
 			target = cur.ID
 		}
-		doc := Doc{ID: target, Ref: f.Ref, Type: f.Type, Size: f.Size, Photo: f.Photo, At: t.now}
-		replaced := false
-		for i := range t.s.Docs {
-			if t.s.Docs[i].ID == target {
-				t.s.Docs[i], replaced = doc, true
-			}
-		}
-		if !replaced {
-			t.s.Docs = append(t.s.Docs, doc)
-		}
-		msg := "document_received"
-		if replaced {
-			msg = "document_replaced"
-		}
-		got = append(got, t.tr(msg, map[string]any{"Title": t.docTitle(target)}))
+		got = append(got, t.file(f, target, replace))
 		t.s.Replacing = ""
 	}
 	t.text = append(t.text, problems...)
@@ -307,7 +307,7 @@ func (t *turn) fileProblem(err error, f File) string {
 // afterDocument goes to the review once every document is in, otherwise asks
 // for the next one.
 func (t *turn) afterDocument() error {
-	if t.currentDoc() == nil && t.requiredDone() {
+	if t.s.Adding == "" && t.currentDoc() == nil && t.requiredDone() {
 		return t.move(evDocumentsDone)
 	}
 	t.ask()

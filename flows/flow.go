@@ -156,6 +156,9 @@ type turn struct {
 	text  []string // paragraphs of the reply being written
 	// forgotten says the applicant erased everything: the session ends.
 	forgotten bool
+	// received says this turn filed a file, so the next question offers
+	// another page of it and "That's not it".
+	received bool
 	// dateSaid says this turn's reply already said the card's expiry date
 	// as it was read, so the verdict does not say it again.
 	dateSaid bool

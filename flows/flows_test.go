@@ -327,8 +327,9 @@ func needsReason(state string) bool {
 	return false
 }
 
-// The photos of an album fill the next documents in order and get one
-// answer, when the album ends or when the applicant does something else.
+// The photos of an album fill the next documents in order, the card's
+// front and back both, and get one answer that says what each was filed
+// as, when the album ends or when the applicant does something else.
 func TestAlbum(t *testing.T) {
 	f := newFlow(t)
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -358,7 +359,7 @@ func TestAlbum(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []rules.DocID{rules.DocPassport, rules.DocResidenceCard, rules.DocHonourDeclaration}
+			want := []rules.DocID{rules.DocPassport, rules.DocResidenceCard, rules.DocResidenceCard}
 			if len(a.Docs) != len(want) {
 				t.Fatalf("docs = %+v; want %v", a.Docs, want)
 			}
@@ -367,7 +368,7 @@ func TestAlbum(t *testing.T) {
 					t.Errorf("docs[%d] = %s from %s; want %s from p%d", i, d.ID, d.Ref, want[i], i+1)
 				}
 			}
-			if a.Album != nil || len(replies) == 0 || !strings.Contains(replies[0].Text, "Received: Passport copy ✅\nReceived: Residence card copy ✅") {
+			if a.Album != nil || len(replies) == 0 || !strings.Contains(replies[0].Text, "Received: Passport copy ✅\nReceived: Residence card copy, front ✅\nReceived: Residence card copy, back ✅") {
 				t.Errorf("album answer = %+v; want one answer listing the documents", replies)
 			}
 			again, replies, _ := f.Step(a, Input{Kind: AlbumEnd}, now)

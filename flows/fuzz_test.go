@@ -510,12 +510,16 @@ func (z *stepFuzz) checkSession(t *testing.T, where string, prev, next Session, 
 	if next.Misses < 0 || next.Unanswered < 0 || len(next.Recent) > recentLines {
 		t.Fatalf("%s: counters out of range: misses %d, unanswered %d, %d recent lines", where, next.Misses, next.Unanswered, len(next.Recent))
 	}
-	seen := map[rules.DocID]bool{}
+	// A document may have several pages (files), but only documents the
+	// request asks for.
+	asked, _ := rules.Documents(next.Kind, next.Reason)
 	for _, d := range next.Docs {
-		if seen[d.ID] {
-			t.Fatalf("%s: document %s is in the session twice", where, d.ID)
+		if !slices.ContainsFunc(asked, func(a rules.Document) bool { return a.ID == d.ID }) {
+			t.Fatalf("%s: document %s is filed, but %s/%s does not ask for it", where, d.ID, next.Kind, next.Reason)
 		}
-		seen[d.ID] = true
+	}
+	if next.Adding != "" && next.pages(next.Adding) == 0 {
+		t.Fatalf("%s: a page is asked for %s, which has no first page", where, next.Adding)
 	}
 	if c := next.Human; c != nil {
 		if !slices.Contains([]string{CaseWaiting, CaseTaken, CaseReleased, CaseClosed}, next.CaseStatus()) {

@@ -165,7 +165,9 @@ func TestDocumentNavigation(t *testing.T) {
 		{"skip it again", with(skipped, "/back", "[Skip (I don't have it)]"), StateDocuments, rules.DocPoliceReport, 1},
 		{"add from the documents step", with(skipped, add), StateDocuments, rules.DocResidenceCard, 0},
 		{"add from the review", with(review, add), StateDocuments, rules.DocResidenceCard, 0},
-		{"added and sent", with(review, add, "photo 1000"), StateReview, "", 0},
+		{"added, its front sent", with(review, add, "photo 1000"), StateDocuments, rules.DocResidenceCard, 0},
+		{"added and sent", with(review, add, "photo 1000", "photo 1000"), StateReview, "", 0},
+		{"added as one PDF", with(review, add, "pdf 1000"), StateReview, "", 0},
 		{"added and skipped again", with(review, add, "[Skip (I don't have it)]"), StateReview, "", 1},
 	}
 	for _, tt := range tests {

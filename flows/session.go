@@ -30,6 +30,13 @@ type Session struct {
 	// Replacing is the document the next file replaces, when the applicant
 	// asked to replace one.
 	Replacing rules.DocID `json:"replacing,omitempty"`
+	// Adding is the document the next file is another page (or the back)
+	// of: after the front of a card, or when the applicant asked to add a
+	// page. A document's pages are its entries in Docs, in order.
+	Adding rules.DocID `json:"adding,omitempty"`
+	// Last is the reference of the file received last, which "That's not
+	// it" files under another document.
+	Last string `json:"last,omitempty"`
 	// Confirming is a question asked on top of the current step ("cancel").
 	Confirming string `json:"confirming,omitempty"`
 	// Guess is what a typed story told (the request, a date), while the
@@ -144,6 +151,17 @@ func (s Session) doc(id rules.DocID) (Doc, bool) {
 		}
 	}
 	return Doc{}, false
+}
+
+// pages are the files sent for document id, in order.
+func (s Session) pages(id rules.DocID) int {
+	n := 0
+	for _, d := range s.Docs {
+		if d.ID == id {
+			n++
+		}
+	}
+	return n
 }
 
 func (s Session) skipped(id rules.DocID) bool { return slices.Contains(s.Skipped, id) }
