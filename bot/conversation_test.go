@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
+
+	"github.com/go-telegram/bot/models"
 
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/flows"
@@ -78,5 +81,40 @@ func TestOpeningMessage(t *testing.T) {
 	h.do(unclear, func() { h.press(unclear, "Português") }, "Pode usar o formulário online da AIMA")
 	if s := h.session(unclear); s.Reason != rules.Stolen || s.Expiry != expiry || s.State != flows.StateVerdict {
 		t.Errorf("after choosing the language: %q, expiry %v, state %s; want stolen, %v, the verdict", s.Reason, s.Expiry, s.State, expiry)
+	}
+}
+
+// Through Telegram: a knowledge-base answer names its sources in one short
+// line, each with its address behind it as a text link.
+func TestAnswerSourcesAreLinks(t *testing.T) {
+	h := newHarness(t, openBolt(t), fakeapi.Options{})
+	h.start(false)
+	const chat = int64(8301)
+	h.srv.SetUserLang(chat, "en")
+	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+	h.do(chat, func() { h.srv.UserText(chat, "where do I report a stolen card to the police?") }, "What happened?")
+	var answer fakeapi.Message
+	for _, m := range h.srv.Messages(chat) {
+		if strings.Contains(m.Text, "Sources: ") {
+			answer = m
+		}
+	}
+	if answer.Text == "" || strings.Contains(answer.Text, "https://") {
+		t.Fatalf("answer = %q; want a sources line without raw addresses\n%s", answer.Text, h.dump(chat))
+	}
+	units := utf16.Encode([]rune(answer.Text))
+	links := 0
+	for _, e := range answer.Entities {
+		if e.Type != models.MessageEntityTypeTextLink {
+			continue
+		}
+		links++
+		shown := string(utf16.Decode(units[e.Offset : e.Offset+e.Length]))
+		if !strings.HasPrefix(e.URL, "https://") || !strings.Contains(e.URL, strings.Fields(shown)[0]) {
+			t.Errorf("text link %q -> %q; want the site's name over its address", shown, e.URL)
+		}
+	}
+	if links == 0 {
+		t.Errorf("answer entities = %+v; want text links behind the sources", answer.Entities)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/aimabot/aimabot/flows"
 )
 
@@ -38,6 +40,8 @@ type op struct {
 	// Lang is the language of the applicant to tell, after a drop, what
 	// could not be removed; "" when the erasure was not theirs to ask.
 	Lang string `json:"lang,omitempty"`
+	// Links, for a send, are pieces of Text with a web address behind them.
+	Links []flows.Link `json:"ln,omitempty"`
 	// At is when the operation was committed (unix milliseconds), for the
 	// outbox's age in the metrics.
 	At int64 `json:"at,omitempty"`
@@ -146,11 +150,13 @@ func render(replies []flows.Reply) []op {
 			continue
 		}
 		parts := split(r.Text, maxText)
+		links := r.Links
 		for i, p := range parts {
 			o := op{Kind: opSend, Text: p, Staff: r.Staff}
 			if i == len(parts)-1 {
 				o.Buttons = buttonsOf(r.Buttons)
 			}
+			o.Links, links = linksIn(p, links)
 			ops = append(ops, o)
 		}
 	}
@@ -158,6 +164,41 @@ func render(replies []flows.Reply) []op {
 }
 
 func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// linksIn takes from links, in order, those whose text is in part, and
+// returns them and the rest (for the parts that follow).
+func linksIn(part string, links []flows.Link) (in, rest []flows.Link) {
+	from := 0
+	for len(links) > 0 {
+		i := strings.Index(part[from:], links[0].Text)
+		if i < 0 || links[0].Text == "" {
+			break
+		}
+		in = append(in, links[0])
+		from += i + len(links[0].Text)
+		links = links[1:]
+	}
+	return in, links
+}
+
+// entities puts each link's address behind its text, as Telegram's
+// text_link entities, whose offsets count UTF-16 code units. Links whose
+// text is not found, in order, are left out.
+func entities(text string, links []flows.Link) []models.MessageEntity {
+	var out []models.MessageEntity
+	from := 0
+	for _, l := range links {
+		i := strings.Index(text[from:], l.Text)
+		if i < 0 || l.Text == "" {
+			continue
+		}
+		start := from + i
+		out = append(out, models.MessageEntity{Type: models.MessageEntityTypeTextLink,
+			Offset: utf16Len(text[:start]), Length: utf16Len(l.Text), URL: l.URL})
+		from = start + len(l.Text)
+	}
+	return out
+}
 
 // split cuts text into parts of at most limit UTF-16 code units, preferring
 // paragraph breaks, then line breaks, then spaces.

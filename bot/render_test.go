@@ -72,3 +72,31 @@ func TestRenderLongReply(t *testing.T) {
 		}
 	}
 }
+
+// A link's address goes behind its words, at offsets counted in UTF-16
+// code units as Telegram counts them (an emoji is two, an accent one), and
+// a reply split in parts takes each link into the part that holds it.
+func TestLinks(t *testing.T) {
+	text := "Fontes: 🇵🇹 aima.gov.pt · dre.pt · aima.gov.pt (2) · verificado em 1 de agosto"
+	links := []flows.Link{{Text: "aima.gov.pt", URL: "https://aima.gov.pt/a"}, {Text: "dre.pt", URL: "https://dre.pt/b"},
+		{Text: "aima.gov.pt (2)", URL: "https://aima.gov.pt/c"}, {Text: "missing", URL: "https://x"}}
+	got := entities(text, links)
+	want := []struct {
+		offset, length int
+		url            string
+	}{{13, 11, "https://aima.gov.pt/a"}, {27, 6, "https://dre.pt/b"}, {36, 15, "https://aima.gov.pt/c"}}
+	if len(got) != len(want) {
+		t.Fatalf("entities(%q) = %+v; want %d text links", text, got, len(want))
+	}
+	for i, w := range want {
+		if g := got[i]; g.Type != "text_link" || g.Offset != w.offset || g.Length != w.length || g.URL != w.url {
+			t.Errorf("entities[%d] = %s at %d+%d -> %s; want text_link at %d+%d -> %s", i, g.Type, g.Offset, g.Length, g.URL, w.offset, w.length, w.url)
+		}
+	}
+
+	long := strings.Repeat("word ", 900) + "\n\nSources: aima.gov.pt"
+	ops := render([]flows.Reply{{Text: "see aima.gov.pt\n\n" + long, Links: []flows.Link{{Text: "aima.gov.pt", URL: "https://one"}, {Text: "aima.gov.pt", URL: "https://two"}}}})
+	if len(ops) != 2 || len(ops[0].Links) != 1 || ops[0].Links[0].URL != "https://one" || len(ops[1].Links) != 1 || ops[1].Links[0].URL != "https://two" {
+		t.Errorf("render of a long reply with two links: %d parts, links %+v / %+v; want one link in each part", len(ops), ops[0].Links, ops[len(ops)-1].Links)
+	}
+}

@@ -92,7 +92,7 @@ func TestLapsedLeaseSendsNothingStale(t *testing.T) {
 	if err := y.Handle(ctx, upd); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.srv.WaitMessages(ctx, chat, 2); err != nil {
+	if _, err := h.srv.WaitMessages(ctx, chat, 3); err != nil {
 		t.Fatalf("the second replica did not deliver the outbox:%s", h.dump(chat))
 	}
 	// The first replica's wait ends; its delivery must end without a send.
@@ -105,8 +105,8 @@ func TestLapsedLeaseSendsNothingStale(t *testing.T) {
 		t.Fatal("the first replica's delivery did not end")
 	}
 	msgs := h.srv.Messages(chat)
-	if len(msgs) != 2 || !strings.Contains(msgs[0].Text, "Which language") {
-		t.Errorf("messages = %d, first %q; want the greeting then the help, once each:%s", len(msgs), msgs[0].Text, h.dump(chat))
+	if len(msgs) != 3 || !strings.Contains(msgs[0].Text, "Which language") {
+		t.Errorf("messages = %d, first %q; want the greeting, then the help and the question again, once each:%s", len(msgs), msgs[0].Text, h.dump(chat))
 	}
 }
 

@@ -312,6 +312,7 @@ func (t *turn) command() error {
 		return t.back()
 	case "help":
 		t.say("help", map[string]any{"Staff": t.f.staff})
+		t.send() // apart from the step's question: each message short enough for a phone
 		t.ask()
 		return nil
 	case "language":

@@ -136,9 +136,10 @@ func (t *turn) askDocument() {
 			n = i + 1
 		}
 	}
-	if len(t.s.Docs) == 0 && len(t.s.Skipped) == 0 && n == 1 {
+	switch {
+	case len(t.s.Docs) == 0 && len(t.s.Skipped) == 0 && n == 1:
 		t.say("documents_intro", nil)
-	} else {
+	case !t.listed: // not twice in one turn (/status just showed it)
 		t.checklist()
 	}
 	t.say("document_prompt", map[string]any{"N": n, "Total": len(docs), "Title": t.docTitle(cur.ID),
@@ -160,6 +161,7 @@ func (t *turn) askDocument() {
 // checklist writes every document's status: sent, missing, optional or skipped.
 func (t *turn) checklist() {
 	t.text = append(t.text, checklist(t.cat, t.s.Language(), t.s, "checklist_title"))
+	t.listed = true
 }
 
 // checklist writes the session's documents under a title, each sent,

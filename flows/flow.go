@@ -154,11 +154,14 @@ type turn struct {
 	today rules.Date
 	out   []Reply
 	text  []string // paragraphs of the reply being written
+	links []Link   // the links in them
 	// forgotten says the applicant erased everything: the session ends.
 	forgotten bool
 	// received says this turn filed a file, so the next question offers
 	// another page of it and "That's not it".
 	received bool
+	// listed says this turn's replies already show the checklist.
+	listed bool
 	// dateSaid says this turn's reply already said the card's expiry date
 	// as it was read, so the verdict does not say it again.
 	dateSaid bool
@@ -174,8 +177,8 @@ func (t *turn) send(buttons ...[]ButtonSpec) {
 	if len(t.text) == 0 && len(buttons) == 0 {
 		return
 	}
-	t.out = append(t.out, Reply{Text: strings.Join(t.text, "\n\n"), Buttons: buttons})
-	t.text = nil
+	t.out = append(t.out, Reply{Text: strings.Join(t.text, "\n\n"), Buttons: buttons, Links: t.links})
+	t.text, t.links = nil, nil
 }
 
 // button makes an inline button for the current step.

@@ -105,6 +105,9 @@ func (t *turn) chosenLanguage(u understanding) error {
 // readFirst answers what the first message told: the request confirmed or
 // acknowledged, a question answered, or else the first question.
 func (t *turn) readFirst(u understanding) error {
+	if t.in.Kind == Text && (u.any() || isQuestion(t.in.Text)) {
+		t.send() // the greeting apart: each message short enough for a phone
+	}
 	if t.in.Kind == Text {
 		if isQuestion(t.in.Text) && t.answerQuestion() {
 			return nil

@@ -1,6 +1,8 @@
 package flows
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"unicode"
 
@@ -89,11 +91,31 @@ func (t *turn) faqAnswer(id string) bool {
 	checked, err := rules.ParseISO(tp.Checked)
 	when := tp.Checked
 	if err == nil {
-		when = t.words(checked)
+		when = t.cat.DateShort(lang, checked)
 	}
-	t.say("faq_sources", map[string]any{"Sources": strings.Join(tp.Sources, "\n"), "Checked": when})
+	var names []string
+	seen := map[string]int{}
+	for _, src := range tp.Sources {
+		name := sourceName(src)
+		if seen[name]++; seen[name] > 1 {
+			name = fmt.Sprintf("%s (%d)", name, seen[name])
+		}
+		names = append(names, name)
+		t.links = append(t.links, Link{Text: name, URL: src})
+	}
+	t.say("faq_sources", map[string]any{"Sources": strings.Join(names, " · "), "Checked": when})
 	t.send()
 	return true
+}
+
+// sourceName is the short name a source is shown by, its site
+// ("aima.gov.pt"); the address is behind it.
+func sourceName(src string) string {
+	u, err := url.Parse(src)
+	if err != nil || u.Host == "" {
+		return src
+	}
+	return strings.TrimPrefix(u.Host, "www.")
 }
 
 // faqMenu lists every topic as a button.

@@ -257,6 +257,16 @@ type Reply struct {
 	Lang string
 	// Event names what happened, for the operator's metrics; not shown.
 	Event string
+	// Links are pieces of Text that open a web page: Telegram shows the
+	// address behind the words (a text link), the console next to them.
+	Links []Link
+}
+
+// Link is a piece of a reply's text, and the address it opens. A reply's
+// links are in the order their texts first appear in it.
+type Link struct {
+	Text string
+	URL  string
 }
 
 // ButtonSpec is an inline button: the label shown and the data sent back.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/tools/txtar"
 
@@ -313,8 +314,21 @@ func writeReplies(t *testing.T, b *strings.Builder, replies []Reply) (card bool)
 			fmt.Fprintf(b, "%s(copy of %d message(s))\n", prefix, len(r.Copy))
 			continue
 		}
+		if n := utf8.RuneCountInString(r.Text); n > maxPhoneText && !isFinalSteps(t, r.Text) {
+			t.Errorf("a reply of %d characters; at most %d read on a phone without scrolling (only the final steps may be longer):\n%s", n, maxPhoneText, r.Text)
+		}
 		for _, l := range strings.Split(r.Text, "\n") {
 			fmt.Fprintf(b, "%s%s\n", prefix, l)
+		}
+		from := 0
+		for _, l := range r.Links {
+			i := strings.Index(r.Text[from:], l.Text)
+			if i < 0 {
+				t.Errorf("link %q is not in the text after byte %d: %q", l.Text, from, r.Text)
+				continue
+			}
+			from += i + len(l.Text)
+			fmt.Fprintf(b, "  {%s -> %s}\n", l.Text, l.URL)
 		}
 		for _, row := range r.Buttons {
 			var labels []string
@@ -328,4 +342,23 @@ func writeReplies(t *testing.T, b *strings.Builder, replies []Reply) (card bool)
 		}
 	}
 	return card
+}
+
+// maxPhoneText is the most a reply may hold, in characters, but for the
+// final steps: about what a phone shows without scrolling.
+const maxPhoneText = 1000
+
+// isFinalSteps says a reply is the final step list, in any language.
+func isFinalSteps(t *testing.T, text string) bool {
+	t.Helper()
+	cat, err := LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range Languages() {
+		if strings.HasPrefix(text, cat.Text(lang, "done_title", nil)) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,8 +1,11 @@
 package fakeapi
 
 import (
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-telegram/bot/models"
 )
 
 // Message is a message the bot sent, as the user sees it now (after edits).
@@ -29,6 +32,9 @@ type Message struct {
 	ReplyTo int
 	// MediaGroupID is set on items of a media group.
 	MediaGroupID string
+	// Entities are the text's entities as stored: those the bot sent (text
+	// links) and those Telegram finds itself (commands).
+	Entities []models.MessageEntity
 }
 
 // Button is an inline keyboard button.
@@ -88,6 +94,7 @@ func (m *message) view() Message {
 		Sent:         m.sent,
 		ReplyTo:      m.replyTo,
 		MediaGroupID: m.w.MediaGroupID,
+		Entities:     slices.Clone(m.w.Entities),
 	}
 	for _, row := range m.buttons {
 		v.Buttons = append(v.Buttons, append([]Button(nil), row...))

@@ -215,6 +215,9 @@ func (c *console) show(replies []flows.Reply) {
 	c.buttons = c.buttons[:0]
 	for _, r := range replies {
 		c.print(r.Text)
+		for _, l := range r.Links {
+			fmt.Fprintf(c.out, "    %s: %s\n", l.Text, l.URL)
+		}
 		for _, row := range r.Buttons {
 			var cells []string
 			for _, b := range row {
