@@ -159,7 +159,7 @@ func (b *Bot) wire() {
 		now: cfg.Now, down: b.down, events: b.metrics.countEvents, token: cfg.Token}
 	b.send = &sender{logger: b.logger, st: b.st, owner: cfg.Owner, lease: cfg.SendLease, now: cfg.Now, down: b.down,
 		pace: pace, tg: b.tg, commit: b.commit, metrics: b.metrics, procCtx: b.procCtx,
-		active: map[int64]bool{}, again: map[int64]bool{}, claims: map[int64]bool{}, ctx: sendCtx, cancel: sendCancel}
+		active: map[int64]bool{}, again: map[int64]bool{}, gone: map[int64]bool{}, claims: map[int64]bool{}, ctx: sendCtx, cancel: sendCancel}
 	if b.desk != nil {
 		b.send.staff = b.desk
 	}

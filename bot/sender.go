@@ -42,6 +42,10 @@ type sender struct {
 	mu     sync.Mutex
 	active map[int64]bool
 	again  map[int64]bool
+	// gone are the chats whose applicant blocked the bot during the
+	// current drain: the rest of their replies are dropped without a call
+	// that Telegram would refuse too (the next drain tries again).
+	gone map[int64]bool
 	// claims are the chats an update is being applied to here (see
 	// claim), true once a drain has read the chat's outbox since.
 	claims map[int64]bool
@@ -236,6 +240,7 @@ func (s *sender) drained(chat int64) {
 	}
 	delete(s.active, chat)
 	delete(s.again, chat)
+	delete(s.gone, chat)
 }
 
 // next reads the next messages of the chat's outbox. On an empty outbox it
@@ -382,6 +387,10 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 			}
 			backoff = 0
 		}
+		if s.isGone(chat, o) {
+			s.logger.Info("bot: applicant blocked the bot; reply dropped")
+			return performed
+		}
 		if err := s.wait(chat, o); err != nil || s.ctx.Err() != nil {
 			return stopped // no new call
 		}
@@ -407,6 +416,9 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 				"op", o.Kind, "err", err)
 			return performed
 		case kind == chatGone:
+			s.mu.Lock()
+			s.gone[chat] = true
+			s.mu.Unlock()
 			s.blocked(chat)
 			return performed
 		case kind == permanent:
@@ -423,6 +435,16 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 			s.logger.Warn("bot: send failed; retrying", "op", o.Kind, "in", backoff, "err", err)
 		}
 	}
+}
+
+// isGone says o is for an applicant who blocked the bot during this drain.
+func (s *sender) isGone(chat int64, o op) bool {
+	if o.toStaff() || o.Kind == opCopy {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gone[chat]
 }
 
 // wait holds a message back until Telegram's limits allow it. Operations
