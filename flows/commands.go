@@ -32,7 +32,7 @@ func (t *turn) run() error {
 		t.ask()
 		return nil
 	}
-	if t.in.Kind == Text && t.matchLabel() {
+	if t.in.Kind == Text && !t.matchLabel() {
 		if t.namedLanguage() {
 			return nil
 		}
@@ -74,17 +74,17 @@ func (t *turn) run() error {
 
 // matchLabel takes typed text that is the label of one of the current
 // step's buttons (or its number, as the console shows them) as a press, and
-// a yes or no typed at a confirmation as its answer. It reports whether the
-// text is still text (matched nothing).
+// a yes or no typed at a confirmation as its answer. It reports whether it
+// made the text a press.
 func (t *turn) matchLabel() bool {
 	want := fold(t.in.Text)
 	if want == "" {
-		return true
+		return false
 	}
 	for _, b := range t.stepButtons(t.s.Language()) {
 		if fold(b.Label) == want {
 			t.in = Input{Kind: Button, Data: b.Data, Label: b.Label, ClientLang: t.in.ClientLang}
-			return false
+			return true
 		}
 	}
 	if t.s.Confirming == confirmOpening {
@@ -94,10 +94,10 @@ func (t *turn) matchLabel() bool {
 				act = actOpeningYes
 			}
 			t.in = Input{Kind: Button, Data: t.btn("", act).Data, ClientLang: t.in.ClientLang}
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // matchLoose takes a short answer that names one button (a word of its
