@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,10 +14,37 @@ import (
 
 func newFlow(t *testing.T) *Flow {
 	t.Helper()
-	f, err := New()
+	return sharedFlow(t, false, "")
+}
+
+// shared are the flows the tests build: without a support team, and with
+// one per staff language. A Flow never changes once built, and building one
+// (the knowledge base's index) is most of a short test's time under -race.
+var shared = struct {
+	sync.Mutex
+	flows map[string]*Flow
+}{flows: map[string]*Flow{}}
+
+// sharedFlow is the flow without a support team (staff false), or with one
+// reading staffLang.
+func sharedFlow(t *testing.T, staff bool, staffLang string) *Flow {
+	t.Helper()
+	key := "none"
+	var opts []Option
+	if staff {
+		key = "staff:" + staffLang
+		opts = append(opts, WithStaff(staffLang))
+	}
+	shared.Lock()
+	defer shared.Unlock()
+	if f, ok := shared.flows[key]; ok {
+		return f
+	}
+	f, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	shared.flows[key] = f
 	return f
 }
 

@@ -273,20 +273,12 @@ func diffLines(want, got string) string {
 
 func flowWith(t *testing.T, staffLang string) *Flow {
 	t.Helper()
-	f, err := New(WithStaff(staffLang))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return sharedFlow(t, true, staffLang)
 }
 
 func flowWithout(t *testing.T) *Flow {
 	t.Helper()
-	f, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return sharedFlow(t, false, "")
 }
 
 // writeReplies writes replies as transcript lines and reports whether one
