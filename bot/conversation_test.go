@@ -118,3 +118,27 @@ func TestAnswerSourcesAreLinks(t *testing.T) {
 		t.Errorf("answer entities = %+v; want text links behind the sources", answer.Entities)
 	}
 }
+
+// Through Telegram, typed as a hurried applicant types: words of a button
+// and a typo choose it, /back in the documents goes one document back and
+// keeps what was sent, and "skip" skips an optional document.
+func TestTypedAnswersAndBack(t *testing.T) {
+	h := newHarness(t, openBolt(t), fakeapi.Options{})
+	h.start(false)
+	const chat = int64(8401)
+	h.srv.SetUserLang(chat, "en")
+	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+	h.do(chat, func() { h.srv.UserText(chat, "lost or stolen") }, "What happened to your card?")
+	h.do(chat, func() { h.srv.UserText(chat, "stollen") }, "What is the expiry date")
+	expiry := rules.Today(time.Now()).AddDays(400)
+	h.do(chat, func() { h.srv.UserText(chat, fmt.Sprintf("%d/%d/%d", expiry.Day, int(expiry.Month), expiry.Year)) }, "You can use AIMA's online form")
+	h.press(chat, "Continue")
+	h.expect(chat, "Document 1 of 3")
+	h.do(chat, func() { h.srv.UserPhoto(chat, jpegBytes(t, 40, 30), "") }, "Document 2 of 3")
+	h.do(chat, func() { h.srv.UserText(chat, "/back") }, "Send the new Passport copy")
+	h.do(chat, func() { h.press(chat, "Keep the one I sent") }, "Document 2 of 3")
+	h.do(chat, func() { h.srv.UserText(chat, "skip") }, "Document 3 of 3")
+	if s := h.session(chat); s.Reason != rules.Stolen || len(s.Docs) != 1 || len(s.Skipped) != 1 {
+		t.Errorf("after the walk: reason %q, %d documents, %d skipped; want stolen, the passport kept, the card skipped", s.Reason, len(s.Docs), len(s.Skipped))
+	}
+}
