@@ -124,9 +124,8 @@ func (t *turn) askDocument() {
 	if cur == nil {
 		t.say("documents_complete", nil)
 		t.checklist()
-		rows := append([][]ButtonSpec{t.button("btn_continue", nil, actContinue)}, t.receiptButtons()...)
-		rows = append(rows, t.button("btn_replace", nil, actReplace))
-		t.send(append(rows, t.addButtons()...)...)
+		rows := [][]ButtonSpec{t.button("btn_continue", nil, actContinue), t.button("btn_replace", nil, actReplace)}
+		t.send(append(append(rows, t.addButtons()...), t.receiptButtons()...)...)
 		return
 	}
 	docs := t.requiredDocs()
@@ -151,11 +150,13 @@ func (t *turn) askDocument() {
 	if !cur.Mandatory {
 		rows = append(rows, t.button("btn_skip", nil, actSkip))
 	}
-	rows = append(append(rows, t.receiptButtons()...), t.addButtons()...)
+	rows = append(rows, t.addButtons()...)
 	if len(t.s.Docs) > 0 {
 		rows = append(rows, t.button("btn_replace", nil, actReplace))
 	}
-	t.send(append(rows, t.button("btn_back", nil, actBack))...)
+	// The receipt's buttons come last, so that the step's own keep their
+	// places (and numbers, in the console) with or without them.
+	t.send(append(append(rows, t.button("btn_back", nil, actBack)), t.receiptButtons()...)...)
 }
 
 // checklist writes every document's status: sent, missing, optional or skipped.

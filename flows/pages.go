@@ -61,8 +61,8 @@ func (t *turn) askPage() {
 	} else {
 		t.say("document_page_prompt", d)
 	}
-	rows := append([][]ButtonSpec{t.button("btn_pages_done", nil, actPagesDone)}, t.receiptButtons()...)
-	t.send(append(rows, t.button("btn_back", nil, actBack))...)
+	rows := [][]ButtonSpec{t.button("btn_pages_done", nil, actPagesDone), t.button("btn_back", nil, actBack)}
+	t.send(append(rows, t.receiptButtons()...)...)
 }
 
 // lastDoc is the document the last file is filed under.

@@ -87,3 +87,28 @@ func TestRefileButtons(t *testing.T) {
 		t.Errorf("a file sent instead of answering: docs %+v; want the passport kept and the new file filed", s.Docs)
 	}
 }
+
+// The buttons a receipt adds come after the step's own, which keep their
+// places (and the console's numbers) whether or not a file just came.
+func TestReceiptButtonsComeLast(t *testing.T) {
+	f := newFlow(t)
+	labels := func(replies []Reply) []string {
+		var out []string
+		for _, r := range replies {
+			for _, row := range r.Buttons {
+				for _, b := range row {
+					out = append(out, b.Label)
+				}
+			}
+		}
+		return out
+	}
+	for _, at := range [][]string{with(toDocuments, "photo 1000"), with(toDocuments, "photo 1000", "[Skip (I don't have it)]", "photo 1000")} {
+		_, received := play(t, f, tourNow, at...)
+		_, again := play(t, f, tourNow, with(at, "/status")...)
+		got, want := labels(received), labels(again)
+		if len(got) <= len(want) || !slices.Equal(got[:len(want)], want) {
+			t.Errorf("after %q: buttons %q; want the step's own %q first, then the receipt's", at[len(toDocuments):], got, want)
+		}
+	}
+}

@@ -373,12 +373,13 @@ func (t *turn) askReview() {
 	if e.Caution {
 		t.say("verdict_caution", map[string]any{"Days": t.cat.Days(t.s.Language(), e.DaysLeft)})
 	}
-	t.send(append(append(append([][]ButtonSpec{t.button("btn_all_correct", nil, actConfirm)}, t.receiptButtons()...),
+	t.send(append(append([][]ButtonSpec{
+		t.button("btn_all_correct", nil, actConfirm),
 		t.button("btn_change_kind", nil, actChangeKind),
 		t.button("btn_change_reason", nil, actChangeWhy),
 		t.button("btn_change_expiry", nil, actChangeDate),
 		t.button("btn_replace", nil, actReplace),
-	), t.addButtons()...)...)
+	}, t.addButtons()...), t.receiptButtons()...)...)
 }
 
 func (t *turn) onReview(action, arg string) error {
