@@ -38,7 +38,7 @@ func (t *turn) open() error {
 	}
 	t.say("greeting", nil)
 	if lang == "" {
-		if u.any() {
+		if t.in.Kind == Text && (u.any() || isQuestion(t.in.Text)) {
 			t.s.Opening = t.in.Text
 		}
 		t.ask()
@@ -62,7 +62,7 @@ func (t *turn) onLanguage() error {
 	u := understand(t.in.Text, t.today)
 	lang := cmp.Or(u.askLang, u.lang)
 	if lang == "" {
-		t.hint("hint_buttons", nil)
+		t.miss("hint_buttons")
 		return nil
 	}
 	t.s.Lang = lang

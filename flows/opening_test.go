@@ -121,3 +121,21 @@ func TestNamedLanguageAnyStep(t *testing.T) {
 		t.Errorf("\"em português por favor\" at the reason: lang %q, state %s, saying %q; want pt, the reason asked in Portuguese", s.Lang, s.State, texts(replies))
 	}
 }
+
+// A first question in no clear language, from an app in another language,
+// is kept while the language is asked, then answered in the one chosen.
+func TestOpeningQuestionKept(t *testing.T) {
+	f := newFlow(t)
+	s, replies := playFrom(t, f, tourNow, "de", "quanto custa a segunda via?")
+	if s.State != StateLanguage || s.Opening == "" {
+		t.Fatalf("first question in no clear language: state %s, kept %q; want the language asked, the question kept", s.State, s.Opening)
+	}
+	in, _ := parseInput(t, "[Português]", "de", replies, new(int))
+	s, replies, err := f.Step(s, in, tourNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Opening != "" || !strings.Contains(texts(replies), "Fontes:") || s.State != StateSituation {
+		t.Errorf("after choosing Portuguese: kept %q, state %s, saying %q; want the question answered from the knowledge base, then the first question", s.Opening, s.State, texts(replies))
+	}
+}
