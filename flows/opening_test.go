@@ -126,7 +126,7 @@ func TestNamedLanguageAnyStep(t *testing.T) {
 // is kept while the language is asked, then answered in the one chosen.
 func TestOpeningQuestionKept(t *testing.T) {
 	f := newFlow(t)
-	s, replies := playFrom(t, f, tourNow, "de", "quanto custa a segunda via?")
+	s, replies := playFrom(t, f, tourNow, "de", "quanto tempo demora a resposta?")
 	if s.State != StateLanguage || s.Opening == "" {
 		t.Fatalf("first question in no clear language: state %s, kept %q; want the language asked, the question kept", s.State, s.Opening)
 	}
