@@ -432,6 +432,12 @@ func (t *turn) restart(msg string) error {
 }
 
 func (t *turn) back() error {
+	if t.s.State == StateDocuments && t.s.Adding != "" {
+		// Back from "the next page, please": no more pages of it.
+		t.s.Adding = ""
+		t.s.Step++
+		return t.afterDocument()
+	}
 	if t.s.State == StateDocuments {
 		if prev, ok := t.previousDoc(); ok {
 			t.revisit(prev)

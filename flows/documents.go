@@ -24,6 +24,9 @@ func (t *turn) pruneDocs() {
 		}
 	}
 	t.s.Docs = keep
+	if t.s.Adding != "" && t.s.pages(t.s.Adding) == 0 {
+		t.s.Adding = "" // no page of it is left to add to
+	}
 }
 
 func (t *turn) requiredDocs() []rules.Document {

@@ -47,6 +47,8 @@ func TestPages(t *testing.T) {
 			map[rules.DocID]int{rules.DocPassport: 1, rules.DocResidenceCard: 1, rules.DocNameChangeCertificate: 1}, "Moved: that file is now filed as Certificate of the name change."},
 		{"a file removed", with(name, "photo 1000", "photo 1000", "photo 1000", notCert, "[None of these: remove it]"), StateDocuments, rules.DocNameChangeCertificate,
 			map[rules.DocID]int{rules.DocPassport: 1, rules.DocResidenceCard: 2}, "Removed: that file is no longer among your documents."},
+		{"back from the card's back", with(name, "photo 1000", "/back"), StateDocuments, rules.DocNameChangeCertificate,
+			map[rules.DocID]int{rules.DocPassport: 1, rules.DocResidenceCard: 1}, "Document 3 of 3"},
 		{"another page from the review", with(name, "pdf 1000", "pdf 1000", "[Another page of: Certificate of the name change]", "pdf 1000"), StateReview, "",
 			map[rules.DocID]int{rules.DocPassport: 1, rules.DocResidenceCard: 1, rules.DocNameChangeCertificate: 2}, "✅ Certificate of the name change (2 files)"},
 	}
