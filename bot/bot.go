@@ -131,7 +131,7 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	if cfg.StaffChat > 0 {
 		return nil, fmt.Errorf("bot: staff chat %d is a private chat; a group's id is negative", cfg.StaffChat)
 	}
-	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, down: &outage{logger: logger, now: cfg.Now}}
+	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, down: newOutage(logger, cfg.Now)}
 	b.metrics = newMetrics(st)
 	tgc, err := newTelegram(logger, cfg, b.metrics.apiErrors)
 	if err != nil {
@@ -295,7 +295,18 @@ type outage struct {
 	mu     sync.Mutex
 	since  time.Time // when the outage started; zero when there is none
 	lastOK time.Time // when the last successful call ended
+	// back is signalled when an outage ends, so that what waited for the
+	// store (replies whose delivery could not start) goes out at once
+	// rather than at the next periodic look.
+	back chan struct{}
 }
+
+func newOutage(logger *slog.Logger, now func() time.Time) *outage {
+	return &outage{logger: logger, now: now, back: make(chan struct{}, 1)}
+}
+
+// ended is signalled when an outage ends.
+func (o *outage) ended() <-chan struct{} { return o.back }
 
 // note records the outcome of a store call that started at start.
 func (o *outage) note(start time.Time, err error) {
@@ -332,6 +343,10 @@ func (o *outage) ok() {
 	}
 	o.logger.Warn("bot: the store is reachable again; catching up", "outage", now.Sub(o.since).Round(time.Millisecond).String())
 	o.since = time.Time{}
+	select {
+	case o.back <- struct{}{}:
+	default: // one signal waiting is enough
+	}
 }
 
 // storeError marks an error of the store, as opposed to one of Telegram's

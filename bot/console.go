@@ -25,7 +25,7 @@ type Console struct {
 // hash in logs as the bot's does ("" for the console's own key).
 func NewConsole(logger *slog.Logger, st store.Store, flow *flows.Flow, token string, now func() time.Time) *Console {
 	return &Console{st: st, commit: &committer{logger: logger, st: st, flow: flow, owner: consoleOwner, lease: time.Minute,
-		now: now, down: &outage{logger: logger, now: now}, events: func([]flows.Reply) {}, token: token}}
+		now: now, down: newOutage(logger, now), events: func([]flows.Reply) {}, token: token}}
 }
 
 // Say commits one input to the chat and returns the replies. When the flow

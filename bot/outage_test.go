@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aimabot/aimabot/bot/fakeapi"
+	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
 	"github.com/aimabot/aimabot/store/storetest"
 )
@@ -128,4 +129,48 @@ func TestOutboxDepthMetric(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Replies whose delivery could not start while the store was away (here, a
+// reply committed by a replica that stopped before sending it) go out as
+// soon as the store is back, not at the next periodic look half a minute
+// later.
+func TestRepliesGoOutWhenStoreIsBack(t *testing.T) {
+	rp := storetest.StartRedisProcess(t)
+	st, err := store.OpenRedis(nil, rp.URL, store.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := newHarness(t, st, fakeapi.Options{})
+	b := h.start(true, func(c *Config) { c.WakeEvery = time.Hour })
+	ready := "http://" + b.cfg.ListenAddr + "/readyz"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusOK }); err != nil {
+		t.Fatal("/readyz never said ready")
+	}
+	const chat = int64(6301)
+	session, err := flows.Session{}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := encodeOps(render([]flows.Reply{{Text: "left behind"}}), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Apply(ctx, chat, 1, "replica-gone", time.Millisecond, func([]byte) (store.Change, error) {
+		return store.Change{Session: session, Outbox: out}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rp.Stop(t)
+	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusServiceUnavailable }); err != nil {
+		t.Fatal("/readyz did not report the store down")
+	}
+	rp.Start(t)
+	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusOK }); err != nil {
+		t.Fatal("/readyz did not report the store back")
+	}
+	h.expect(chat, "left behind")
 }

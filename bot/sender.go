@@ -71,6 +71,9 @@ func (s *sender) start(ctx context.Context) {
 				return
 			case <-s.ctx.Done():
 				return
+			case <-s.down.ended():
+				// A delivery that could not start during the outage
+				// waits for this look.
 			case <-time.After(recoverEvery):
 			}
 		}
