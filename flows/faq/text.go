@@ -23,6 +23,9 @@ func Words(text string) []string {
 	if len(text) > maxInput {
 		text = text[:maxInput]
 	}
+	// Bytes that are not UTF-8 separate words: left in, they make the
+	// folding below fail, and the text would be read unfolded.
+	text = strings.ToValidUTF8(text, " ")
 	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	// Lower case after the decomposition: "™" and "№" decompose into capitals.
 	folded, _, err := transform.String(t, text)
