@@ -186,6 +186,28 @@ func (h *harness) do(chat int64, action func(), want string) fakeapi.Message {
 	return last
 }
 
+// doAll is do for an action answered with several messages: it waits
+// until the messages after it contain each of wants, in order.
+func (h *harness) doAll(chat int64, action func(), wants ...string) {
+	h.t.Helper()
+	before := len(h.srv.Messages(chat))
+	action()
+	ctx, cancel := wait(h.t)
+	defer cancel()
+	err := h.srv.WaitFor(ctx, func() bool {
+		next := 0
+		for _, m := range h.srv.Messages(chat)[before:] {
+			if next < len(wants) && strings.Contains(m.Text, wants[next]) {
+				next++
+			}
+		}
+		return next == len(wants)
+	})
+	if err != nil {
+		h.t.Fatalf("chat %d: want new messages containing %q, in order%s", chat, wants, h.dump(chat))
+	}
+}
+
 func (h *harness) press(chat int64, label string) {
 	h.t.Helper()
 	if _, err := h.srv.UserPressLabel(chat, label); err != nil {
