@@ -32,14 +32,19 @@ func (t *turn) run() error {
 		t.ask()
 		return nil
 	}
-	if t.in.Kind == Text && !t.matchLabel() {
-		if t.namedLanguage() {
-			return nil
+	if t.in.Kind == Text {
+		// The step's buttons and the text's reading, each made once.
+		buttons := t.stepButtons(t.s.Language())
+		if !t.matchLabel(buttons) {
+			u := understand(t.in.Text, t.today)
+			if t.namedLanguage(u) {
+				return nil
+			}
+			if ok, err := t.readTyped(u); ok || err != nil {
+				return err
+			}
+			t.matchLoose(buttons)
 		}
-		if ok, err := t.readTyped(); ok || err != nil {
-			return err
-		}
-		t.matchLoose()
 	}
 	confirming := t.s.Confirming
 	t.s.Confirming = ""
@@ -72,16 +77,16 @@ func (t *turn) run() error {
 	return t.handle()
 }
 
-// matchLabel takes typed text that is the label of one of the current
-// step's buttons (or its number, as the console shows them) as a press, and
+// matchLabel takes typed text that is the label of one of buttons (the
+// current step's) (or its number, as the console shows them) as a press, and
 // a yes or no typed at a confirmation as its answer. It reports whether it
 // made the text a press.
-func (t *turn) matchLabel() bool {
+func (t *turn) matchLabel(buttons []ButtonSpec) bool {
 	want := fold(t.in.Text)
 	if want == "" {
 		return false
 	}
-	for _, b := range t.stepButtons(t.s.Language()) {
+	for _, b := range buttons {
 		if fold(b.Label) == want {
 			t.in = Input{Kind: Button, Data: b.Data, Label: b.Label, ClientLang: t.in.ClientLang}
 			return true
@@ -102,8 +107,8 @@ func (t *turn) matchLabel() bool {
 
 // matchLoose takes a short answer that names one button (a word of its
 // label, in any of the three languages, a small typo) as a press of that one.
-func (t *turn) matchLoose() {
-	if b, ok := t.looseMatch(t.stepButtons(t.s.Language())); ok {
+func (t *turn) matchLoose(buttons []ButtonSpec) {
+	if b, ok := t.looseMatch(buttons); ok {
 		t.in = Input{Kind: Button, Data: b.Data, Label: b.Label, ClientLang: t.in.ClientLang}
 	}
 }

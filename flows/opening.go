@@ -71,13 +71,13 @@ func (t *turn) onLanguage() error {
 }
 
 // namedLanguage answers a short message that names a language ("english
-// pls", "em português"), at any step: the language changes and the step's
-// question is asked again in it. It reports whether it answered.
-func (t *turn) namedLanguage() bool {
+// pls", "em português"; u is its reading), at any step: the language
+// changes and the step's question is asked again in it. It reports whether
+// it answered.
+func (t *turn) namedLanguage(u understanding) bool {
 	if t.s.State == StateLanguage || t.s.State == StateQuestion {
 		return false // read by onLanguage; a question for the team is kept as typed
 	}
-	u := understand(t.in.Text, t.today)
 	if u.askLang == "" || u.any() {
 		return false
 	}
@@ -132,13 +132,13 @@ func ourLanguage(client string) string {
 }
 
 // readTyped reads text typed at the first question (what happened) that
-// is no button's label: a reason or a date moves on at once, and so does a
-// request told in a sentence. It reports whether it answered.
-func (t *turn) readTyped() (bool, error) {
+// is no button's label (u is its reading): a reason or a date moves on at
+// once, and so does a request told in a sentence. It reports whether it
+// answered.
+func (t *turn) readTyped(u understanding) (bool, error) {
 	if t.s.State != StateSituation || t.in.Kind != Text {
 		return false, nil
 	}
-	u := understand(t.in.Text, t.today)
 	if isQuestion(t.in.Text) || u.reason == "" && u.expiry.IsZero() && u.words <= maxLooseWords {
 		return false, nil // a question for the knowledge base, or a button's words
 	}
