@@ -29,27 +29,24 @@ func (t *turn) file(f File, target rules.DocID, replace bool) string {
 	t.s.Last = f.Ref
 	t.received = true
 	n := t.s.pages(target)
-	d := map[string]any{"Title": t.docTitle(target), "N": n}
-	image := f.Type != rules.PDF
-	switch {
-	case twoSided(target) && n == 1 && image:
-		t.s.Adding = target // the back next
-		if replace {
-			return t.tr("document_replaced_front", d)
-		}
-		return t.tr("document_received_front", d)
-	case twoSided(target) && n == 2 && t.s.Adding == target:
-		t.s.Adding = ""
-		return t.tr("document_received_back", d)
-	case replace:
-		t.s.Adding = ""
-		return t.tr("document_replaced", d)
-	case n > 1:
-		t.s.Adding = ""
-		return t.tr("document_received_page", d)
-	}
+	back := twoSided(target) && n == 2 && t.s.Adding == target
 	t.s.Adding = ""
-	return t.tr("document_received", d)
+	msg := "document_received"
+	switch {
+	case twoSided(target) && n == 1 && f.Type != rules.PDF:
+		t.s.Adding = target // the back next
+		msg = "document_received_front"
+		if replace {
+			msg = "document_replaced_front"
+		}
+	case back:
+		msg = "document_received_back"
+	case replace:
+		msg = "document_replaced"
+	case n > 1:
+		msg = "document_received_page"
+	}
+	return t.tr(msg, map[string]any{"Title": t.docTitle(target), "N": n})
 }
 
 // askPage asks for the back of a card, or the next page of a document.
@@ -65,12 +62,18 @@ func (t *turn) askPage() {
 	t.send(append(rows, t.receiptButtons()...)...)
 }
 
+// lastFile is the index in Docs of the file received last, or -1.
+func (t *turn) lastFile() int {
+	if t.s.Last == "" {
+		return -1
+	}
+	return slices.IndexFunc(t.s.Docs, func(d Doc) bool { return d.Ref == t.s.Last })
+}
+
 // lastDoc is the document the last file is filed under.
 func (t *turn) lastDoc() (rules.DocID, bool) {
-	for _, d := range t.s.Docs {
-		if d.Ref == t.s.Last && t.s.Last != "" {
-			return d.ID, true
-		}
+	if i := t.lastFile(); i >= 0 {
+		return t.s.Docs[i].ID, true
 	}
 	return "", false
 }
@@ -142,10 +145,9 @@ func (t *turn) refileButtons() [][]ButtonSpec {
 // refile moves the last file under document to (a page more of it), or
 // removes it, then asks for what is missing.
 func (t *turn) refile(to string) error {
-	from, ok := t.lastDoc()
-	i := slices.IndexFunc(t.s.Docs, func(d Doc) bool { return d.Ref == t.s.Last })
+	i := t.lastFile()
 	valid := to == refileDrop || slices.ContainsFunc(t.requiredDocs(), func(d rules.Document) bool { return string(d.ID) == to })
-	if !ok || i < 0 || !valid || to == string(from) {
+	if i < 0 || !valid || to == string(t.s.Docs[i].ID) {
 		t.hint("hint_buttons", nil)
 		return nil
 	}
