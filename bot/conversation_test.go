@@ -87,11 +87,8 @@ func TestOpeningMessage(t *testing.T) {
 // Through Telegram: a knowledge-base answer names its sources in one short
 // line, each with its address behind it as a text link.
 func TestAnswerSourcesAreLinks(t *testing.T) {
-	h := newHarness(t, openBolt(t), fakeapi.Options{})
-	h.start(false)
 	const chat = int64(8301)
-	h.srv.SetUserLang(chat, "en")
-	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+	h := startedInEnglish(t, chat)
 	h.do(chat, func() { h.srv.UserText(chat, "where do I report a stolen card to the police?") }, "What happened?")
 	var answer fakeapi.Message
 	for _, m := range h.srv.Messages(chat) {
@@ -123,11 +120,8 @@ func TestAnswerSourcesAreLinks(t *testing.T) {
 // and a typo choose it, /back in the documents goes one document back and
 // keeps what was sent, and "skip" skips an optional document.
 func TestTypedAnswersAndBack(t *testing.T) {
-	h := newHarness(t, openBolt(t), fakeapi.Options{})
-	h.start(false)
 	const chat = int64(8401)
-	h.srv.SetUserLang(chat, "en")
-	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+	h := startedInEnglish(t, chat)
 	h.do(chat, func() { h.srv.UserText(chat, "lost or stolen") }, "What happened to your card?")
 	h.do(chat, func() { h.srv.UserText(chat, "stollen") }, "What is the expiry date")
 	expiry := rules.Today(time.Now()).AddDays(400)
@@ -141,4 +135,15 @@ func TestTypedAnswersAndBack(t *testing.T) {
 	if s := h.session(chat); s.Reason != rules.Stolen || len(s.Docs) != 1 || len(s.Skipped) != 1 {
 		t.Errorf("after the walk: reason %q, %d documents, %d skipped; want stolen, the passport kept, the card skipped", s.Reason, len(s.Docs), len(s.Skipped))
 	}
+}
+
+// startedInEnglish is a bot on the embedded store and an applicant whose
+// app is in English, who has just sent /start.
+func startedInEnglish(t *testing.T, chat int64) *harness {
+	t.Helper()
+	h := newHarness(t, openBolt(t), fakeapi.Options{})
+	h.start(false)
+	h.srv.SetUserLang(chat, "en")
+	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+	return h
 }

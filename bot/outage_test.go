@@ -20,20 +20,10 @@ import (
 // logged when it starts and when it ends, with a length no shorter than
 // the time Redis was away.
 func TestStoreOutageLogged(t *testing.T) {
-	rp := storetest.StartRedisProcess(t)
-	st, err := store.OpenRedis(nil, rp.URL, store.RedisOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := newHarness(t, st, fakeapi.Options{})
-	b := h.start(true, func(c *Config) { c.WakeEvery = time.Hour })
-	ready := "http://" + b.cfg.ListenAddr + "/readyz"
+	rp, h := redisProcessHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusOK }); err != nil {
-		t.Fatal("/readyz never said ready")
-	}
+	ready := h.startReady(ctx)
 
 	rp.Stop(t)
 	stopped := time.Now()
@@ -136,20 +126,10 @@ func TestOutboxDepthMetric(t *testing.T) {
 // soon as the store is back, not at the next periodic look half a minute
 // later.
 func TestRepliesGoOutWhenStoreIsBack(t *testing.T) {
-	rp := storetest.StartRedisProcess(t)
-	st, err := store.OpenRedis(nil, rp.URL, store.RedisOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := newHarness(t, st, fakeapi.Options{})
-	b := h.start(true, func(c *Config) { c.WakeEvery = time.Hour })
-	ready := "http://" + b.cfg.ListenAddr + "/readyz"
+	rp, h := redisProcessHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusOK }); err != nil {
-		t.Fatal("/readyz never said ready")
-	}
+	ready := h.startReady(ctx)
 	const chat = int64(6301)
 	session, err := flows.Session{}.Marshal()
 	if err != nil {
@@ -159,7 +139,7 @@ func TestRepliesGoOutWhenStoreIsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Apply(ctx, chat, 1, "replica-gone", time.Millisecond, func([]byte) (store.Change, error) {
+	if _, err := h.st.Apply(ctx, chat, 1, "replica-gone", time.Millisecond, func([]byte) (store.Change, error) {
 		return store.Change{Session: session, Outbox: out}, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -173,4 +153,29 @@ func TestRepliesGoOutWhenStoreIsBack(t *testing.T) {
 		t.Fatal("/readyz did not report the store back")
 	}
 	h.expect(chat, "left behind")
+}
+
+// redisProcessHarness is a harness on a redis-server of its own, which the
+// test may stop and start.
+func redisProcessHarness(t *testing.T) (*storetest.RedisProcess, *harness) {
+	t.Helper()
+	rp := storetest.StartRedisProcess(t)
+	st, err := store.OpenRedis(nil, rp.URL, store.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return rp, newHarness(t, st, fakeapi.Options{})
+}
+
+// startReady starts a webhook replica whose waker looks rarely, waits
+// until its /readyz says ready, and returns that address.
+func (h *harness) startReady(ctx context.Context) string {
+	h.t.Helper()
+	b := h.start(true, func(c *Config) { c.WakeEvery = time.Hour })
+	ready := "http://" + b.cfg.ListenAddr + "/readyz"
+	if err := eventually(ctx, func() bool { return probe(ready) == http.StatusOK }); err != nil {
+		h.t.Fatal("/readyz never said ready")
+	}
+	return ready
 }

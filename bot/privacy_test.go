@@ -13,7 +13,6 @@ import (
 
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/store"
-	"github.com/aimabot/aimabot/store/storetest"
 )
 
 // clock is a test clock the bot reads as its Now.
@@ -169,13 +168,7 @@ func TestReminders(t *testing.T) {
 // reports not ready, logs the outage once, and catches up when Redis is
 // back: every conversation ends with exactly the replies it should have.
 func TestStoreOutage(t *testing.T) {
-	rp := storetest.StartRedisProcess(t)
-	st, err := store.OpenRedis(nil, rp.URL, store.RedisOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h := newHarness(t, st, fakeapi.Options{})
+	rp, h := redisProcessHarness(t)
 	addr := freeAddr(t)
 	h.start(false, func(c *Config) { c.ListenAddr = addr })
 
