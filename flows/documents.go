@@ -24,9 +24,6 @@ func (t *turn) pruneDocs() {
 		}
 	}
 	t.s.Docs = keep
-	if t.s.Adding != "" && t.s.pages(t.s.Adding) == 0 {
-		t.s.Adding = "" // no page of it is left to add to
-	}
 }
 
 func (t *turn) requiredDocs() []rules.Document {

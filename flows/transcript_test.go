@@ -343,10 +343,7 @@ const maxPhoneText = 1000
 // isFinalSteps says a reply is the final step list, in any language.
 func isFinalSteps(t *testing.T, text string) bool {
 	t.Helper()
-	cat, err := LoadCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := sharedFlow(t, false, "").cat
 	for _, lang := range Languages() {
 		if strings.HasPrefix(text, cat.Text(lang, "done_title", nil)) {
 			return true
