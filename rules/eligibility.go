@@ -1,5 +1,7 @@
 package rules
 
+import "time"
+
 // Verdict is the outcome of the 90-day rule.
 type Verdict string
 
@@ -64,4 +66,20 @@ func CheckEligibility(expiry, today Date) Eligibility {
 		e.Verdict = TooLate
 	}
 	return e
+}
+
+// ResidenceMonths: after a card's expiry date the right of residence
+// continues for 6 months (Regulatory Decree 84/2007, art. 63, no. 14).
+const ResidenceMonths = 6
+
+// ResidenceAfterExpiry is the last day the right of residence continues
+// after a card expired on expiry, without a renewal request: 6 months on, at
+// the end of the month when that month is shorter (31 August -> 28 or 29
+// February).
+func ResidenceAfterExpiry(expiry Date) Date {
+	y, m := expiry.Year, expiry.Month+ResidenceMonths
+	if m > time.December {
+		y, m = y+1, m-12
+	}
+	return Date{Year: y, Month: m, Day: min(expiry.Day, DaysIn(y, m))}
 }

@@ -143,3 +143,23 @@ func TestCheckEligibilityAgreesWithLastDay(t *testing.T) {
 		}
 	}
 }
+
+func TestResidenceAfterExpiry(t *testing.T) {
+	tests := []struct {
+		name         string
+		expiry, want Date
+	}{
+		{"same day six months on", Date{2026, time.March, 15}, Date{2026, time.September, 15}},
+		{"into the next year", Date{2026, time.August, 20}, Date{2027, time.February, 20}},
+		{"end of a longer month", Date{2026, time.August, 31}, Date{2027, time.February, 28}},
+		{"leap February", Date{2027, time.August, 31}, Date{2028, time.February, 29}},
+		{"December", Date{2026, time.December, 31}, Date{2027, time.June, 30}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ResidenceAfterExpiry(tt.expiry); got != tt.want {
+				t.Errorf("ResidenceAfterExpiry(%v) = %v; want %v", tt.expiry, got, tt.want)
+			}
+		})
+	}
+}
