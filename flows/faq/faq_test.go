@@ -1,10 +1,6 @@
 package faq
 
 import (
-	"bufio"
-	"fmt"
-	"os"
-	"sort"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -17,95 +13,6 @@ func defaultKB(t testing.TB) *KB {
 		t.Fatal(err)
 	}
 	return kb
-}
-
-type labelled struct {
-	topic, lang, text string
-	line              int
-}
-
-func readEval(t testing.TB) []labelled {
-	t.Helper()
-	f, err := os.Open("testdata/eval.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []labelled
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		parts := strings.SplitN(line, "\t", 3)
-		if len(parts) != 3 {
-			t.Fatalf("eval.tsv:%d: want topic<TAB>lang<TAB>message", n)
-		}
-		out = append(out, labelled{parts[0], parts[1], parts[2], n})
-	}
-	return out
-}
-
-// TestEvaluation measures the matcher on messages written the way people
-// write, independently of the knowledge base's own examples: top-1 accuracy
-// on questions it covers (at least 90%), and the share of out-of-scope
-// messages answered "none" (at least 85%).
-func TestEvaluation(t *testing.T) {
-	kb := defaultKB(t)
-	eval := readEval(t)
-	var inScope, right, outScope, none, langRight int
-	confusions := map[string]int{}
-	for _, e := range eval {
-		if e.topic != None {
-			if _, ok := kb.Topic(e.topic); !ok {
-				t.Fatalf("eval.tsv:%d: unknown topic %q", e.line, e.topic)
-			}
-		}
-		m := kb.Match(e.text, "")
-		if m.Lang == e.lang {
-			langRight++
-		}
-		if e.topic == None {
-			outScope++
-			if m.Topic == None {
-				none++
-			} else {
-				confusions[fmt.Sprintf("none -> %s: %q", m.Topic, e.text)]++
-			}
-			continue
-		}
-		inScope++
-		if m.Topic == e.topic {
-			right++
-		} else {
-			confusions[fmt.Sprintf("%s -> %s (%.2f): %q", e.topic, m.Topic, m.Score, e.text)]++
-		}
-	}
-	acc := float64(right) / float64(inScope)
-	noneRate := float64(none) / float64(outScope)
-	langAcc := float64(langRight) / float64(len(eval))
-	t.Logf("%d messages: top-1 accuracy %.1f%% (%d/%d), out of scope answered none %.1f%% (%d/%d), language detected %.1f%%",
-		len(eval), 100*acc, right, inScope, 100*noneRate, none, outScope, 100*langAcc)
-	if acc < 0.90 || noneRate < 0.85 || testing.Verbose() {
-		var keys []string
-		for k := range confusions {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			t.Log("miss:", k)
-		}
-	}
-	if acc < 0.90 {
-		t.Errorf("top-1 accuracy = %.1f%%; want at least 90%%", 100*acc)
-	}
-	if noneRate < 0.85 {
-		t.Errorf("out-of-scope answered none = %.1f%%; want at least 85%%", 100*noneRate)
-	}
-	if langAcc < 0.90 {
-		t.Errorf("language detected = %.1f%%; want at least 90%%", 100*langAcc)
-	}
 }
 
 // The knowledge base has every topic the assistant promises, in every
