@@ -19,11 +19,18 @@ var kbFiles embed.FS
 // None is the topic of a question the knowledge base does not cover.
 const None = "none"
 
-// Kinds of answer.
+// Kinds of topic.
 const (
 	Official = "official" // the law or AIMA's own words
 	Guidance = "guidance" // practical advice; the applicant is told so
+	// Chat is small talk (thanks, greetings, asking for a person or a
+	// language): examples only, since the conversation answers it from its
+	// message catalog; its id starts with "chat_".
+	Chat = "chat"
 )
+
+// chatPrefix starts the id of every small-talk topic.
+const chatPrefix = "chat_"
 
 // Languages of every answer.
 func Languages() []string { return []string{"en", "pt", "fr"} }
@@ -66,11 +73,12 @@ type textFile struct {
 	Examples      []string `toml:"examples"`
 }
 
-// Limits on what a topic file holds, so every answer fits one message and
-// every title a button.
+// Limits on what a topic file holds, so every title fits a button and every
+// answer a phone's screen (1,000 characters) with what follows it: the note
+// that it is guidance, the applicant's own dates and the sources.
 const (
 	maxTitle  = 40
-	maxAnswer = 1500
+	maxAnswer = 800
 )
 
 // Load reads every kb/*.toml file of fsys. An error names the file, and the
@@ -130,7 +138,11 @@ func loadFile(fsys fs.FS, name string) (Topic, error) {
 		return bad("id %q must be the file's name, %q", f.ID, want)
 	}
 	t := Topic{ID: f.ID, Kind: f.Kind, Sources: f.Sources, Related: f.Related, Text: map[string]Text{}}
-	if f.ID != None {
+	examplesOnly := f.ID == None || f.Kind == Chat
+	if f.Kind == Chat && !strings.HasPrefix(f.ID, chatPrefix) {
+		return bad("a %q topic's id must start with %q", Chat, chatPrefix)
+	}
+	if !examplesOnly {
 		if f.Kind != Official && f.Kind != Guidance {
 			return bad("kind must be %q or %q, not %q", Official, Guidance, f.Kind)
 		}
@@ -153,7 +165,7 @@ func loadFile(fsys fs.FS, name string) (Topic, error) {
 		}
 		tx := Text{Title: strings.TrimSpace(tf.Title), Answer: strings.TrimSpace(tf.Answer),
 			AnswerNoStaff: strings.TrimSpace(tf.AnswerNoStaff), Examples: tf.Examples}
-		if f.ID != None {
+		if !examplesOnly {
 			switch {
 			case tx.Title == "":
 				return bad("[%s] title is empty", lang)

@@ -3,13 +3,12 @@ package faq
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	snowball "github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/english"
 	"github.com/blevesearch/snowballstem/french"
 	"github.com/blevesearch/snowballstem/portuguese"
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -23,19 +22,44 @@ func Words(text string) []string {
 	if len(text) > maxInput {
 		text = text[:maxInput]
 	}
-	// Bytes that are not UTF-8 separate words: left in, they make the
-	// folding below fail, and the text would be read unfolded.
-	text = strings.ToValidUTF8(text, " ")
-	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	// Lower case after the decomposition: "™" and "№" decompose into capitals.
-	folded, _, err := transform.String(t, text)
-	if err != nil {
-		folded = text
-	}
-	folded = strings.ToLower(folded)
-	return strings.FieldsFunc(folded, func(r rune) bool {
+	return strings.FieldsFunc(fold(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
+}
+
+// fold lowers text and takes the accents off its letters (compatibility
+// decomposition, marks removed, recomposed). ASCII is copied as it is, and
+// every other character decomposed on its own, so a message costs one
+// buffer. Bytes that are not UTF-8 separate words: they decode as U+FFFD.
+func fold(text string) string {
+	b := make([]byte, 0, len(text))
+	ascii := true
+	var scratch [32]byte
+	for _, r := range text {
+		if r < utf8.RuneSelf {
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b = append(b, byte(r))
+			continue
+		}
+		var one [utf8.UTFMax]byte
+		n := utf8.EncodeRune(one[:], r)
+		// Lower case after the decomposition: "™" and "№" decompose into
+		// capitals.
+		for _, d := range string(norm.NFKD.Append(scratch[:0], one[:n]...)) {
+			if unicode.Is(unicode.Mn, d) {
+				continue
+			}
+			d = unicode.ToLower(d)
+			ascii = ascii && d < utf8.RuneSelf
+			b = utf8.AppendRune(b, d)
+		}
+	}
+	if ascii {
+		return string(b)
+	}
+	return norm.NFC.String(string(b))
 }
 
 // stems returns a word's stems in English, Portuguese and French, since a
@@ -65,16 +89,16 @@ func stems(w string) []string {
 func stopwords() map[string]bool {
 	list := `a an the is are am be been was were to of in on at by for with from and or but if so as it its
 this that these those i me my mine you your we our they them he she his her do does did can could would should
-will shall have has had not no yes please pls hi hello hey thanks thank there here what which who whom whose
+will shall have has had yes please pls there here what which who whom whose
 o os as um uma uns umas de do da dos das no na nos nas em e ou que se por para com sem ao aos eu me meu minha
-meus minhas voce vc te tu seu sua isso isto esse essa este esta ja la ai ola obrigado obrigada bom dia boa tarde
+meus minhas voce vc te tu seu sua isso isto esse essa este esta ja la ai
 ser sou foi estou esta estao tenho tem ter mais muito
-how where when why can could get got need want know anyone somebody someone help please guys tell
-como onde quando porque pq posso pode preciso quero sei alguem saber ajuda tirar obter fazer
-comment quand pourquoi peux peut puis dois faut besoin veux sais quelqu aide obtenir faire
+can could get got need want know anyone somebody someone help please guys tell
+porque pq posso pode preciso quero sei alguem saber ajuda tirar obter fazer sim
+pourquoi peux peut puis dois faut besoin veux sais quelqu aide obtenir faire
 le la les un une des du au aux et ou je j tu il elle on nous vous ils elles mon ma mes ton ta tes son sa ses
-notre votre leur ce cet cette ces qui quoi dont est suis sont etre avoir ai as avons avez ont pas ne n l d qu
-c s m y en sur dans par pour avec sans bonjour merci svp stp oui non tres`
+notre votre leur ce cet cette ces qui quoi dont est suis sont etre avoir ai as avons avez ont ne n l d qu
+c s m y en sur dans par pour avec svp stp oui non tres`
 	m := map[string]bool{}
 	for _, w := range strings.Fields(list) {
 		m[w] = true
