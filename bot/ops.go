@@ -55,17 +55,17 @@ func newMetrics(st store.Store) *metrics {
 		waited: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_telegram_429_wait_seconds_total",
 			Help: "Seconds spent waiting because 429 answers asked for it."}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_events_total",
-			Help: "What happened in conversations: faq_matched, faq_unmatched, reminder, erase_notice, erased_idle, erased_case, erased_forget."},
+			Help: "What happened in conversations: faq_matched, faq_unmatched, faq_unsure, small_talk, reminder, erase_notice, erased_idle, erased_case, erased_forget."},
 			[]string{"event"}),
 		faq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_faq_total",
-			Help: "Questions answered from the knowledge base (matched) or not (unmatched)."}, []string{"result"}),
+			Help: "Questions answered from the knowledge base (matched), not (unmatched), with the likeliest topics offered (unsure), and small talk."}, []string{"result"}),
 		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_reminders_sent_total",
 			Help: "Reminders sent: documents (documents stopped coming) and erase_notice (before an erasure)."},
 			[]string{"kind"}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_messages_delivered_total",
 			Help: "Outbox messages delivered to Telegram."}),
 	}
-	for _, r := range []string{"matched", "unmatched"} {
+	for _, r := range []string{"matched", "unmatched", "unsure", "small_talk"} {
 		m.faq.WithLabelValues(r)
 	}
 	for _, k := range []string{"documents", "erase_notice"} {
@@ -98,6 +98,10 @@ func (m *metrics) countEvents(replies []flows.Reply) {
 			m.faq.WithLabelValues("matched").Inc()
 		case flows.EventFAQUnmatched:
 			m.faq.WithLabelValues("unmatched").Inc()
+		case flows.EventFAQUnsure:
+			m.faq.WithLabelValues("unsure").Inc()
+		case flows.EventSmallTalk:
+			m.faq.WithLabelValues("small_talk").Inc()
 		case flows.EventReminder:
 			m.reminders.WithLabelValues("documents").Inc()
 		case flows.EventEraseNotice:

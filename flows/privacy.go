@@ -70,6 +70,8 @@ const (
 const (
 	EventFAQMatched     = "faq_matched"
 	EventFAQUnmatched   = "faq_unmatched"
+	EventFAQUnsure      = "faq_unsure" // the likeliest topics offered, and a person
+	EventSmallTalk      = "small_talk"
 	EventReminder       = "reminder"
 	EventEraseNotice    = "erase_notice"
 	EventErasedIdle     = "erased_idle"

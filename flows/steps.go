@@ -145,13 +145,12 @@ func (t *turn) onQuestion() error {
 		return nil
 	}
 	if m := t.f.kb.Match(t.in.Text, t.s.Language()); m.Topic != faq.None {
-		t.out = append(t.out, Reply{Event: EventFAQMatched})
 		// Move first, so that the buttons of a choice between two topics
 		// belong to the step they are shown at.
 		if err := t.fire(evAsked); err != nil {
 			return err
 		}
-		t.answer(m)
+		t.answer(t.known(m))
 		t.ask()
 		return nil
 	}
