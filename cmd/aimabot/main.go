@@ -6,7 +6,7 @@
 //	aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
 //	aimabot eligibility --expiry DATE [--today DATE] [--json]
 //	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
-//	aimabot ask [--json] [--lang en|pt|fr] "question"
+//	aimabot ask [--json] [--lang en|pt|fr] ["question" | < questions]
 //	aimabot diagram [case]
 //
 // The load test is a command of its own, cmd/aimabot-load.
@@ -54,7 +54,7 @@ const usage = `usage:
   aimabot console [--lang en|pt|fr] [--today YYYY-MM-DD] [--data DIR]
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
-  aimabot ask [--json] [--lang en|pt|fr] "question"
+  aimabot ask [--json] [--lang en|pt|fr] ["question"]   (no question: one per line on standard input)
   aimabot diagram [case]`
 
 // run is the whole program, with its environment passed in so tests can
@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "eligibility":
 		return runEligibility(args[1:], stdout)
 	case "ask":
-		return runAsk(args[1:], stdout)
+		return runAsk(args[1:], stdin, stdout)
 	case "documents":
 		return runDocuments(args[1:], stdout)
 	case "diagram":

@@ -285,9 +285,72 @@ func TestAsk(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "lang:  en") || !strings.Contains(out, "topic: fees") {
 		t.Errorf("ask --lang pt = exit %d:\n%s\nwant topic fees, detected lang en, answer in Portuguese", code, out)
 	}
-	for _, args := range [][]string{{"ask"}, {"ask", "--lang", "de", "hello"}, {"ask", "--bogus", "x"}} {
+	for _, args := range [][]string{{"ask", "--lang", "de", "hello"}, {"ask", "--bogus", "x"}} {
 		if _, _, code := aimabot(t, nil, "", args...); code != 2 {
 			t.Errorf("aimabot %v exit = %d; want 2", args, code)
 		}
+	}
+}
+
+// A whole set of questions is answered in one process: a line each, the
+// fields before a question's (an evaluation set's labels) kept, small talk
+// and a question the bot is unsure of told apart from an answer.
+func TestAskMany(t *testing.T) {
+	in := "# a comment\n" +
+		"fees\tpt\tquanto custa a segunda via do cartao de residencia\n" +
+		"\n" +
+		"merci beaucoup, bonne journée\n" +
+		"I want a human\n" +
+		"passport\n" +
+		"how do I exchange my driving licence?\n"
+	out, errOut, code := aimabot(t, nil, in, "ask", "--json")
+	if code != 0 {
+		t.Fatalf("ask --json < questions = exit %d: %s", code, errOut)
+	}
+	type line struct {
+		Fields     []string `json:"fields"`
+		Question   string   `json:"question"`
+		Topic      string   `json:"topic"`
+		Confidence string   `json:"confidence"`
+		Chat       string   `json:"chat"`
+		Also       []string `json:"also"`
+		Answer     string   `json:"answer"`
+	}
+	var got []line
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		var l line
+		if err := dec.Decode(&l); err != nil {
+			t.Fatalf("%v in %s", err, out)
+		}
+		got = append(got, l)
+	}
+	want := []struct{ topic, confidence, chat string }{
+		{"fees", "sure", ""},
+		{"none", "", "thanks"},
+		{"none", "", "human"},
+		{"nationality_passport_change", "unsure", ""},
+		{"none", "", ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ask --json < %d questions = %d lines:\n%s", len(want), len(got), out)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Topic != w.topic || g.Confidence != w.confidence || g.Chat != w.chat {
+			t.Errorf("line %d (%q) = topic %s, confidence %q, chat %q; want %s, %q, %q", i+1, g.Question, g.Topic, g.Confidence, g.Chat, w.topic, w.confidence, w.chat)
+		}
+	}
+	if f := got[0].Fields; len(f) != 2 || f[0] != "fees" || f[1] != "pt" {
+		t.Errorf("line 1 fields = %q; want [fees pt]", f)
+	}
+	if len(got[3].Also) != 2 || got[0].Answer == "" || got[4].Answer == "" {
+		t.Errorf("one word offered %v, want two more topics; answers %.30q, %.30q want both", got[3].Also, got[0].Answer, got[4].Answer)
+	}
+
+	tsv, _, code := aimabot(t, nil, "fees\tpt\tquanto custa a segunda via?\n", "ask")
+	rows := strings.Split(strings.TrimSpace(tsv), "\n")
+	if code != 0 || len(rows) != 2 || !strings.HasPrefix(rows[1], "fees\tpt\tfees\tsure\t") {
+		t.Errorf("ask < a labelled line = exit %d:\n%s\nwant a header and fees, pt, fees, sure, ...", code, tsv)
 	}
 }
