@@ -83,3 +83,14 @@ func ResidenceAfterExpiry(expiry Date) Date {
 	}
 	return Date{Year: y, Month: m, Day: min(expiry.Day, DaysIn(y, m))}
 }
+
+// FeeTableYear is the year of the newest fee table known: Portaria 307/2023
+// is indexed to inflation every 1 March, and the 1 March 2026 update is the
+// last one the facts hold.
+const FeeTableYear = 2026
+
+// FeesMayHaveChanged says whether, on today, AIMA has most likely updated
+// its fees since the newest table known (every 1 March).
+func FeesMayHaveChanged(today Date) bool {
+	return !today.Before(Date{FeeTableYear + 1, time.March, 1})
+}

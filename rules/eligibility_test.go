@@ -163,3 +163,19 @@ func TestResidenceAfterExpiry(t *testing.T) {
 		})
 	}
 }
+
+func TestFeesMayHaveChanged(t *testing.T) {
+	for _, tt := range []struct {
+		today Date
+		want  bool
+	}{
+		{Date{2026, time.December, 7}, false},
+		{Date{2027, time.February, 28}, false},
+		{Date{2027, time.March, 1}, true},
+		{Date{2028, time.January, 10}, true},
+	} {
+		if got := FeesMayHaveChanged(tt.today); got != tt.want {
+			t.Errorf("FeesMayHaveChanged(%v) = %v; want %v", tt.today, got, tt.want)
+		}
+	}
+}
