@@ -159,3 +159,92 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// The kinds of message the matcher used to get confidently wrong (issue 15),
+// each read as a person would: the situation against the question asked,
+// negation, small talk and questions about the bot, one word, two questions
+// in one message.
+func TestReadingTheQuestion(t *testing.T) {
+	kb := defaultKB(t)
+	tests := []struct {
+		name, text string
+		topic      string // want
+		confidence string // want ("" for none)
+		chat       string
+	}{
+		{"the price, not the permanent card", "what's the price for changing data on a permanent card", "fees", Sure, ""},
+		{"the situation decides the form", "AR runs out in 7 weeks and we just moved flat, which form?", "renewal_instead", Sure, ""},
+		{"not lost: damaged", "não perdi, preciso mesmo de boletim de ocorrência?", "damaged_card", Sure, ""},
+		{"not lost in French", "je n'ai pas perdu ma carte, elle est cassée, il faut une plainte ?", "damaged_card", Sure, ""},
+		{"a language asked for", "english pls", None, "", "language"},
+		{"a person asked for", "I want a human", None, "", "human"},
+		{"thanks in French", "merci beaucoup, bonne journée", None, "", "thanks"},
+		{"laughter", "kkkkk", None, "", "laugh"},
+		{"a greeting", "bom dia", None, "", "greeting"},
+		{"emoji only", "👍", None, "", "ack"},
+		{"who are you", "who are you, are you from AIMA?", "what_is_this_bot", Sure, ""},
+		{"what can you do", "what can you help me with", "what_is_this_bot", Sure, ""},
+		{"one word is thin evidence", "passport", "nationality_passport_change", Unsure, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := kb.Match(tt.text, "")
+			if m.Topic != tt.topic || m.Confidence != tt.confidence || m.Chat != tt.chat {
+				t.Errorf("Match(%q) = topic %s, confidence %q, chat %q; want %s, %q, %q", tt.text, m.Topic, m.Confidence, m.Chat, tt.topic, tt.confidence, tt.chat)
+			}
+		})
+	}
+	if m := kb.Match("passport", ""); len(m.Also) != 2 {
+		t.Errorf("Match(passport).Also = %v; want the two next likeliest topics", m.Also)
+	}
+}
+
+// Two questions in one message: the first is answered, the other offered.
+func TestSecondQuestion(t *testing.T) {
+	kb := defaultKB(t)
+	tests := []struct {
+		text        string
+		topic, next string
+	}{
+		{"how much is the 2nd copy and how long does it take?", "", ""},
+		{"ma carte est volée, combien ça coûte et où faire la déclaration de police ?", "fees", "police_report_where"},
+		{"I lost my card and I need a new one, which documents?", "duplicate_docs", ""},
+	}
+	for _, tt := range tests {
+		m := kb.Match(tt.text, "")
+		if tt.topic == "" {
+			// Either question may be the main one; the other must follow.
+			got := map[string]bool{m.Topic: true, m.Next: true}
+			if !got["fees"] || !got["processing_time"] {
+				t.Errorf("Match(%q) = topic %s, next %q; want fees and processing_time", tt.text, m.Topic, m.Next)
+			}
+			continue
+		}
+		if m.Topic != tt.topic || m.Next != tt.next {
+			t.Errorf("Match(%q) = topic %s, next %q; want %s, %q", tt.text, m.Topic, m.Next, tt.topic, tt.next)
+		}
+	}
+	if got := clauses("how much? and how long does it take. et combien"); len(got) != 3 {
+		t.Errorf("clauses = %q; want 3", got)
+	}
+}
+
+// The negation marks the word it bears on, in each language's order.
+func TestNegated(t *testing.T) {
+	kb := defaultKB(t)
+	tests := []struct {
+		text, lang, want string
+	}{
+		{"não perdi nem roubaram", "pt", "!perdi !roubaram"},
+		{"not lost, just broken", "en", "!lost just broken"},
+		{"je ne reçois pas le code", "fr", "recois code"},
+		{"elle n'est pas perdue ni volée", "fr", "!perdue !volee"},
+		{"no copy of my card", "en", "!copy card"},
+		{"mudei-me no mês passado", "pt", "mudei passado"}, // "no" is "in the"
+	}
+	for _, tt := range tests {
+		if got := strings.Join(kb.negated(Words(tt.text), tt.lang), " "); got != tt.want {
+			t.Errorf("negated(%q, %s) = %q; want %q", tt.text, tt.lang, got, tt.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Tuning, measured on testdata/eval.tsv (go test ./flows/faq -run
@@ -39,7 +40,7 @@ const (
 )
 
 // calibration are the logistic coefficients of calInputs.
-var calibration = [5]float64{-0.25, 0.55, 0.28, 4.07, 4.71}
+var calibration = [5]float64{-0.35, -0.74, 0.51, 5.34, 6.06}
 
 // KB is the loaded knowledge base with its index. It is immutable and safe
 // for concurrent use.
@@ -84,6 +85,9 @@ type Match struct {
 	// Also are the other topics to offer: the close second, or the two
 	// likeliest after Topic when unsure.
 	Also []string `json:"also,omitempty"`
+	// Next, with a sure Topic, is the topic of a second question in the
+	// message, to offer after the answer.
+	Next string `json:"next,omitempty"`
 	// Chat, with Topic None, is the small talk the message is: greeting,
 	// thanks, bye, laugh, ack, human, language or complaint.
 	Chat string `json:"chat,omitempty"`
@@ -312,6 +316,78 @@ const (
 // right (calibrated on questions the matcher was not trained on), and
 // Confidence says what to do with it.
 func (kb *KB) Match(text, hint string) Match {
+	m := kb.match(text, hint)
+	if m.Confidence == Sure {
+		m.Next = kb.secondIntent(text, m)
+	}
+	return m
+}
+
+// secondIntent is the topic of another question in the same message ("how
+// much is it? and how long does it take?"): each of its clauses is matched
+// on its own, and the first one surely about another topic is offered after
+// the answer.
+func (kb *KB) secondIntent(text string, main Match) string {
+	parts := clauses(text)
+	if len(parts) < 2 {
+		return ""
+	}
+	for _, p := range parts {
+		c := kb.match(p, main.Lang)
+		if c.Confidence == Sure && c.Topic != main.Topic {
+			return c.Topic
+		}
+	}
+	return ""
+}
+
+// clauses cuts a message where a new question may start: at the end of a
+// sentence, or at "and"/"e"/"et" (or "also") followed by a question word.
+func clauses(text string) []string {
+	var out []string
+	start := 0
+	cut := func(end int) {
+		if p := strings.TrimSpace(text[start:end]); p != "" {
+			out = append(out, p)
+		}
+		start = end
+	}
+	for i, r := range text {
+		switch r {
+		case '?', '!', ';', '.', '\n':
+			cut(i + utf8.RuneLen(r))
+		case ' ':
+			if startsQuestion(text[i+1:]) {
+				cut(i + 1)
+			}
+		}
+	}
+	cut(len(text))
+	return out
+}
+
+// startsQuestion is a conjunction followed by a question word: "and how
+// long", "e quanto", "et combien", "also where".
+func startsQuestion(s string) bool {
+	ws := Words(s[:min(len(s), 40)])
+	if len(ws) < 2 {
+		return false
+	}
+	switch ws[0] {
+	case "and", "also", "e", "et", "tambem", "aussi", "plus":
+	default:
+		return false
+	}
+	switch ws[1] {
+	case "how", "what", "where", "when", "which", "can", "do", "does", "is", "quanto", "quando", "onde", "como",
+		"qual", "quais", "posso", "preciso", "combien", "quand", "ou", "comment", "quel", "quelle", "est", "faut":
+		return true
+	}
+	return false
+}
+
+// match is Match for one question.
+func (kb *KB) match(text, hint string) Match {
 	ws := Words(text)
 	m := Match{Topic: None, Lang: detect(text, ws, kb.markers, hint)}
 	feats := kb.featuresOf(ws, m.Lang)
@@ -345,7 +421,8 @@ func (kb *KB) Match(text, hint string) Match {
 		}
 	}
 	switch {
-	case m.Score >= minSure && kb.contentWords(ws, m.Lang) >= 2:
+	case m.Topic == botTopic && asksWhoWeAre(ws),
+		m.Score >= minSure && kb.contentWords(ws, m.Lang) >= 2:
 		// One word ("passport") is thin evidence however well it matches:
 		// the likeliest topics are offered instead.
 		m.Confidence = Sure
