@@ -3,20 +3,41 @@ package flows
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aimabot/aimabot/rules"
 )
 
 // Every answer of the knowledge base, in every language, with and without
 // a support team, fits a phone: at most maxPhoneText characters, sources
 // included.
 func TestAnswersFitAPhone(t *testing.T) {
+	// What the conversation may know adds lines to an answer: the card's
+	// date (eligible, too late, expired), the request's checklist, fees
+	// that may have changed.
+	known := []struct {
+		name  string
+		s     Session
+		today rules.Date
+	}{
+		{"nothing known", Session{}, rules.Date{Year: 2026, Month: time.December, Day: 7}},
+		{"a lost card in time, after 1 March", Session{Kind: rules.Duplicate, Reason: rules.Lost,
+			Expiry: rules.Date{Year: 2027, Month: time.September, Day: 30}}, rules.Date{Year: 2027, Month: time.March, Day: 5}},
+		{"an expired card, an address", Session{Kind: rules.DataChange, Reason: rules.Address,
+			Expiry: rules.Date{Year: 2026, Month: time.August, Day: 31}}, rules.Date{Year: 2026, Month: time.December, Day: 7}},
+	}
 	for _, f := range []*Flow{newFlow(t), flowWithout(t)} {
 		for _, tp := range f.kb.Topics() {
 			for _, lang := range Languages() {
-				tr := &turn{f: f, cat: f.cat, s: Session{Lang: lang}}
-				tr.faqAnswer(tp.ID)
-				for _, r := range tr.out {
-					if n := len([]rune(r.Text)); n > maxPhoneText {
-						t.Errorf("%s in %s (support team %v): %d characters; want at most %d:\n%s", tp.ID, lang, f.staff, n, maxPhoneText, r.Text)
+				for _, k := range known {
+					s := k.s
+					s.Lang = lang
+					tr := &turn{f: f, cat: f.cat, s: s, today: k.today}
+					tr.faqAnswer(tp.ID)
+					for _, r := range tr.out {
+						if n := len([]rune(r.Text)); n > maxPhoneText {
+							t.Errorf("%s in %s, %s (support team %v): %d characters; want at most %d:\n%s", tp.ID, lang, k.name, f.staff, n, maxPhoneText, r.Text)
+						}
 					}
 				}
 			}

@@ -109,7 +109,13 @@ func (t *turn) answer(m faq.Match) {
 	switch m.Confidence {
 	case faq.Sure:
 		t.out = append(t.out, Reply{Event: EventFAQMatched})
-		t.faqAnswer(m.Topic)
+		var next [][]ButtonSpec
+		if tp, ok := t.f.kb.Topic(m.Next); ok {
+			// A second question in the same message: offered, not answered,
+			// so each message stays short.
+			next = append(next, t.button("btn_faq_next", map[string]any{"Title": tp.Text[t.s.Language()].Title}, actFAQ, m.Next))
+		}
+		t.faqAnswer(m.Topic, next...)
 		return
 	case faq.Close:
 		t.out = append(t.out, Reply{Event: EventFAQMatched})
@@ -137,7 +143,7 @@ func (t *turn) answer(m faq.Match) {
 // faqAnswer writes a topic's answer with its sources, and says so when it is
 // practical guidance rather than an official rule. What the conversation
 // knows (the card's expiry, the request) is added for this applicant.
-func (t *turn) faqAnswer(id string) bool {
+func (t *turn) faqAnswer(id string, rows ...[]ButtonSpec) bool {
 	tp, ok := t.f.kb.Topic(id)
 	if !ok {
 		return false
@@ -171,7 +177,13 @@ func (t *turn) faqAnswer(id string) bool {
 		t.links = append(t.links, Link{Text: name, URL: src})
 	}
 	t.say("faq_sources", map[string]any{"Sources": strings.Join(names, " · "), "Checked": when})
-	t.send()
+	t.send(rows...)
+	if (tp.ID == topicDataDocs || tp.ID == topicDuplicateDoc) && t.s.Reason != "" {
+		// The applicant's own checklist, in a message of its own: with
+		// the answer it would not fit a phone's screen.
+		t.checklist()
+		t.send()
+	}
 	return true
 }
 
@@ -183,6 +195,7 @@ const (
 	topicPortal       = "renewal_portal_scope"
 	topicDataDocs     = "data_change_docs"
 	topicDuplicateDoc = "duplicate_docs"
+	topicFees         = "fees"
 )
 
 // ownDocuments answers "which documents?" for the applicant's own request:
@@ -204,8 +217,9 @@ func (t *turn) ownDocuments(id string) (string, bool) {
 
 // forYou adds to a topic's answer what it means for this applicant on
 // today's date: their own last day, how long an expired card still counts,
-// whether the Portal takes their card, the documents their request still
-// needs.
+// whether the Portal takes their card, whether the fees are likely to have
+// changed since the table known. (The documents their request still needs
+// follow the answer: see faqAnswer.)
 func (t *turn) forYou(id string) {
 	exp := t.s.Expiry
 	switch id {
@@ -214,7 +228,7 @@ func (t *turn) forYou(id string) {
 			return
 		}
 		e := rules.CheckEligibility(exp, t.today)
-		d := map[string]any{"Expiry": t.words(exp), "Last": t.words(e.LastDay), "Days": t.today.DaysUntil(e.LastDay)}
+		d := map[string]any{"Expiry": t.cat.DateShort(t.s.Language(), exp), "Last": t.cat.DateShort(t.s.Language(), e.LastDay), "Days": t.today.DaysUntil(e.LastDay)}
 		switch {
 		case e.Verdict != rules.Eligible:
 			t.say("faq_for_you_too_late", d)
@@ -228,7 +242,7 @@ func (t *turn) forYou(id string) {
 			return
 		}
 		until := rules.ResidenceAfterExpiry(exp)
-		d := map[string]any{"Expiry": t.words(exp), "Until": t.words(until)}
+		d := map[string]any{"Expiry": t.cat.DateShort(t.s.Language(), exp), "Until": t.cat.DateShort(t.s.Language(), until)}
 		if until.Before(t.today) {
 			t.say("faq_for_you_expired_over", d)
 		} else {
@@ -239,13 +253,13 @@ func (t *turn) forYou(id string) {
 			return
 		}
 		if rules.CheckPortal(exp).Covered {
-			t.say("faq_for_you_portal_in", map[string]any{"Expiry": t.words(exp)})
+			t.say("faq_for_you_portal_in", map[string]any{"Expiry": t.cat.DateShort(t.s.Language(), exp)})
 		} else {
-			t.say("faq_for_you_portal_out", map[string]any{"Expiry": t.words(exp)})
+			t.say("faq_for_you_portal_out", map[string]any{"Expiry": t.cat.DateShort(t.s.Language(), exp)})
 		}
-	case topicDataDocs, topicDuplicateDoc:
-		if t.s.Reason != "" {
-			t.checklist()
+	case topicFees:
+		if rules.FeesMayHaveChanged(t.today) {
+			t.say("faq_for_you_fees_old", map[string]any{"Year": rules.FeeTableYear})
 		}
 	}
 }

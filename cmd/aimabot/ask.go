@@ -64,6 +64,7 @@ type answered struct {
 	Score      float64  `json:"score"`
 	Lang       string   `json:"lang"`
 	Also       []string `json:"also,omitempty"`
+	Next       string   `json:"next,omitempty"` // a second question's topic, offered after the answer
 	Chat       string   `json:"chat,omitempty"`
 	Answer     string   `json:"answer"`
 }
@@ -74,7 +75,8 @@ func (a asker) ask(text string) answered {
 	if a.lang != "" {
 		answerLang = a.lang
 	}
-	out := answered{Topic: m.Topic, Confidence: m.Confidence, Score: m.Score, Lang: m.Lang, Also: m.Also, Chat: m.Chat}
+	out := answered{Topic: m.Topic, Confidence: m.Confidence, Score: m.Score, Lang: m.Lang, Also: m.Also, Next: m.Next,
+		Chat: m.Chat}
 	switch {
 	case m.Chat != "":
 		out.Answer = a.cat.Text(answerLang, "chat_"+m.Chat, nil)
@@ -107,6 +109,9 @@ func (o answered) print(w io.Writer) error {
 		also = " (also offered: " + strings.Join(o.Also, ", ") + ")"
 	}
 	topic := o.Topic
+	if o.Next != "" {
+		also = " (then offered: " + o.Next + ")"
+	}
 	if o.Chat != "" {
 		topic += ", small talk: " + o.Chat
 	}
