@@ -154,7 +154,7 @@ func BenchmarkMatch(b *testing.B) {
 func BenchmarkLoad(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Default(); err != nil {
+		if _, err := New(kbFiles); err != nil {
 			b.Fatal(err)
 		}
 	}

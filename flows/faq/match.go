@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -93,8 +94,14 @@ type Match struct {
 	Chat string `json:"chat,omitempty"`
 }
 
-// Default loads the knowledge base shipped with the program.
-func Default() (*KB, error) { return New(kbFiles) }
+// Default is the knowledge base shipped with the program, loaded the first
+// time it is asked for: it is built into the binary and never changes, the
+// KB is safe for concurrent use, and training it costs a sizeable fraction
+// of a second (several seconds under the race detector), so every Flow of a
+// process shares the one.
+func Default() (*KB, error) { return loadDefault() }
+
+var loadDefault = sync.OnceValues(func() (*KB, error) { return New(kbFiles) })
 
 // New loads and indexes the knowledge base in fsys (kb/*.toml).
 func New(fsys fs.FS) (*KB, error) {
