@@ -147,3 +147,53 @@ func startedInEnglish(t *testing.T, chat int64) *harness {
 	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
 	return h
 }
+
+// Through Telegram, with a support team: a question the bot is unsure of
+// offers the likeliest topics and a person, and a topic pressed is
+// answered; small talk gets a word back, not a procedure; a message with
+// two questions gets the first answered and a button for the other.
+func TestUnsureAndSmallTalk(t *testing.T) {
+	const chat = int64(8501)
+	h := staffHarness(t, openBolt(t))
+	h.srv.SetUserLang(chat, "en")
+	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+
+	h.do(chat, func() { h.srv.UserText(chat, "what now with the card") }, "What happened?")
+	var unsure fakeapi.Message
+	for _, m := range h.srv.Messages(chat) {
+		if strings.Contains(m.Text, "I'm not sure I understood") {
+			unsure = m
+		}
+	}
+	if len(unsure.Buttons) != 4 || unsure.Buttons[3][0].Label != "Talk to a person" {
+		t.Fatalf("unsure answer = %q %v; want three topics and a person\n%s", unsure.Text, unsure.Buttons, h.dump(chat))
+	}
+	topic := unsure.Buttons[0][0].Label
+	h.doAll(chat, func() { h.press(chat, topic) }, "Sources: ", "What happened?")
+
+	before := len(h.srv.Messages(chat))
+	h.do(chat, func() { h.srv.UserText(chat, "thanks a lot!") }, "You're welcome")
+	h.do(chat, func() { h.srv.UserText(chat, "haha ok") }, "")
+	for _, m := range h.srv.Messages(chat)[before:] {
+		if strings.Contains(m.Text, "Sources: ") || strings.Contains(m.Text, "What happened?") {
+			t.Errorf("small talk answered with %q; want a word back and nothing else", m.Text)
+		}
+	}
+
+	h.doAll(chat, func() {
+		h.srv.UserText(chat, "ma carte est volée, combien ça coûte et où faire la déclaration de police ?")
+	},
+		"Sources: ", "What happened?")
+	var next string
+	for _, m := range h.srv.Messages(chat) {
+		for _, row := range m.Buttons {
+			if strings.HasPrefix(row[0].Label, "Also: ") {
+				next = row[0].Label
+			}
+		}
+	}
+	if next != "Also: Where to get the police report" {
+		t.Fatalf("second question's button = %q; want the police report offered\n%s", next, h.dump(chat))
+	}
+	h.doAll(chat, func() { h.press(chat, next) }, "police", "What happened?")
+}

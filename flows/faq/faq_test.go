@@ -197,6 +197,12 @@ func TestReadingTheQuestion(t *testing.T) {
 	if m := kb.Match("passport", ""); len(m.Also) != 2 {
 		t.Errorf("Match(passport).Also = %v; want the two next likeliest topics", m.Also)
 	}
+	// "card" is in too many examples to tell a topic.
+	for _, text := range []string{"what now with the card", "the card is weird"} {
+		if m := kb.Match(text, ""); m.Confidence == Sure {
+			t.Errorf("Match(%q) = %s, sure; want the likeliest topics offered", text, m.Topic)
+		}
+	}
 }
 
 // Two questions in one message: the first is answered, the other offered.

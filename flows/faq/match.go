@@ -26,6 +26,9 @@ const (
 	closeRatio = 0.7
 	// alpha smooths the Naive Bayes counts.
 	alpha = 0.1
+	// minTellingIDF is the idf of a word in one example in twenty: a word
+	// in more tells too little to count as evidence (see contentWords).
+	minTellingIDF = 3.04
 	// neighbours is how many of a topic's closest examples its knn score
 	// averages.
 	neighbours = 3
@@ -441,9 +444,28 @@ func (kb *KB) match(text, hint string) Match {
 	return m
 }
 
-// contentWords counts the words of a message that are not stop words.
+// contentWords counts the words of a message that tell something: known to
+// the knowledge base (as written or corrected) and rarer than one example in
+// twenty ("card" is in too many to tell a topic).
 func (kb *KB) contentWords(ws []string, lang string) int {
-	return len(kb.negated(ws, lang))
+	n := 0
+	for _, w := range kb.negated(ws, lang) {
+		ids, ok := kb.vocab[w]
+		if !ok {
+			fixed, ok := kb.spell(strings.TrimPrefix(w, "!"))
+			if !ok {
+				continue
+			}
+			ids = kb.vocab[fixed]
+		}
+		for _, f := range ids {
+			if !kb.isGram[f] && kb.idf[f] >= minTellingIDF {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // candidate is one topic's scores for a message.
