@@ -53,8 +53,11 @@ func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.
 	}
 	thread := topicOf(m)
 	if thread == 0 {
-		if strings.HasPrefix(m.Text, "/queue") {
-			d.poke()
+		// The General topic: the desk's own commands, nothing else.
+		if m.Text != "" && !d.addressedElsewhere(ctx, m.Text) {
+			if _, err := d.generalCommand(ctx, m.Text); err != nil {
+				return in, 0, nil, false, err
+			}
 		}
 		return in, 0, nil, false, nil
 	}
@@ -70,6 +73,13 @@ func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.
 	case m.Text != "":
 		t := flows.ParseText(m.Text, "")
 		in.Kind, in.Text, in.Command = t.Kind, t.Text, t.Command
+		if t.Kind == flows.Command && t.Command == "reply" {
+			// The team's own saved reply of that key, if any; the
+			// conversation falls back on the shipped one.
+			if in.Reply, err = d.savedReply(ctx, t.Text); err != nil {
+				return in, 0, nil, false, err
+			}
+		}
 	case len(m.Photo) > 0 || m.Document != nil:
 		in.Kind = flows.Files
 	}

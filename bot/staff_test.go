@@ -610,3 +610,42 @@ func TestStaffCommandForAnotherBot(t *testing.T) {
 		t.Errorf("case history = %q; want %q (the commands for another bot ignored)", got, want)
 	}
 }
+
+// Saved replies, end to end on both stores: Ana saves one in the three
+// languages from the General topic, /replies lists it with the shipped
+// ones, and /reply in a case's topic sends the applicant the text in their
+// language (Portuguese here), taking the case over; a shipped reply works
+// the same way, and a reply missing a language is refused with the reason.
+func TestSavedReplies(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"bolt", openBolt}, {"redis", openRedis}} {
+		t.Run(backend.name, func(t *testing.T) {
+			h := staffHarness(t, backend.open(t))
+			chat := int64(5301)
+			h.srv.SetUserName(chat, "Joana")
+			h.srv.SetUserLang(chat, "pt")
+			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "O que aconteceu?")
+			h.do(chat, func() { h.srv.UserText(chat, "quero falar com uma pessoa") }, "O que aconteceu?")
+			tp := h.topicOfCase("Joana")
+
+			h.srv.UserTopicText(staffChat, 0, ana, "/savereply docs\nen: Please send your passport.\npt: Envie o passaporte, por favor.")
+			h.inTopic(0, "no text in fr")
+			h.srv.UserTopicText(staffChat, 0, ana, "/savereply docs\nen: Please send your passport.\npt: Envie o passaporte, por favor.\nfr: Envoyez votre passeport, s'il vous plaît.")
+			h.inTopic(0, "Saved reply «docs» saved")
+			h.srv.UserTopicText(staffChat, 0, ana, "/replies")
+			list := h.inTopic(0, "• docs: Please send your passport.")
+			if !strings.Contains(list.Text, "• wait_for_aima: ") {
+				t.Errorf("/replies = %q; want the shipped replies too", list.Text)
+			}
+
+			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply docs") }, "Envie o passaporte, por favor.")
+			h.inTopic(tp.ThreadID, "Saved reply «docs» sent in Português")
+			h.card(tp.ThreadID, "Status: with Ana since")
+			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply wait_for_aima") }, "O seu pedido está agora com a AIMA")
+			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply nope")
+			h.inTopic(tp.ThreadID, "There is no saved reply «nope»")
+		})
+	}
+}

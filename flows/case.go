@@ -378,6 +378,8 @@ func (t *turn) fromStaff() error {
 		case "card":
 			t.cardChanged()
 			return nil
+		case "reply":
+			return t.sendSaved(a)
 		}
 		t.staffSay("staff_commands", nil)
 		return nil
@@ -417,6 +419,37 @@ func (t *turn) toApplicant(a *Agent, msgs []Message) error {
 		}
 	}
 	t.out = append(t.out, Reply{Copy: msgs})
+	return nil
+}
+
+// sendSaved sends the applicant a saved reply in their language: the
+// transport's (Input.Reply) or the shipped one of the key typed. Like any
+// message from the team, it takes the conversation over when nobody has
+// it. The team sees which text went out.
+func (t *turn) sendSaved(a *Agent) error {
+	key := strings.ToLower(strings.TrimSpace(t.in.Text))
+	r := t.in.Reply
+	if r == nil || r.Key != key {
+		shipped, ok := t.f.replies[key]
+		if !ok {
+			id := "staff_reply_unknown"
+			if key == "" {
+				id = "staff_reply_which"
+			}
+			t.staffSay(id, map[string]any{"Key": key, "Keys": strings.Join(replyKeys(t.f.replies), ", ")})
+			return nil
+		}
+		r = &shipped
+	}
+	if !t.s.WithPerson() {
+		if err := t.take(a); err != nil {
+			return err
+		}
+	}
+	lang := t.s.Language()
+	t.text = append(t.text, r.Text[lang])
+	t.send()
+	t.staffSay("staff_reply_sent", map[string]any{"Key": r.Key, "Lang": t.staffText("lang_name_"+lang, nil), "Text": r.Text[lang]})
 	return nil
 }
 

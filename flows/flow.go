@@ -16,6 +16,7 @@ type Flow struct {
 	staff     bool   // a support team can take conversations over
 	staffLang string // the language the support team reads
 	keep      Retention
+	replies   map[string]SavedReply // shipped saved replies, by key
 }
 
 // Option configures a Flow.
@@ -44,7 +45,11 @@ func New(opts ...Option) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention()}
+	replies, err := loadReplies()
+	if err != nil {
+		return nil, err
+	}
+	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention(), replies: replies}
 	for _, o := range opts {
 		o(f)
 	}

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -452,5 +453,37 @@ func TestFAQChoiceButtonsWork(t *testing.T) {
 		if len(replies) == 0 || strings.Contains(replies[0].Text, "earlier step") || !strings.Contains(replies[0].Text, "Sources") {
 			t.Errorf("pressing the offered topic = %+v; want its answer", replies)
 		}
+	}
+}
+
+// A saved reply is written as /savereply KEY and a line per language; one
+// that lacks a language, or has a bad key, is refused with the reason.
+func TestParseSavedReply(t *testing.T) {
+	tests := []struct {
+		name, args string
+		want       map[string]string // nil: refused
+		problem    string
+	}{
+		{"three lines", "docs\nen: Send your passport.\npt: Envie o passaporte.\nfr : Envoyez le passeport.",
+			map[string]string{"en": "Send your passport.", "pt": "Envie o passaporte.", "fr": "Envoyez le passeport."}, ""},
+		{"a text over two lines", "Docs\nen: Line one\nline two\npt: Um\nfr: Un",
+			map[string]string{"en": "Line one\nline two", "pt": "Um", "fr": "Un"}, ""},
+		{"a language missing", "docs\nen: Send it.\npt: Envie.", nil, "no text in fr"},
+		{"no key", "", nil, "no key"},
+		{"a bad key", "two words\nen: a\npt: b\nfr: c", nil, "key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseSavedReply(tt.args)
+			if tt.want == nil {
+				if err == nil || !strings.Contains(err.Error(), tt.problem) {
+					t.Errorf("ParseSavedReply(%q) = %v; want an error about %q", tt.args, err, tt.problem)
+				}
+				return
+			}
+			if err != nil || r.Key != "docs" || !maps.Equal(r.Text, tt.want) {
+				t.Errorf("ParseSavedReply(%q) = %+v, %v; want docs %v", tt.args, r, err, tt.want)
+			}
+		})
 	}
 }

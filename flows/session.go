@@ -193,6 +193,10 @@ type Input struct {
 	// Caption is the caption of a staff member's media message: one that
 	// starts like a note ("!", "/note") keeps the message internal.
 	Caption string
+	// Reply is the saved reply a staff member's /reply names, when the
+	// transport has one of its own (saved with /savereply); otherwise the
+	// shipped one of that key is sent.
+	Reply *SavedReply
 }
 
 // InputKind says what an Input carries.

@@ -1,0 +1,135 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aimabot/aimabot/flows"
+)
+
+// repliesSpace holds the saved replies the team wrote with /savereply, one
+// record per staff chat: a map of key to SavedReply. They are the team's
+// words, not an applicant's data, so they are kept [repliesLife] after the
+// last change.
+const (
+	repliesSpace = "replies"
+	repliesLife  = 10 * 365 * 24 * time.Hour
+)
+
+// savedReplies returns the team's saved replies, by key.
+func (d *desk) savedReplies(ctx context.Context) (map[string]flows.SavedReply, error) {
+	raw, ok, err := d.st.GetRecord(ctx, repliesSpace, d.recKey())
+	if err != nil {
+		return nil, fmt.Errorf("bot: read the saved replies: %w", err)
+	}
+	out := map[string]flows.SavedReply{}
+	if !ok {
+		return out, nil
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		d.logger.Warn("the saved replies cannot be read; the shipped ones are used", "err", err)
+		return map[string]flows.SavedReply{}, nil
+	}
+	return out, nil
+}
+
+// savedReply is the team's saved reply of a key, if they saved one: it
+// takes precedence over the shipped one of the same key.
+func (d *desk) savedReply(ctx context.Context, key string) (*flows.SavedReply, error) {
+	all, err := d.savedReplies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := all[strings.ToLower(strings.TrimSpace(key))]; ok {
+		return &r, nil
+	}
+	return nil, nil
+}
+
+// generalCommand answers a team member's command in the General topic:
+// /queue shows the queue again, /replies lists the saved replies,
+// /savereply saves one. It reports whether the text was one of them.
+func (d *desk) generalCommand(ctx context.Context, text string) (bool, error) {
+	in := flows.ParseText(text, "")
+	if in.Kind != flows.Command {
+		return false, nil
+	}
+	switch in.Command {
+	case "queue":
+		d.poke()
+		return true, nil
+	case "replies":
+		return true, d.listReplies(ctx)
+	case "savereply":
+		return true, d.saveReply(ctx, in.Text)
+	}
+	return false, nil
+}
+
+// listReplies posts every saved reply's key and its text in the team's
+// language, the team's own first.
+func (d *desk) listReplies(ctx context.Context) error {
+	cat := d.flow.Catalog()
+	own, err := d.savedReplies(ctx)
+	if err != nil {
+		return err
+	}
+	all := map[string]flows.SavedReply{}
+	for k, r := range d.flow.SavedReplies() {
+		all[k] = r
+	}
+	for k, r := range own {
+		all[k] = r
+	}
+	if len(all) == 0 {
+		return d.general(ctx, cat.Text(d.lang, "staff_replies_none", nil))
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	lines := []string{cat.Text(d.lang, "staff_replies_list", nil)}
+	for _, k := range keys {
+		text := []rune(all[k].Text[d.lang])
+		if len(text) > 80 {
+			text = append(text[:79], '…')
+		}
+		lines = append(lines, "• "+k+": "+strings.ReplaceAll(string(text), "\n", " "))
+	}
+	return d.general(ctx, strings.Join(lines, "\n"))
+}
+
+// saveReply stores a saved reply written as /savereply KEY and a line per
+// language, or says what is missing.
+func (d *desk) saveReply(ctx context.Context, args string) error {
+	cat := d.flow.Catalog()
+	r, err := flows.ParseSavedReply(args)
+	if err != nil {
+		return d.general(ctx, cat.Text(d.lang, "staff_savereply_usage", map[string]any{"Problem": err.Error()}))
+	}
+	err = updateRecordJSON(ctx, d.st, repliesSpace, d.recKey(), repliesLife, func(all *map[string]flows.SavedReply) {
+		if *all == nil {
+			*all = map[string]flows.SavedReply{}
+		}
+		(*all)[r.Key] = r
+	})
+	if err != nil {
+		return fmt.Errorf("bot: save a reply: %w", err)
+	}
+	return d.general(ctx, cat.Text(d.lang, "staff_savereply_done", map[string]any{"Key": r.Key}))
+}
+
+// general posts a text in the staff group's General topic.
+func (d *desk) general(ctx context.Context, text string) error {
+	staff, err := d.current(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = d.sendText(ctx, staff, 0, text, nil)
+	return err
+}
