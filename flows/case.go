@@ -107,6 +107,12 @@ type Case struct {
 	// Msgs are the support team's messages in the case (the transport's
 	// ids), removed with the case when it is erased (Reply.CaseMsgs).
 	Msgs []int `json:"msgs,omitempty"`
+	// Turn is who the open case waits for, TurnTeam or TurnApplicant, since
+	// TurnSince; Answered is when the team first wrote to the applicant
+	// (the first response).
+	Turn      string    `json:"turn,omitempty"`
+	TurnSince time.Time `json:"turn_since,omitzero"`
+	Answered  time.Time `json:"answered,omitzero"`
 
 	// Legacy is where the case was shown, as versions before 0.13 kept it
 	// in the session. The conversation neither reads nor writes it: it is
@@ -221,8 +227,51 @@ func (t *turn) caseEvent(event string, by *Agent, why string) error {
 	if len(c.History) > historyLen {
 		c.History = c.History[len(c.History)-historyLen:]
 	}
+	switch {
+	case c.Status == CaseClosed:
+		c.Turn, c.TurnSince = "", time.Time{}
+	case event == evRelease && c.Turn != TurnApplicant:
+		// Handed back to the assistant: the team waits for nothing more.
+		c.Turn, c.TurnSince = TurnApplicant, t.now
+	case event == evEscalate || c.Turn == "":
+		// A case opened, or reopened, waits for the team.
+		c.Turn, c.TurnSince = TurnTeam, t.now
+	}
 	t.cardChanged()
 	return nil
+}
+
+// Whose turn an open case is.
+const (
+	TurnTeam      = "team"
+	TurnApplicant = "applicant"
+)
+
+// teamWrote records the team writing to the applicant: the case now waits
+// for the applicant, and its first response is timed.
+func (t *turn) teamWrote() {
+	c := t.s.Human
+	if c == nil || t.s.CaseStatus() == CaseClosed {
+		return
+	}
+	if c.Answered.IsZero() {
+		c.Answered = t.now
+	}
+	if c.Turn != TurnApplicant {
+		c.Turn, c.TurnSince = TurnApplicant, t.now
+		t.cardChanged()
+	}
+}
+
+// applicantWrote records the applicant writing to the team: the case waits
+// for the team again.
+func (t *turn) applicantWrote() {
+	c := t.s.Human
+	if c == nil || t.s.CaseStatus() == CaseClosed || c.Turn == TurnTeam {
+		return
+	}
+	c.Turn, c.TurnSince = TurnTeam, t.now
+	t.cardChanged()
 }
 
 // --- the applicant's side ---
@@ -310,6 +359,7 @@ func (t *turn) remember() {
 // relay passes what the applicant sent to the person who has the
 // conversation; the assistant says nothing.
 func (t *turn) relay() {
+	t.applicantWrote()
 	switch {
 	case len(t.in.Msgs) > 0:
 		t.out = append(t.out, Reply{Staff: true, Copy: t.in.Msgs})
@@ -419,6 +469,7 @@ func (t *turn) toApplicant(a *Agent, msgs []Message) error {
 		}
 	}
 	t.out = append(t.out, Reply{Copy: msgs})
+	t.teamWrote()
 	return nil
 }
 
@@ -449,6 +500,7 @@ func (t *turn) sendSaved(a *Agent) error {
 	lang := t.s.Language()
 	t.text = append(t.text, r.Text[lang])
 	t.send()
+	t.teamWrote()
 	t.staffSay("staff_reply_sent", map[string]any{"Key": r.Key, "Lang": t.staffText("lang_name_"+lang, nil), "Text": r.Text[lang]})
 	return nil
 }

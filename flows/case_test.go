@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aimabot/aimabot/flows/officehours"
 	"github.com/aimabot/aimabot/rules"
 )
 
@@ -362,5 +363,70 @@ func TestCardQuotesApplicantText(t *testing.T) {
 		if got := quote(tt.in); got != tt.want {
 			t.Errorf("quote(%q) = %q; want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// Whose turn a case is, and when the team's answer is due, counted in
+// office hours: asked on a Friday evening before a weekend, the first
+// answer is due on Monday; once the team has written, the case waits for
+// the applicant and has no due time; the applicant writing again starts
+// the next target, and the queue puts the case due first at the top.
+func TestTurnsAndTargets(t *testing.T) {
+	lisbon := rules.Lisbon()
+	hours, err := officehours.Parse("mon-fri 09:00-13:00 14:00-18:00", lisbon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(WithStaff("en"), WithOfficeHours(hours, Targets{First: 2 * time.Hour, Next: 8 * time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, lisbon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ana := &Agent{ID: 7, Name: "Ana"}
+	step := func(s Session, in Input, now string) Session {
+		t.Helper()
+		next, _, err := f.Step(s, in, at(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next
+	}
+	s := step(Session{}, ParseText("/start", "en"), "2026-12-11 17:00")
+	s = step(s, ParseText("/human", "en"), "2026-12-11 17:30") // a Friday
+	if got, want := f.ReplyDue(s), at("2026-12-14 10:30"); !got.Equal(want) {
+		t.Errorf("first answer due %v; want Monday 10:30 (%v)", got, want)
+	}
+	card := f.Card(s, at("2026-12-11 17:30"))
+	if !strings.HasPrefix(card.Title, "⏳14/12 10:30 · ") || !strings.Contains(card.Text, "Waiting for the team's first reply since 11/12 17:30 · due 14/12 10:30") {
+		t.Errorf("card = %q\n%s\nwant the first answer due on Monday 10:30", card.Title, card.Text)
+	}
+
+	reply := Input{Kind: Text, Text: "Hello, I'm Ana.", From: ana, Msgs: []Message{{Chat: -100, ID: 5}}}
+	s = step(s, reply, "2026-12-14 09:10")
+	if due := f.ReplyDue(s); !due.IsZero() || s.Human.Turn != TurnApplicant || !s.Human.Answered.Equal(at("2026-12-14 09:10")) {
+		t.Errorf("after the team wrote: due %v, turn %q, answered %v; want no due time, the applicant's turn, answered at 09:10", due, s.Human.Turn, s.Human.Answered)
+	}
+	if card := f.Card(s, at("2026-12-14 09:10")); strings.HasPrefix(card.Title, "⏳") || !strings.Contains(card.Text, "Waiting for the applicant since 14/12 09:10") {
+		t.Errorf("card = %q\n%s\nwant it waiting for the applicant", card.Title, card.Text)
+	}
+
+	s = step(s, Input{Kind: Text, Text: "Thanks! And the police report?", Msgs: []Message{{Chat: 1, ID: 9}}}, "2026-12-14 17:00")
+	if got, want := f.ReplyDue(s), at("2026-12-15 17:00"); !got.Equal(want) {
+		t.Errorf("next answer due %v; want Tuesday 17:00 (%v): 1 h on Monday, 7 on Tuesday", got, want)
+	}
+
+	q := f.Queue([]Waiting{
+		{Title: "Later", Since: at("2026-12-14 08:00"), Due: at("2026-12-15 17:00")},
+		{Title: "No target", Since: at("2026-12-10 08:00")},
+		{Title: "Sooner", Since: at("2026-12-14 16:00"), Due: at("2026-12-15 09:30")},
+	}, at("2026-12-14 17:05"))
+	if i, j, k := strings.Index(q, "Sooner"), strings.Index(q, "Later"), strings.Index(q, "No target"); !(i < j && j < k) {
+		t.Errorf("queue =\n%s\nwant the case due first at the top, one without a due time last", q)
 	}
 }

@@ -22,6 +22,22 @@ type Card struct {
 	Buttons [][]ButtonSpec
 }
 
+// ReplyDue is when the team means to have answered a case that waits for
+// it: its target (the first or the next response) counted in office hours
+// from when the turn became the team's. Zero when the case waits for nobody
+// on the team.
+func (f *Flow) ReplyDue(s Session) time.Time {
+	c := s.Human
+	if c == nil || s.CaseStatus() == CaseClosed || c.Turn != TurnTeam || c.TurnSince.IsZero() {
+		return time.Time{}
+	}
+	target := f.targets.Next
+	if c.Answered.IsZero() {
+		target = f.targets.First
+	}
+	return f.hours.Add(c.TurnSince, target)
+}
+
 // Card writes the case card for the staff topic.
 func (f *Flow) Card(s Session, now time.Time) Card {
 	lang := f.staffLang
@@ -36,6 +52,11 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 		kind, short = tr("kind_"+string(s.Kind), nil), tr("title_kind_"+string(s.Kind), nil)
 	}
 	title := clip(fmt.Sprintf("%s · %s · %s", name, short, tr("case_status_"+status, nil)), 120)
+	due := f.ReplyDue(s)
+	if !due.IsZero() {
+		// At a glance, in the topic's name: when the team's answer is due.
+		title = clip("⏳"+shortClock(due, now)+" · "+title, 120)
+	}
 
 	var b []string
 	head := []string{tr("card_title", map[string]any{"Name": name})}
@@ -54,6 +75,16 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 	if c := s.Human; c != nil {
 		head = append(head, tr("card_status_"+status, map[string]any{"Since": at(c.At), "Why": tr("case_why_"+c.Why, nil),
 			"Agent": agentName(c.Agent), "Taken": at(c.Since)}))
+		switch {
+		case !due.IsZero():
+			key := "card_turn_team_next"
+			if c.Answered.IsZero() {
+				key = "card_turn_team_first"
+			}
+			head = append(head, tr(key, map[string]any{"Since": at(c.TurnSince), "Due": at(due)}))
+		case c.Turn == TurnApplicant && status != CaseClosed:
+			head = append(head, tr("card_turn_applicant", map[string]any{"Since": at(c.TurnSince)}))
+		}
 		if s.Blocked != nil {
 			head = append(head, tr("card_blocked", map[string]any{"At": at(*s.Blocked)}))
 		}
@@ -122,17 +153,28 @@ func cardMoved(f *Flow, before, after Session, now time.Time) bool {
 type Waiting struct {
 	Title string    // the topic's name
 	Since time.Time // when a person was asked for
+	Due   time.Time // when the team's answer is due (ReplyDue); zero if unknown
 	Link  string    // a link to the topic, when the transport has one
 }
 
-// Queue writes the list of cases waiting for a person, oldest first.
+// Queue writes the list of cases waiting for a person, the one whose answer
+// is due first at the top (then the oldest).
 func (f *Flow) Queue(cases []Waiting, now time.Time) string {
 	lang := f.staffLang
 	if len(cases) == 0 {
 		return f.cat.Text(lang, "queue_empty", map[string]any{"At": clock(now)})
 	}
 	cases = append([]Waiting(nil), cases...)
-	sort.Slice(cases, func(i, j int) bool { return cases[i].Since.Before(cases[j].Since) })
+	sort.SliceStable(cases, func(i, j int) bool {
+		a, b := cases[i], cases[j]
+		if a.Due.IsZero() != b.Due.IsZero() {
+			return !a.Due.IsZero()
+		}
+		if !a.Due.Equal(b.Due) {
+			return a.Due.Before(b.Due)
+		}
+		return a.Since.Before(b.Since)
+	})
 	lines := []string{f.cat.Plural(lang, "queue_title", len(cases), map[string]any{"At": clock(now)})}
 	for i, c := range cases {
 		line := fmt.Sprintf("%d. %s — %s", i+1, c.Title, f.waited(now.Sub(c.Since)))
@@ -156,6 +198,16 @@ func (f *Flow) waited(d time.Duration) string {
 		return f.cat.Text(lang, "waited_hours", map[string]any{"H": m / 60, "M": m % 60})
 	}
 	return f.cat.Text(lang, "waited_days", map[string]any{"D": m / (24 * 60), "H": m / 60 % 24})
+}
+
+// shortClock writes a due time for a topic's name: the hour alone when it
+// is today in Lisbon, "25/11 14:05" otherwise.
+func shortClock(x, now time.Time) string {
+	l := rules.Lisbon()
+	if x.In(l).Format("2006-01-02") == now.In(l).Format("2006-01-02") {
+		return x.In(l).Format("15:04")
+	}
+	return clock(x)
 }
 
 // clock writes an instant as Lisbon time, "25 Nov 14:05".

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aimabot/aimabot/flows/faq"
+	"github.com/aimabot/aimabot/flows/officehours"
 	"github.com/aimabot/aimabot/rules"
 )
 
@@ -17,6 +18,33 @@ type Flow struct {
 	staffLang string // the language the support team reads
 	keep      Retention
 	replies   map[string]SavedReply // shipped saved replies, by key
+	hours     *officehours.Calendar // the team's office hours
+	targets   Targets
+}
+
+// Targets are how long, in office hours, the team means to take to answer a
+// case: the first time (First), and each time the applicant writes again
+// (Next).
+type Targets struct{ First, Next time.Duration }
+
+// DefaultTargets: a first answer within 2 office hours, the next within 8.
+func DefaultTargets() Targets { return Targets{First: 2 * time.Hour, Next: 8 * time.Hour} }
+
+// WithOfficeHours sets the support team's office hours and response
+// targets: a case's clock only runs while the team is open. Without it the
+// team is always open, with DefaultTargets.
+func WithOfficeHours(hours *officehours.Calendar, t Targets) Option {
+	return func(f *Flow) {
+		if hours != nil {
+			f.hours = hours
+		}
+		if t.First > 0 {
+			f.targets.First = t.First
+		}
+		if t.Next > 0 {
+			f.targets.Next = t.Next
+		}
+	}
 }
 
 // Option configures a Flow.
@@ -49,7 +77,8 @@ func New(opts ...Option) (*Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention(), replies: replies}
+	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention(), replies: replies,
+		hours: officehours.Always(), targets: DefaultTargets()}
 	for _, o := range opts {
 		o(f)
 	}
