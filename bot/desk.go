@@ -118,7 +118,8 @@ type deskCase struct {
 	Topic  int       `json:"topic"`
 	Title  string    `json:"title"`
 	Status string    `json:"status"`
-	Since  time.Time `json:"since"` // when a person was asked for
+	Since  time.Time `json:"since"`        // when a person was asked for
+	Due    time.Time `json:"due,omitzero"` // when the team's answer is due, if it is the team's turn
 }
 
 // errNoCase: the chat has no case for the desk to show.
@@ -376,8 +377,8 @@ func (d *desk) migrated(ctx context.Context, to int64) error {
 }
 
 // deskEntry is the case as the desk's record keeps it.
-func deskEntry(s flows.Session, topic int, title string) deskCase {
-	return deskCase{Topic: topic, Title: title, Status: s.CaseStatus(), Since: s.Human.At}
+func (d *desk) deskEntry(s flows.Session, topic int, title string) deskCase {
+	return deskCase{Topic: topic, Title: title, Status: s.CaseStatus(), Since: s.Human.At.UTC(), Due: d.flow.ReplyDue(s).UTC()}
 }
 
 // index records the case in the desk's record while it is open, and
@@ -385,7 +386,7 @@ func deskEntry(s flows.Session, topic int, title string) deskCase {
 // in one write with the other cases' changes that came meanwhile.
 func (d *desk) index(ctx context.Context, chat int64, s flows.Session, topic int, title string) error {
 	var e *deskCase
-	if now := deskEntry(s, topic, title); now.Status != flows.CaseClosed {
+	if now := d.deskEntry(s, topic, title); now.Status != flows.CaseClosed {
 		e = &now
 	}
 	done := make(chan error, 1)

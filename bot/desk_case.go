@@ -291,7 +291,7 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 		return err
 	}
 	have, listed := rec.Cases[chat]
-	if now := deskEntry(s, r.Topic, card.Title); (listed && now == have) || (!listed && now.Status == flows.CaseClosed) {
+	if now := d.deskEntry(s, r.Topic, card.Title); (listed && now == have) || (!listed && now.Status == flows.CaseClosed) {
 		return nil // the card changed (a message, a document), not the case's place in the queue
 	}
 	if err := d.index(ctx, chat, s, r.Topic, card.Title); err != nil {

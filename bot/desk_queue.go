@@ -83,7 +83,7 @@ func (d *desk) queue(ctx context.Context) error {
 	var waiting []flows.Waiting
 	for _, c := range rec.Cases {
 		if c.Status == flows.CaseWaiting {
-			waiting = append(waiting, flows.Waiting{Title: c.Title, Since: c.Since, Link: topicLink(rec.Chat, c.Topic)})
+			waiting = append(waiting, flows.Waiting{Title: c.Title, Since: c.Since, Due: c.Due, Link: topicLink(rec.Chat, c.Topic)})
 		}
 	}
 	text := clipText(d.flow.Queue(waiting, d.now()))

@@ -36,7 +36,19 @@ func staffHarness(t *testing.T, st store.Store, tweak ...func(*Config)) *harness
 	return h
 }
 
-// topicOfCase waits for the case's topic, with its card, and returns it.
+// withoutDue is a topic's name without the due time in front of it
+// ("⏳12:00 · Maria · …" -> "Maria · …").
+func withoutDue(name string) string {
+	if rest, ok := strings.CutPrefix(name, "⏳"); ok {
+		if _, after, ok := strings.Cut(rest, " · "); ok {
+			return after
+		}
+	}
+	return name
+}
+
+// topicOfCase waits for the case's topic, with its card, and returns it;
+// name is the start of its name after the due time.
 func (h *harness) topicOfCase(name string) fakeapi.Topic {
 	h.t.Helper()
 	ctx, cancel := wait(h.t)
@@ -44,7 +56,7 @@ func (h *harness) topicOfCase(name string) fakeapi.Topic {
 	var found fakeapi.Topic
 	err := h.srv.WaitFor(ctx, func() bool {
 		for _, tp := range h.srv.Topics(staffChat) {
-			if strings.HasPrefix(tp.Name, name) && !tp.Deleted && hasCard(h.srv.TopicMessages(staffChat, tp.ThreadID)) {
+			if strings.HasPrefix(withoutDue(tp.Name), name) && !tp.Deleted && hasCard(h.srv.TopicMessages(staffChat, tp.ThreadID)) {
 				found = tp
 				return true
 			}
@@ -398,8 +410,11 @@ func TestStaffRepliesSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.stop(h.bots[0])
-	if out, _ := h.st.Outbox(ctx, chat, 10); len(out) != 2 {
-		t.Fatalf("outbox after the stop = %d messages; want the staff reply and the applicant's message kept", len(out))
+	// The staff reply, the card's refresh (the case waits for the
+	// applicant), the applicant's message and the card's (it waits for the
+	// team again).
+	if out, _ := h.st.Outbox(ctx, chat, 10); len(out) != 4 {
+		t.Fatalf("outbox after the stop = %d messages; want the staff reply, the applicant's message and two card refreshes kept", len(out))
 	}
 	h.srv.ClearFaults()
 	h.start(false, func(c *Config) {
@@ -611,8 +626,9 @@ func TestStaffCommandForAnotherBot(t *testing.T) {
 	}
 }
 
-// Saved replies, end to end on both stores: Ana saves one in the three
-// languages from the General topic, /replies lists it with the shipped
+// Saved replies, end to end on both stores, and whose turn a case is: the
+// topic's name starts with when the team's answer is due. Ana saves a reply
+// in the three languages from the General topic, /replies lists it with the shipped
 // ones, and /reply in a case's topic sends the applicant the text in their
 // language (Portuguese here), taking the case over; a shipped reply works
 // the same way, and a reply missing a language is refused with the reason.
@@ -629,6 +645,10 @@ func TestSavedReplies(t *testing.T) {
 			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "O que aconteceu?")
 			h.do(chat, func() { h.srv.UserText(chat, "quero falar com uma pessoa") }, "O que aconteceu?")
 			tp := h.topicOfCase("Joana")
+			if !strings.HasPrefix(tp.Name, "⏳") {
+				t.Errorf("topic name = %q; want the team's answer's due time first", tp.Name)
+			}
+			h.card(tp.ThreadID, "Waiting for the team's first reply since")
 
 			h.srv.UserTopicText(staffChat, 0, ana, "/savereply docs\nen: Please send your passport.\npt: Envie o passaporte, por favor.")
 			h.inTopic(0, "no text in fr")
@@ -642,7 +662,8 @@ func TestSavedReplies(t *testing.T) {
 
 			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply docs") }, "Envie o passaporte, por favor.")
 			h.inTopic(tp.ThreadID, "Saved reply «docs» sent in Português")
-			h.card(tp.ThreadID, "Status: with Ana since")
+			h.card(tp.ThreadID, "Waiting for the applicant since")
+			h.topicOfCase("Joana · request not chosen yet · with a person")
 			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply wait_for_aima") }, "O seu pedido está agora com a AIMA")
 			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply nope")
 			h.inTopic(tp.ThreadID, "There is no saved reply «nope»")

@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/flows/officehours"
+	"github.com/aimabot/aimabot/rules"
 	"github.com/aimabot/aimabot/store"
 )
 
@@ -134,6 +136,30 @@ func staffConfig(chat, users, lang string) (id int64, staff []int64, l string, e
 		staff = append(staff, u)
 	}
 	return id, staff, lang, nil
+}
+
+// deskConfig reads the support team's office hours (OFFICE_HOURS) and
+// response targets (FIRST_RESPONSE_TARGET, NEXT_RESPONSE_TARGET).
+func deskConfig(hours, first, next string) (flows.Option, error) {
+	cal, err := officehours.Parse(hours, rules.Lisbon())
+	if err != nil {
+		return nil, usagef("OFFICE_HOURS: %v", err)
+	}
+	t := flows.DefaultTargets()
+	for _, v := range []struct {
+		name, value string
+		to          *time.Duration
+	}{{"FIRST_RESPONSE_TARGET", first, &t.First}, {"NEXT_RESPONSE_TARGET", next, &t.Next}} {
+		if strings.TrimSpace(v.value) == "" {
+			continue
+		}
+		d, err := parseDuration(strings.TrimSpace(v.value))
+		if err != nil || d < time.Minute {
+			return nil, usagef("%s: %q is not a duration of at least a minute (like 2h or 1d)", v.name, v.value)
+		}
+		*v.to = d
+	}
+	return flows.WithOfficeHours(cal, t), nil
 }
 
 // parseDuration accepts Go durations and whole days ("30d").

@@ -37,6 +37,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	staffChat := fs.String("staff-chat", getenv("STAFF_CHAT_ID"), "the staff supergroup's id, with topics on; no personal help when unset (env STAFF_CHAT_ID)")
 	staffUsers := fs.String("staff-users", getenv("STAFF_USER_IDS"), "comma-separated user ids of the staff; every member of the staff group when unset (env STAFF_USER_IDS)")
 	staffLang := fs.String("staff-lang", getenv("STAFF_LANG"), "language of the staff group: en, pt or fr (env STAFF_LANG; default en)")
+	officeHours := fs.String("office-hours", getenv("OFFICE_HOURS"), `the support team's office hours, in Lisbon, closed on Portuguese public holidays, e.g. "mon-fri 09:00-13:00 14:00-18:00"; always open when unset (env OFFICE_HOURS)`)
+	firstTarget := fs.String("first-response", getenv("FIRST_RESPONSE_TARGET"), "the team's target for a case's first answer, in office hours (env FIRST_RESPONSE_TARGET; default 2h)")
+	nextTarget := fs.String("next-response", getenv("NEXT_RESPONSE_TARGET"), "the team's target for each next answer, in office hours (env NEXT_RESPONSE_TARGET; default 8h)")
 	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK=1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -59,7 +62,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var opts []flows.Option
 	if cfg.StaffChat != 0 {
-		opts = append(opts, flows.WithStaff(cfg.StaffLang))
+		desk, err := deskConfig(*officeHours, *firstTarget, *nextTarget)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, flows.WithStaff(cfg.StaffLang), desk)
 	}
 	logger, err := newLogger(getenv, stderr)
 	if err != nil {

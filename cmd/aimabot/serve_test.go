@@ -57,6 +57,9 @@ func TestServeConfig(t *testing.T) {
 		{"session TTL too short", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "SESSION_TTL": "1h"}, nil, "SESSION_TTL"},
 		{"bad reminder delay", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "REMINDER_AFTER": "-5m"}, nil, "REMINDER_AFTER"},
 		{"bad staff language", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "STAFF_LANG": "de"}, nil, "STAFF_LANG"},
+		{"bad office hours", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "OFFICE_HOURS": "weekdays 9-5"}, nil, "OFFICE_HOURS"},
+		{"bad first-response target", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "FIRST_RESPONSE_TARGET": "soon"}, nil, "FIRST_RESPONSE_TARGET"},
+		{"bad next-response target", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "NEXT_RESPONSE_TARGET": "10s"}, nil, "NEXT_RESPONSE_TARGET"},
 		// The load test's flag lifts the send limits only against a Bot API on loopback.
 		{"unlimited against api.telegram.org", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc"}, []string{"--unlimited"}, "loopback"},
 	}
