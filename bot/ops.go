@@ -55,7 +55,7 @@ func newMetrics(st store.Store) *metrics {
 		waited: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_telegram_429_wait_seconds_total",
 			Help: "Seconds spent waiting because 429 answers asked for it."}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_events_total",
-			Help: "What happened in conversations: faq_matched, faq_unmatched, faq_unsure, small_talk, reminder, erase_notice, erased_idle, erased_case, erased_forget."},
+			Help: "What happened in conversations: faq_matched, faq_unmatched, faq_unsure, small_talk, rated_yes, rated_partly, rated_no, case_auto_closed, reminder, erase_notice, erased_idle, erased_case, erased_forget."},
 			[]string{"event"}),
 		faq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_faq_total",
 			Help: "Questions answered from the knowledge base (matched), not (unmatched), with the likeliest topics offered (unsure), and small talk."}, []string{"result"}),

@@ -670,3 +670,36 @@ func TestSavedReplies(t *testing.T) {
 		})
 	}
 }
+
+// After a case, end to end on both stores: the applicant leaves Ana's
+// answer unanswered, so the case closes by itself 72 hours later, telling
+// both sides; the applicant rates the help and comments, and the topic and
+// the card show both.
+func TestCaseClosesAndIsRated(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"bolt", openBolt}, {"redis", openRedis}} {
+		t.Run(backend.name, func(t *testing.T) {
+			clk := newClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+			h := staffHarness(t, backend.open(t), func(c *Config) { c.Now, c.WakeEvery = clk.Now, 20*time.Millisecond })
+			chat := int64(5401)
+			h.srv.SetUserName(chat, "Li")
+			h.srv.SetUserLang(chat, "en")
+			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+			h.do(chat, func() { h.srv.UserText(chat, "I want to talk to a person") }, "What happened?")
+			tp := h.topicOfCase("Li")
+			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hi Li, which request is it?") }, "which request is it?")
+			h.card(tp.ThreadID, "Waiting for the applicant since")
+
+			h.doAll(chat, func() { clk.Advance(72*time.Hour + time.Minute) }, "As we have not heard from you", "Did you get what you needed")
+			h.inTopic(tp.ThreadID, "Closed by itself")
+			h.do(chat, func() { h.press(chat, "👍 Yes") }, "add a comment")
+			h.inTopic(tp.ThreadID, "The applicant rated the help: 👍")
+			h.do(chat, func() { h.press(chat, "✍️ Add a comment") }, "Write your comment")
+			h.doAll(chat, func() { h.srv.UserText(chat, "Quick and kind, thanks") }, "your comment reached our team")
+			h.inTopic(tp.ThreadID, "«Quick and kind, thanks»")
+			h.card(tp.ThreadID, "⭐ Rating: 👍 got what they needed")
+		})
+	}
+}

@@ -113,6 +113,13 @@ type Case struct {
 	Turn      string    `json:"turn,omitempty"`
 	TurnSince time.Time `json:"turn_since,omitzero"`
 	Answered  time.Time `json:"answered,omitzero"`
+	// TeamLast is when the team last wrote to the applicant: an open case
+	// the applicant leaves unanswered that long after it closes by itself.
+	TeamLast time.Time `json:"team_last,omitzero"`
+	// Rating is what the applicant said of the help once the case closed
+	// (asked once per close: RateAsked).
+	Rating    *Rating `json:"rating,omitempty"`
+	RateAsked bool    `json:"rate_asked,omitempty"`
 
 	// Legacy is where the case was shown, as versions before 0.13 kept it
 	// in the session. The conversation neither reads nor writes it: it is
@@ -257,6 +264,7 @@ func (t *turn) teamWrote() {
 	if c.Answered.IsZero() {
 		c.Answered = t.now
 	}
+	c.TeamLast = t.now
 	if c.Turn != TurnApplicant {
 		c.Turn, c.TurnSince = TurnApplicant, t.now
 		t.cardChanged()
@@ -549,6 +557,7 @@ func (t *turn) closeCase(a *Agent) error {
 	t.staffSay("staff_closed", map[string]any{"Name": a.Name})
 	t.say("case_closed", nil)
 	t.send()
+	t.askRating()
 	if was {
 		t.ask()
 	}

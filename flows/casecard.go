@@ -85,6 +85,14 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 		case c.Turn == TurnApplicant && status != CaseClosed:
 			head = append(head, tr("card_turn_applicant", map[string]any{"Since": at(c.TurnSince)}))
 		}
+		if r := c.Rating; r != nil {
+			d := map[string]any{"Rating": tr("rating_"+r.Score, nil), "At": at(r.At), "Comment": quote(r.Comment)}
+			if r.Comment == "" {
+				head = append(head, tr("card_rating", d))
+			} else {
+				head = append(head, tr("card_rating_comment", d))
+			}
+		}
 		if s.Blocked != nil {
 			head = append(head, tr("card_blocked", map[string]any{"At": at(*s.Blocked)}))
 		}
@@ -111,10 +119,14 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 		lines := []string{tr("card_history", nil)}
 		for _, e := range c.History {
 			d := map[string]any{"At": at(e.At), "By": e.By}
-			if e.Why != "" {
+			key := "card_event_" + e.What
+			switch {
+			case e.What == evClose && e.Why == whyInactive:
+				key += "_" + whyInactive
+			case e.Why != "":
 				d["Why"] = tr("case_why_"+e.Why, nil)
 			}
-			lines = append(lines, tr("card_event_"+e.What, d))
+			lines = append(lines, tr(key, d))
 		}
 		b = append(b, strings.Join(lines, "\n"))
 	}
@@ -184,6 +196,18 @@ func (f *Flow) Queue(cases []Waiting, now time.Time) string {
 		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// waitedFor writes a duration as the staff read it ("3 d 0 h").
+func (f *Flow) waitedFor(d time.Duration) string {
+	m := int(d / time.Minute)
+	switch {
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m < 48*60:
+		return fmt.Sprintf("%d h", m/60)
+	}
+	return fmt.Sprintf("%d d", m/(24*60))
 }
 
 // waited writes a wait in minutes, hours or days.

@@ -26,6 +26,10 @@ func (t *turn) run() error {
 		t.relay()
 		return nil
 	}
+	if t.in.Kind == Text && t.s.Confirming == confirmRateComment {
+		t.rateComment()
+		return nil
+	}
 	if t.in.Kind == Text && wantsPerson(t.in.Text) {
 		t.s.Confirming, t.s.Guess = "", nil
 		t.escalate(WhyAsked)
@@ -60,6 +64,11 @@ func (t *turn) run() error {
 			t.say("bad_button", nil)
 			t.ask()
 			return nil
+		}
+		if action == actRate || action == actRateComment {
+			// The rating is of the case, not of a step: a press counts
+			// whatever the applicant did since.
+			return t.rate(action, arg)
 		}
 		switch {
 		case step == t.s.Step-1:

@@ -130,6 +130,8 @@ const (
 	actBack        = "back"
 	actFAQ         = "faq"   // arg: a knowledge-base topic
 	actCheck       = "check" // ask a person to check the finished package
+	actRate        = "rate"  // arg: a rating, once a case is closed
+	actRateComment = "rate_comment"
 	maxButtonData  = 64
 	situationExp   = "expiring"
 	situationQuest = "question"

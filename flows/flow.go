@@ -20,6 +20,17 @@ type Flow struct {
 	replies   map[string]SavedReply // shipped saved replies, by key
 	hours     *officehours.Calendar // the team's office hours
 	targets   Targets
+	autoClose time.Duration // an open case the applicant leaves this long unanswered closes; 0: never
+}
+
+// DefaultAutoClose is how long after the team's last message a case the
+// applicant does not answer closes by itself.
+const DefaultAutoClose = 72 * time.Hour
+
+// WithAutoClose sets how long after the team's last message a case the
+// applicant does not answer closes by itself; 0 never closes one.
+func WithAutoClose(d time.Duration) Option {
+	return func(f *Flow) { f.autoClose = max(d, 0) }
 }
 
 // Targets are how long, in office hours, the team means to take to answer a
@@ -78,7 +89,7 @@ func New(opts ...Option) (*Flow, error) {
 		return nil, err
 	}
 	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention(), replies: replies,
-		hours: officehours.Always(), targets: DefaultTargets()}
+		hours: officehours.Always(), targets: DefaultTargets(), autoClose: DefaultAutoClose}
 	for _, o := range opts {
 		o(f)
 	}

@@ -72,6 +72,8 @@ const (
 	EventFAQUnmatched   = "faq_unmatched"
 	EventFAQUnsure      = "faq_unsure" // the likeliest topics offered, and a person
 	EventSmallTalk      = "small_talk"
+	EventRated          = "rated" // "rated_yes", "rated_partly" or "rated_no"
+	EventAutoClosed     = "case_auto_closed"
 	EventReminder       = "reminder"
 	EventEraseNotice    = "erase_notice"
 	EventErasedIdle     = "erased_idle"
@@ -241,7 +243,49 @@ func (f *Flow) Due(s Session) time.Time {
 	if s.CaseStatus() == CaseClosed && !s.Human.ClosedAt.IsZero() {
 		due = minTime(due, s.Human.ClosedAt.Add(k.Case))
 	}
+	if at := f.autoCloseAt(s); !at.IsZero() {
+		due = minTime(due, at)
+	}
 	return due
+}
+
+// autoCloseAt is when an open case closes by itself: the applicant left the
+// team's last message unanswered for the configured time. Zero when it
+// waits for nobody but the team, or nothing closes cases by themselves.
+func (f *Flow) autoCloseAt(s Session) time.Time {
+	c := s.Human
+	if f.autoClose <= 0 || c == nil || c.Turn != TurnApplicant || c.TeamLast.IsZero() {
+		return time.Time{}
+	}
+	switch s.CaseStatus() {
+	case CaseWaiting, CaseTaken, CaseReleased:
+		return c.TeamLast.Add(f.autoClose)
+	}
+	return time.Time{}
+}
+
+// whyInactive is why a case closed by itself.
+const whyInactive = "inactive"
+
+// autoClose closes a case the applicant left unanswered, telling both
+// sides, and asks the applicant how the help went.
+func (t *turn) autoClose() bool {
+	was := t.s.WithPerson()
+	if err := t.caseEvent(evClose, nil, whyInactive); err != nil {
+		return false
+	}
+	t.staffSay("staff_auto_closed", map[string]any{"Wait": t.f.waitedFor(t.f.autoClose)})
+	t.out = append(t.out, Reply{Event: EventAutoClosed})
+	if t.s.Blocked != nil {
+		return true
+	}
+	t.say("case_auto_closed", nil)
+	t.send()
+	t.askRating()
+	if was {
+		t.ask()
+	}
+	return true
 }
 
 // Wake is the assistant waking by itself at now: it erases an idle
@@ -274,6 +318,9 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 		t.out = append(t.out, Reply{Staff: true, DropCase: true, CaseMsgs: s.Human.Msgs})
 		t.out = append(t.out, Reply{Event: EventErasedCase})
 		t.s.Human, t.s.Question, t.s.Recent = nil, "", nil
+		return t.s, t.out
+	}
+	if at := f.autoCloseAt(s); !at.IsZero() && !now.Before(at) && t.autoClose() {
 		return t.s, t.out
 	}
 	quiet := s.Blocked != nil || s.WithPerson()

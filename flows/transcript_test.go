@@ -127,6 +127,9 @@ func replay(t *testing.T, comment, transcript string) string {
 			s, replies = f.Wake(s, now)
 			if len(replies) == 0 {
 				b.WriteString("(nothing due)\n")
+			} else {
+				// What woke the assistant can be answered, like any reply.
+				last, all = replies, append(all, replies...)
 			}
 			writeReplies(t, &b, replies)
 			b.WriteString("\n")

@@ -138,9 +138,10 @@ func staffConfig(chat, users, lang string) (id int64, staff []int64, l string, e
 	return id, staff, lang, nil
 }
 
-// deskConfig reads the support team's office hours (OFFICE_HOURS) and
-// response targets (FIRST_RESPONSE_TARGET, NEXT_RESPONSE_TARGET).
-func deskConfig(hours, first, next string) (flows.Option, error) {
+// deskConfig reads the support team's office hours (OFFICE_HOURS), response
+// targets (FIRST_RESPONSE_TARGET, NEXT_RESPONSE_TARGET) and how long an
+// unanswered case stays open (CASE_AUTO_CLOSE).
+func deskConfig(hours, first, next, autoClose string) ([]flows.Option, error) {
 	cal, err := officehours.Parse(hours, rules.Lisbon())
 	if err != nil {
 		return nil, usagef("OFFICE_HOURS: %v", err)
@@ -159,7 +160,15 @@ func deskConfig(hours, first, next string) (flows.Option, error) {
 		}
 		*v.to = d
 	}
-	return flows.WithOfficeHours(cal, t), nil
+	opts := []flows.Option{flows.WithOfficeHours(cal, t)}
+	if v := strings.TrimSpace(autoClose); v != "" {
+		d, err := parseDuration(v)
+		if err != nil || d < 0 || (d > 0 && d < time.Hour) {
+			return nil, usagef("CASE_AUTO_CLOSE: %q is not 0 or a duration of at least an hour (like 72h or 3d)", autoClose)
+		}
+		opts = append(opts, flows.WithAutoClose(d))
+	}
+	return opts, nil
 }
 
 // parseDuration accepts Go durations and whole days ("30d").

@@ -40,6 +40,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	officeHours := fs.String("office-hours", getenv("OFFICE_HOURS"), `the support team's office hours, in Lisbon, closed on Portuguese public holidays, e.g. "mon-fri 09:00-13:00 14:00-18:00"; always open when unset (env OFFICE_HOURS)`)
 	firstTarget := fs.String("first-response", getenv("FIRST_RESPONSE_TARGET"), "the team's target for a case's first answer, in office hours (env FIRST_RESPONSE_TARGET; default 2h)")
 	nextTarget := fs.String("next-response", getenv("NEXT_RESPONSE_TARGET"), "the team's target for each next answer, in office hours (env NEXT_RESPONSE_TARGET; default 8h)")
+	autoClose := fs.String("auto-close", getenv("CASE_AUTO_CLOSE"), "close a case the applicant leaves this long unanswered after the team's last message; 0 never (env CASE_AUTO_CLOSE; default 72h)")
 	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK=1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -62,11 +63,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var opts []flows.Option
 	if cfg.StaffChat != 0 {
-		desk, err := deskConfig(*officeHours, *firstTarget, *nextTarget)
+		desk, err := deskConfig(*officeHours, *firstTarget, *nextTarget, *autoClose)
 		if err != nil {
 			return err
 		}
-		opts = append(opts, flows.WithStaff(cfg.StaffLang), desk)
+		opts = append(opts, flows.WithStaff(cfg.StaffLang))
+		opts = append(opts, desk...)
 	}
 	logger, err := newLogger(getenv, stderr)
 	if err != nil {

@@ -60,6 +60,7 @@ func TestServeConfig(t *testing.T) {
 		{"bad office hours", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "OFFICE_HOURS": "weekdays 9-5"}, nil, "OFFICE_HOURS"},
 		{"bad first-response target", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "FIRST_RESPONSE_TARGET": "soon"}, nil, "FIRST_RESPONSE_TARGET"},
 		{"bad next-response target", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "NEXT_RESPONSE_TARGET": "10s"}, nil, "NEXT_RESPONSE_TARGET"},
+		{"bad auto-close", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc", "STAFF_CHAT_ID": "-100123", "CASE_AUTO_CLOSE": "5m"}, nil, "CASE_AUTO_CLOSE"},
 		// The load test's flag lifts the send limits only against a Bot API on loopback.
 		{"unlimited against api.telegram.org", map[string]string{"TELEGRAM_BOT_TOKEN": "1:abc"}, []string{"--unlimited"}, "loopback"},
 	}
