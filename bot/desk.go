@@ -118,8 +118,9 @@ type deskCase struct {
 	Topic  int       `json:"topic"`
 	Title  string    `json:"title"`
 	Status string    `json:"status"`
-	Since  time.Time `json:"since"`        // when a person was asked for
-	Due    time.Time `json:"due,omitzero"` // when the team's answer is due, if it is the team's turn
+	Since  time.Time `json:"since"`           // when a person was asked for
+	Due    time.Time `json:"due,omitzero"`    // when the team's answer is due, if it is the team's turn
+	Agent  int64     `json:"agent,omitempty"` // the staff member who has the case, while taken
 }
 
 // errNoCase: the chat has no case for the desk to show.
@@ -378,7 +379,11 @@ func (d *desk) migrated(ctx context.Context, to int64) error {
 
 // deskEntry is the case as the desk's record keeps it.
 func (d *desk) deskEntry(s flows.Session, topic int, title string) deskCase {
-	return deskCase{Topic: topic, Title: title, Status: s.CaseStatus(), Since: s.Human.At.UTC(), Due: d.flow.ReplyDue(s).UTC()}
+	e := deskCase{Topic: topic, Title: title, Status: s.CaseStatus(), Since: s.Human.At.UTC(), Due: d.flow.ReplyDue(s).UTC()}
+	if a := s.Human.Agent; a != nil && e.Status == flows.CaseTaken {
+		e.Agent = a.ID
+	}
+	return e
 }
 
 // index records the case in the desk's record while it is open, and

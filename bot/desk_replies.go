@@ -52,13 +52,16 @@ func (d *desk) savedReply(ctx context.Context, key string) (*flows.SavedReply, e
 
 // generalCommand answers a team member's command in the General topic:
 // /queue shows the queue again, /replies lists the saved replies,
-// /savereply saves one. It reports whether the text was one of them.
-func (d *desk) generalCommand(ctx context.Context, text string) (bool, error) {
+// /savereply saves one, /mine lists the member's cases. It reports whether
+// the text was one of them.
+func (d *desk) generalCommand(ctx context.Context, text string, member *flows.Agent) (bool, error) {
 	in := flows.ParseText(text, "")
 	if in.Kind != flows.Command {
 		return false, nil
 	}
 	switch in.Command {
+	case "mine":
+		return true, d.mine(ctx, member, 0)
 	case "queue":
 		d.poke()
 		return true, nil
@@ -131,5 +134,26 @@ func (d *desk) general(ctx context.Context, text string) error {
 		return err
 	}
 	_, err = d.sendText(ctx, staff, 0, text, nil)
+	return err
+}
+
+// mine lists the cases a staff member has taken over, the one due first at
+// the top, in the topic the command was typed in.
+func (d *desk) mine(ctx context.Context, member *flows.Agent, thread int) error {
+	rec, err := d.load(ctx)
+	if err != nil {
+		return err
+	}
+	var cases []flows.Waiting
+	for _, c := range rec.Cases {
+		if member != nil && c.Agent == member.ID && c.Status == flows.CaseTaken {
+			cases = append(cases, flows.Waiting{Title: c.Title, Since: c.Since, Due: c.Due, Link: topicLink(rec.Chat, c.Topic)})
+		}
+	}
+	name := ""
+	if member != nil {
+		name = member.Name
+	}
+	_, err = d.sendText(ctx, rec.Chat, thread, clipText(d.flow.Mine(name, cases)), nil)
 	return err
 }

@@ -55,11 +55,15 @@ func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.
 	if thread == 0 {
 		// The General topic: the desk's own commands, nothing else.
 		if m.Text != "" && !d.addressedElsewhere(ctx, m.Text) {
-			if _, err := d.generalCommand(ctx, m.Text); err != nil {
+			if _, err := d.generalCommand(ctx, m.Text, agent); err != nil {
 				return in, 0, nil, false, err
 			}
 		}
 		return in, 0, nil, false, nil
+	}
+	if t := flows.ParseText(m.Text, ""); t.Kind == flows.Command && t.Command == "mine" && !d.addressedElsewhere(ctx, m.Text) {
+		// A member's own cases, wherever they ask.
+		return in, 0, nil, false, d.mine(ctx, agent, thread)
 	}
 	chat, known, err := d.caseOf(ctx, thread)
 	if err != nil || !known {

@@ -664,6 +664,13 @@ func TestSavedReplies(t *testing.T) {
 			h.inTopic(tp.ThreadID, "Saved reply «docs» sent in Português")
 			h.card(tp.ThreadID, "Waiting for the applicant since")
 			h.topicOfCase("Joana · request not chosen yet · with a person")
+			h.inTopic(0, "No case is waiting") // the desk's record has the case as Ana's
+			h.srv.UserTopicText(staffChat, 0, ana, "/mine")
+			if mine := h.inTopic(0, "Ana, your cases (1)"); !strings.Contains(mine.Text, "Joana") {
+				t.Errorf("/mine = %q; want Joana's case", mine.Text)
+			}
+			h.srv.UserTopicText(staffChat, 0, bruno, "/mine")
+			h.inTopic(0, "Bruno, you have no case taken over")
 			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply wait_for_aima") }, "O seu pedido está agora com a AIMA")
 			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply nope")
 			h.inTopic(tp.ThreadID, "There is no saved reply «nope»")

@@ -176,6 +176,39 @@ func (f *Flow) Queue(cases []Waiting, now time.Time) string {
 	if len(cases) == 0 {
 		return f.cat.Text(lang, "queue_empty", map[string]any{"At": clock(now)})
 	}
+	cases = sortedByDue(cases)
+	lines := []string{f.cat.Plural(lang, "queue_title", len(cases), map[string]any{"At": clock(now)})}
+	for i, c := range cases {
+		line := fmt.Sprintf("%d. %s — %s", i+1, c.Title, f.waited(now.Sub(c.Since)))
+		if c.Link != "" {
+			line += "\n   " + c.Link
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Mine writes the list of a staff member's cases, the one due first at the
+// top.
+func (f *Flow) Mine(name string, cases []Waiting) string {
+	lang := f.staffLang
+	if len(cases) == 0 {
+		return f.cat.Text(lang, "mine_empty", map[string]any{"Name": name})
+	}
+	lines := []string{f.cat.Text(lang, "mine_title", map[string]any{"Name": name, "N": len(cases)})}
+	for i, c := range sortedByDue(cases) {
+		line := fmt.Sprintf("%d. %s", i+1, c.Title)
+		if c.Link != "" {
+			line += "\n   " + c.Link
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sortedByDue orders cases by when the team's answer is due, those without
+// a due time last, then by how long they have waited.
+func sortedByDue(cases []Waiting) []Waiting {
 	cases = append([]Waiting(nil), cases...)
 	sort.SliceStable(cases, func(i, j int) bool {
 		a, b := cases[i], cases[j]
@@ -187,15 +220,7 @@ func (f *Flow) Queue(cases []Waiting, now time.Time) string {
 		}
 		return a.Since.Before(b.Since)
 	})
-	lines := []string{f.cat.Plural(lang, "queue_title", len(cases), map[string]any{"At": clock(now)})}
-	for i, c := range cases {
-		line := fmt.Sprintf("%d. %s — %s", i+1, c.Title, f.waited(now.Sub(c.Since)))
-		if c.Link != "" {
-			line += "\n   " + c.Link
-		}
-		lines = append(lines, line)
-	}
-	return strings.Join(lines, "\n")
+	return cases
 }
 
 // waitedFor writes a duration as the staff read it ("3 d 0 h").
