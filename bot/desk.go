@@ -63,6 +63,10 @@ type desk struct {
 	kick chan struct{}
 	wg   sync.WaitGroup
 
+	// The cases' facts for the figures as last written by this replica.
+	factsMu sync.Mutex
+	facts   map[string]flows.CaseFact
+
 	// Changes of cases waiting to be written to the record together: many
 	// cases change at once under load, and one write of the record for
 	// all of them keeps its key from becoming a point of contention.

@@ -290,6 +290,9 @@ func (d *desk) sync(ctx context.Context, chat int64) error {
 	if err := d.postDocuments(ctx, chat, staff, r, s); err != nil {
 		return err
 	}
+	if err := d.noteFact(ctx, r.Topic, s); err != nil {
+		return err
+	}
 	have, listed := rec.Cases[chat]
 	if now := d.deskEntry(s, r.Topic, card.Title); (listed && now == have) || (!listed && now.Status == flows.CaseClosed) {
 		return nil // the card changed (a message, a document), not the case's place in the queue

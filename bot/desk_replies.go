@@ -62,6 +62,8 @@ func (d *desk) generalCommand(ctx context.Context, text string, member *flows.Ag
 	switch in.Command {
 	case "mine":
 		return true, d.mine(ctx, member, 0)
+	case "stats":
+		return true, d.stats(ctx)
 	case "queue":
 		d.poke()
 		return true, nil
@@ -156,4 +158,80 @@ func (d *desk) mine(ctx context.Context, member *flows.Agent, thread int) error 
 	}
 	_, err = d.sendText(ctx, rec.Chat, thread, clipText(d.flow.Mine(name, cases)), nil)
 	return err
+}
+
+// statsSpace keeps the facts of the cases opened in the last 30 days, for
+// the team's figures: times and outcomes only (flows.CaseFact), keyed by the
+// case's topic and opening, so that writing a case's fact again replaces it.
+const statsSpace = "stats"
+
+// noteFact records a case's fact for the figures and drops the facts too old
+// to count.
+func (d *desk) noteFact(ctx context.Context, topic int, s flows.Session) error {
+	fact, ok := d.flow.Fact(s)
+	if !ok || topic == 0 {
+		return nil
+	}
+	key := fmt.Sprintf("%d:%d", topic, fact.Opened.UnixMilli())
+	// Most changes of a case (a message, a document) leave its fact as it
+	// was: written once here, it is not written again.
+	d.factsMu.Lock()
+	same := d.facts[key] == fact
+	d.factsMu.Unlock()
+	if same {
+		return nil
+	}
+	kept := flows.StatsKept()
+	now := d.now()
+	err := updateRecordJSON(ctx, d.st, statsSpace, d.recKey(), kept, func(all *map[string]flows.CaseFact) {
+		if *all == nil {
+			*all = map[string]flows.CaseFact{}
+		}
+		for k, f := range *all {
+			if now.Sub(f.Opened) > kept {
+				delete(*all, k)
+			}
+		}
+		(*all)[key] = fact
+	})
+	if err != nil {
+		return fmt.Errorf("bot: record a case for the figures: %w", err)
+	}
+	d.factsMu.Lock()
+	if d.facts == nil || len(d.facts) > maxFactsCached {
+		d.facts = map[string]flows.CaseFact{}
+	}
+	d.facts[key] = fact
+	d.factsMu.Unlock()
+	return nil
+}
+
+// maxFactsCached bounds the facts a replica remembers as written.
+const maxFactsCached = 10000
+
+// stats posts the team's figures in the General topic.
+func (d *desk) stats(ctx context.Context) error {
+	raw, ok, err := d.st.GetRecord(ctx, statsSpace, d.recKey())
+	if err != nil {
+		return fmt.Errorf("bot: read the figures: %w", err)
+	}
+	var all map[string]flows.CaseFact
+	if ok && json.Unmarshal(raw, &all) != nil {
+		all = nil
+	}
+	facts := make([]flows.CaseFact, 0, len(all))
+	for _, f := range all {
+		facts = append(facts, f)
+	}
+	rec, err := d.load(ctx)
+	if err != nil {
+		return err
+	}
+	waiting := 0
+	for _, c := range rec.Cases {
+		if c.Status == flows.CaseWaiting {
+			waiting++
+		}
+	}
+	return d.general(ctx, clipText(d.flow.Stats(facts, waiting, d.now())))
 }

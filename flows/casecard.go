@@ -55,7 +55,8 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 	due := f.ReplyDue(s)
 	if !due.IsZero() {
 		// At a glance, in the topic's name: when the team's answer is due.
-		title = clip("⏳"+shortClock(due, now)+" · "+title, 120)
+		// After the name, so a topic is still found by its applicant's.
+		title = clip(fmt.Sprintf("%s · %s · %s · ⏳%s", name, short, tr("case_status_"+status, nil), shortClock(due, now)), 120)
 	}
 
 	var b []string
