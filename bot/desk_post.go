@@ -45,11 +45,11 @@ func (d *desk) sendMedia(ctx context.Context, staff int64, thread int, items []m
 	return d.notePosted(ctx, thread, idsOf(sent)...)
 }
 
-func (d *desk) sendText(ctx context.Context, staff int64, thread int, text string, buttons [][]flows.ButtonSpec) (int, error) {
+func (d *desk) sendText(ctx context.Context, staff int64, thread int, text string, buttons [][]flows.ButtonSpec, links ...flows.Link) (int, error) {
 	if err := d.pace.chat(staff); err != nil {
 		return 0, err
 	}
-	p := &tg.SendMessageParams{ChatID: staff, MessageThreadID: thread, Text: text}
+	p := &tg.SendMessageParams{ChatID: staff, MessageThreadID: thread, Text: text, Entities: entities(text, d.unmuted(ctx, links))}
 	if k := keyboardOf(buttonsOf(buttons)); k != nil {
 		p.ReplyMarkup = k
 	}
@@ -77,7 +77,7 @@ func (d *desk) send(ctx context.Context, chat int64, o op) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.sendText(ctx, staff, thread, o.Text, nil)
+	_, err = d.sendText(ctx, staff, thread, o.Text, nil, o.Links...)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +65,8 @@ func (d *desk) generalCommand(ctx context.Context, text string, member *flows.Ag
 		return true, d.mine(ctx, member, 0)
 	case "stats":
 		return true, d.stats(ctx)
+	case "mute":
+		return true, d.toggleMute(ctx, member)
 	case "queue":
 		d.poke()
 		return true, nil
@@ -234,4 +237,75 @@ func (d *desk) stats(ctx context.Context) error {
 		}
 	}
 	return d.general(ctx, clipText(d.flow.Stats(facts, waiting, d.now())))
+}
+
+// mutedSpace keeps the staff members who asked not to be mentioned.
+const mutedSpace = "muted"
+
+// mentionPrefix starts a link that mentions a Telegram user.
+const mentionPrefix = "tg://user?id="
+
+// muted returns the ids of the members who turned mentions off.
+func (d *desk) muted(ctx context.Context) (map[int64]bool, error) {
+	raw, ok, err := d.st.GetRecord(ctx, mutedSpace, d.recKey())
+	if err != nil || !ok {
+		return nil, err
+	}
+	var ids []int64
+	if json.Unmarshal(raw, &ids) != nil {
+		return nil, nil
+	}
+	out := map[int64]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// unmuted drops the mentions of members who turned them off: their name
+// stays, as plain text. When the list cannot be read, nobody is mentioned.
+func (d *desk) unmuted(ctx context.Context, links []flows.Link) []flows.Link {
+	var mentions bool
+	for _, l := range links {
+		mentions = mentions || strings.HasPrefix(l.URL, mentionPrefix)
+	}
+	if !mentions {
+		return links
+	}
+	muted, err := d.muted(ctx)
+	out := make([]flows.Link, 0, len(links))
+	for _, l := range links {
+		if id, ok := strings.CutPrefix(l.URL, mentionPrefix); ok {
+			n, perr := strconv.ParseInt(id, 10, 64)
+			if err != nil || perr != nil || muted[n] {
+				continue
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// toggleMute turns a member's mentions off, or on again.
+func (d *desk) toggleMute(ctx context.Context, member *flows.Agent) error {
+	if member == nil {
+		return nil
+	}
+	now := false
+	err := updateRecordJSON(ctx, d.st, mutedSpace, d.recKey(), repliesLife, func(ids *[]int64) {
+		if i := slices.Index(*ids, member.ID); i >= 0 {
+			*ids = slices.Delete(*ids, i, i+1)
+			return
+		}
+		*ids = append(*ids, member.ID)
+		now = true
+	})
+	if err != nil {
+		return fmt.Errorf("bot: mute mentions: %w", err)
+	}
+	key := "staff_unmuted"
+	if now {
+		key = "staff_muted"
+	}
+	return d.general(ctx, d.flow.Catalog().Text(d.lang, key, map[string]any{"Name": member.Name}))
 }

@@ -61,9 +61,14 @@ func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.
 		}
 		return in, 0, nil, false, nil
 	}
-	if t := flows.ParseText(m.Text, ""); t.Kind == flows.Command && t.Command == "mine" && !d.addressedElsewhere(ctx, m.Text) {
-		// A member's own cases, wherever they ask.
-		return in, 0, nil, false, d.mine(ctx, agent, thread)
+	if t := flows.ParseText(m.Text, ""); t.Kind == flows.Command && !d.addressedElsewhere(ctx, m.Text) {
+		// A member's own cases and mentions, wherever they ask.
+		switch t.Command {
+		case "mine":
+			return in, 0, nil, false, d.mine(ctx, agent, thread)
+		case "mute":
+			return in, 0, nil, false, d.toggleMute(ctx, agent)
+		}
 	}
 	chat, known, err := d.caseOf(ctx, thread)
 	if err != nil || !known {

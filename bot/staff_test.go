@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
@@ -672,7 +674,41 @@ func TestSavedReplies(t *testing.T) {
 			}
 			h.srv.UserTopicText(staffChat, 0, bruno, "/mine")
 			h.inTopic(0, "Bruno, you have no case taken over")
+			// The applicant answering is Ana's turn: she is mentioned,
+			// until she turns mentions off.
+			h.srv.UserText(chat, "ok, vou enviar")
+			mention := func(m fakeapi.Message) bool {
+				for _, e := range m.Entities {
+					if e.Type == models.MessageEntityTypeTextLink && e.URL == fmt.Sprintf("tg://user?id=%d", ana) {
+						return true
+					}
+				}
+				return false
+			}
+			if m := h.inTopic(tp.ThreadID, "🔔 Ana, the applicant answered"); !mention(m) {
+				t.Errorf("your-turn notice %q has entities %+v; want Ana mentioned", m.Text, m.Entities)
+			}
+			h.srv.UserTopicText(staffChat, 0, ana, "/mute")
+			h.inTopic(0, "Ana, you will not be mentioned any more")
 			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply wait_for_aima") }, "O seu pedido está agora com a AIMA")
+			h.srv.UserText(chat, "obrigada")
+			notices := func() []fakeapi.Message {
+				var out []fakeapi.Message
+				for _, m := range h.srv.TopicMessages(staffChat, tp.ThreadID) {
+					if strings.HasPrefix(m.Text, "🔔 Ana, the applicant answered") {
+						out = append(out, m)
+					}
+				}
+				return out
+			}
+			ctx, cancel := wait(t)
+			defer cancel()
+			if err := h.srv.WaitFor(ctx, func() bool { return len(notices()) == 2 }); err != nil {
+				t.Fatalf("your-turn notices = %d; want a second one after the applicant answered again", len(notices()))
+			}
+			if n := notices(); mention(n[1]) {
+				t.Errorf("your-turn notice after /mute mentions Ana: %+v", n[1].Entities)
+			}
 			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply nope")
 			h.inTopic(tp.ThreadID, "There is no saved reply «nope»")
 		})

@@ -280,6 +280,12 @@ func (t *turn) applicantWrote() {
 	}
 	c.Turn, c.TurnSince = TurnTeam, t.now
 	t.cardChanged()
+	if a := c.Agent; a != nil && t.s.CaseStatus() == CaseTaken && t.f.staff {
+		// The member who has the case is told it is their turn, by a
+		// mention (unless they turned mentions off): once per answer.
+		t.out = append(t.out, Reply{Staff: true, Text: t.staffText("staff_your_turn", map[string]any{"Name": a.Name,
+			"Due": clock(t.f.ReplyDue(t.s))}), Links: []Link{{Text: a.Name, URL: fmt.Sprintf("tg://user?id=%d", a.ID)}}})
+	}
 }
 
 // --- the applicant's side ---
