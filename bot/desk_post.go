@@ -77,6 +77,14 @@ func (d *desk) send(ctx context.Context, chat int64, o op) error {
 	if err != nil {
 		return err
 	}
+	if o.General {
+		text := o.Text
+		if link := topicLink(staff, thread); link != "" {
+			text += "\n" + link
+		}
+		_, err = d.sendText(ctx, staff, 0, text, nil, o.Links...)
+		return err
+	}
 	_, err = d.sendText(ctx, staff, thread, o.Text, nil, o.Links...)
 	return err
 }

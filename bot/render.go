@@ -29,6 +29,9 @@ type op struct {
 	// Staff sends (send, copy) to the case's topic in the staff group rather
 	// than to the chat.
 	Staff bool `json:"s,omitempty"`
+	// General, with Staff, sends to the staff group's General topic, with a
+	// link to the case's topic.
+	General bool `json:"g,omitempty"`
 	// Thread, for a drop, is the topic of a case whose session an older
 	// version wrote (flows.Legacy), in case the desk has no record of it.
 	Thread int `json:"th,omitempty"`
@@ -152,7 +155,7 @@ func render(replies []flows.Reply) []op {
 		parts := split(r.Text, maxText)
 		links := r.Links
 		for i, p := range parts {
-			o := op{Kind: opSend, Text: p, Staff: r.Staff}
+			o := op{Kind: opSend, Text: p, Staff: r.Staff, General: r.Staff && r.General}
 			if i == len(parts)-1 {
 				o.Buttons = buttonsOf(r.Buttons)
 			}

@@ -715,7 +715,8 @@ func TestSavedReplies(t *testing.T) {
 	}
 }
 
-// After a case, end to end on both stores: the applicant leaves Ana's
+// After a case, end to end on both stores: a case waiting for the team is
+// flagged in the General topic near its target; the applicant leaves Ana's
 // answer unanswered, so the case closes by itself 72 hours later, telling
 // both sides; the applicant rates the help and comments, and the topic and
 // the card show both; /stats counts the case without anything of the
@@ -734,6 +735,10 @@ func TestCaseClosesAndIsRated(t *testing.T) {
 			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
 			h.do(chat, func() { h.srv.UserText(chat, "I want to talk to a person") }, "What happened?")
 			tp := h.topicOfCase("Li")
+			clk.Advance(91 * time.Minute) // three quarters of the first answer's 2 hours
+			if flag := h.inTopic(0, "⚠️ Near its target: Li"); !strings.Contains(flag.Text, topicLink(staffChat, tp.ThreadID)) {
+				t.Errorf("flag = %q; want a link to the case's topic", flag.Text)
+			}
 			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hi Li, which request is it?") }, "which request is it?")
 			h.card(tp.ThreadID, "Waiting for the applicant since")
 
@@ -770,7 +775,7 @@ func TestCaseClosesAndIsRated(t *testing.T) {
 				all := statsIn()
 				stats = all[len(all)-1]
 			}
-			for _, want := range []string{"Cases opened: 1 · 1", "Closed: 1 · 1", "• Ana: 1 case", "First reply: 0h00 / 0h00"} {
+			for _, want := range []string{"Cases opened: 1 · 1", "Closed: 1 · 1", "• Ana: 1 case", "First reply: 1h31 / 1h31", "First-reply target met: 100%"} {
 				if !strings.Contains(stats, want) {
 					t.Errorf("/stats lacks %q:\n%s", want, stats)
 				}

@@ -116,6 +116,10 @@ type Case struct {
 	// TeamLast is when the team last wrote to the applicant: an open case
 	// the applicant leaves unanswered that long after it closes by itself.
 	TeamLast time.Time `json:"team_last,omitzero"`
+	// Flagged is how far the team's turn that began at FlaggedTurn was
+	// flagged in the General topic: flagNear, then flagLate, once each.
+	Flagged     string    `json:"flagged,omitempty"`
+	FlaggedTurn time.Time `json:"flagged_turn,omitzero"`
 	// Rating is what the applicant said of the help once the case closed
 	// (asked once per close: RateAsked).
 	Rating    *Rating `json:"rating,omitempty"`

@@ -22,6 +22,58 @@ type Card struct {
 	Buttons [][]ButtonSpec
 }
 
+// How far a team's turn has been flagged.
+const (
+	flagNear = "near"
+	flagLate = "late"
+)
+
+// nearShare is the share of a target after which the case is near it.
+const nearShare = 0.75
+
+// nextFlag is the flag a case waiting for the team is due next, and when:
+// near its target at three quarters of it, then past it. "" when none.
+func (f *Flow) nextFlag(s Session) (string, time.Time) {
+	due := f.ReplyDue(s)
+	if due.IsZero() {
+		return "", time.Time{}
+	}
+	c := s.Human
+	done := ""
+	if c.FlaggedTurn.Equal(c.TurnSince) {
+		done = c.Flagged
+	}
+	target := f.targets.Next
+	if c.Answered.IsZero() {
+		target = f.targets.First
+	}
+	switch done {
+	case "":
+		return flagNear, f.hours.Add(c.TurnSince, time.Duration(float64(target)*nearShare))
+	case flagNear:
+		return flagLate, due
+	}
+	return "", time.Time{}
+}
+
+// flag posts, once each, that a case is near its target and past it, in
+// the General topic, when due at now; it reports whether it did.
+func (t *turn) flag() bool {
+	kind, at := t.f.nextFlag(t.s)
+	if kind == "" || t.now.Before(at) {
+		return false
+	}
+	c := t.s.Human
+	if due := t.f.ReplyDue(t.s); kind == flagNear && !t.now.Before(due) {
+		kind = flagLate // both at once: only the later one
+	}
+	c.Flagged, c.FlaggedTurn = kind, c.TurnSince
+	card := t.f.Card(t.s, t.now)
+	t.out = append(t.out, Reply{Staff: true, General: true, Text: t.staffText("staff_flag_"+kind,
+		map[string]any{"Title": card.Title, "Due": clock(t.f.ReplyDue(t.s))})})
+	return true
+}
+
 // ReplyDue is when the team means to have answered a case that waits for
 // it: its target (the first or the next response) counted in office hours
 // from when the turn became the team's. Zero when the case waits for nobody

@@ -246,6 +246,11 @@ func (f *Flow) Due(s Session) time.Time {
 	if at := f.autoCloseAt(s); !at.IsZero() {
 		due = minTime(due, at)
 	}
+	if f.staff {
+		if kind, at := f.nextFlag(s); kind != "" {
+			due = minTime(due, at)
+		}
+	}
 	return due
 }
 
@@ -321,6 +326,9 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 		return t.s, t.out
 	}
 	if at := f.autoCloseAt(s); !at.IsZero() && !now.Before(at) && t.autoClose() {
+		return t.s, t.out
+	}
+	if f.staff && t.flag() {
 		return t.s, t.out
 	}
 	quiet := s.Blocked != nil || s.WithPerson()

@@ -239,6 +239,9 @@ type Reply struct {
 	Text    string
 	Buttons [][]ButtonSpec // rows of buttons
 	Staff   bool
+	// General, with Staff, posts Text in the staff group's General topic,
+	// with a link to the case's topic, rather than in the case's topic.
+	General bool
 	// Copy are messages to pass on as they are instead of Text: the
 	// applicant's into the staff topic, or a staff member's to the applicant.
 	Copy []Message

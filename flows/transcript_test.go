@@ -35,6 +35,7 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts from the
 // the case card).
 //
 // Replies: "< " to the applicant, "staff< " to the support team's topic,
+// "general< " to the staff group's General topic,
 // and "card< " the case card as it is after the input, when the input
 // changed the case. The comment's "staff: off" runs without a support team;
 // otherwise the team reads "staff: LANG" (English by default). "buttons:
@@ -291,6 +292,9 @@ func writeReplies(t *testing.T, b *strings.Builder, replies []Reply) (card bool)
 		prefix := "< "
 		if r.Staff {
 			prefix = "staff< "
+			if r.General {
+				prefix = "general< "
+			}
 		}
 		switch {
 		case r.Card:
