@@ -83,16 +83,24 @@ func (d *desk) queue(ctx context.Context) error {
 	var waiting []flows.Waiting
 	for _, c := range rec.Cases {
 		if c.Status == flows.CaseWaiting {
-			waiting = append(waiting, flows.Waiting{Title: c.Title, Since: c.Since, Due: c.Due, Link: topicLink(rec.Chat, c.Topic)})
+			waiting = append(waiting, flows.Waiting{Title: c.Title, Since: c.Since, Due: c.Due, Link: topicLink(rec.Chat, c.Topic),
+				Topic: c.Topic})
 		}
 	}
 	text := clipText(d.flow.Queue(waiting, d.now()))
+	buttons := d.flow.QueueButtons(waiting)
+	// The text stands for the buttons too: each line is a case, each
+	// button the same case.
 	if text == rec.QueueText && rec.Queue != 0 {
 		return nil
 	}
 	id := rec.Queue
 	if id != 0 {
-		_, err := do(ctx, d.tg, "editMessageText", d.tg.api.EditMessageText, &tg.EditMessageTextParams{ChatID: rec.Chat, MessageID: id, Text: text})
+		p := &tg.EditMessageTextParams{ChatID: rec.Chat, MessageID: id, Text: text}
+		if k := keyboardOf(buttonsOf(buttons)); k != nil {
+			p.ReplyMarkup = k
+		}
+		_, err := do(ctx, d.tg, "editMessageText", d.tg.api.EditMessageText, p)
 		switch {
 		case err == nil, isNotModified(err):
 		case errors.Is(err, tg.ErrorBadRequest):
@@ -102,7 +110,7 @@ func (d *desk) queue(ctx context.Context) error {
 		}
 	}
 	if id == 0 {
-		if id, err = d.sendText(ctx, rec.Chat, 0, text, nil); err != nil {
+		if id, err = d.sendText(ctx, rec.Chat, 0, text, buttons); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-telegram/bot/models"
@@ -107,6 +108,20 @@ func (it *intake) staffPress(ctx context.Context, q *models.CallbackQuery) (in f
 	}
 	agent, member := it.staffMember(&q.From)
 	thread := topicOf(m)
+	if topic, ok := strings.CutPrefix(q.Data, flows.ClaimPrefix); ok && member && thread == 0 {
+		// A tap on the queue claims that case: a take-over by whoever
+		// pressed, in the case's own conversation.
+		if n, err := strconv.Atoi(topic); err == nil {
+			chat, known, err := it.desk.caseOf(ctx, n)
+			if err != nil {
+				return in, 0, nil, false, err
+			}
+			if known {
+				in = flows.Input{Kind: flows.Button, Data: flows.StaffTakeData, From: agent}
+				return in, chat, &press{queryID: q.ID, staff: true}, true, nil
+			}
+		}
+	}
 	known := false
 	if member && thread != 0 {
 		if chat, known, err = it.desk.caseOf(ctx, thread); err != nil {

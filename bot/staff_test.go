@@ -786,3 +786,25 @@ func TestCaseClosesAndIsRated(t *testing.T) {
 		})
 	}
 }
+
+// The queue in the General topic has a button per waiting case: one tap
+// takes the case over for whoever pressed it.
+func TestClaimFromQueue(t *testing.T) {
+	h := staffHarness(t, openBolt(t))
+	chat := int64(5501)
+	h.srv.SetUserName(chat, "Olga")
+	h.srv.SetUserLang(chat, "en")
+	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "What happened?")
+	tp := h.topicOfCase("Olga")
+	queue := h.inTopic(0, "1 case waiting for a person")
+	if len(queue.Buttons) != 1 || !strings.HasPrefix(queue.Buttons[0][0].Label, "✋ Olga · ") {
+		t.Fatalf("queue = %q %v; want one button to claim Olga's case", queue.Text, queue.Buttons)
+	}
+	if _, err := h.srv.GroupPressLabel(staffChat, bruno, queue.Buttons[0][0].Label); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(chat, "Bruno from our support team has joined")
+	h.card(tp.ThreadID, "Status: with Bruno since")
+	h.inTopic(0, "No case is waiting")
+}

@@ -66,6 +66,9 @@ func CaseDiagram() (string, error) {
 	return fsm.VisualizeForMermaidWithGraphType(fsm.NewFSM(CaseNone, caseTransitions(), nil), fsm.StateDiagram)
 }
 
+// StaffTakeData is the data of the case card's Take over button.
+const StaffTakeData = staffPrefix + staffTake
+
 // Staff button data: "case:<action>". Staff buttons are only ever read from
 // the staff group; an applicant sending this data gets the usual answer to
 // a button that is not theirs.

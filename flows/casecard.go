@@ -220,6 +220,29 @@ type Waiting struct {
 	Since time.Time // when a person was asked for
 	Due   time.Time // when the team's answer is due (ReplyDue); zero if unknown
 	Link  string    // a link to the topic, when the transport has one
+	Topic int       // the case's topic, for a button that claims it
+}
+
+// ClaimPrefix starts the data of a queue's button that claims a case: the
+// transport reads the topic after it, and takes the case over for whoever
+// pressed.
+const ClaimPrefix = "claim:"
+
+// maxClaimButtons bounds the queue's buttons: the cases due first.
+const maxClaimButtons = 8
+
+// QueueButtons are one button per waiting case, in the queue's order, to
+// take it over with one tap.
+func (f *Flow) QueueButtons(cases []Waiting) [][]ButtonSpec {
+	var rows [][]ButtonSpec
+	for _, c := range sortedByDue(cases) {
+		if c.Topic == 0 || len(rows) == maxClaimButtons {
+			continue
+		}
+		label := f.cat.Text(f.staffLang, "btn_staff_claim", map[string]any{"Title": clip(c.Title, 48)})
+		rows = append(rows, []ButtonSpec{{Label: label, Data: fmt.Sprintf("%s%d", ClaimPrefix, c.Topic)}})
+	}
+	return rows
 }
 
 // Queue writes the list of cases waiting for a person, the one whose answer
