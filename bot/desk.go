@@ -66,6 +66,7 @@ type desk struct {
 	// The cases' facts for the figures as last written by this replica.
 	factsMu sync.Mutex
 	facts   map[string]flows.CaseFact
+	members map[int64]string // the staff members recorded, by id
 
 	// Changes of cases waiting to be written to the record together: many
 	// cases change at once under load, and one write of the record for

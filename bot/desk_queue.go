@@ -130,7 +130,7 @@ func (d *desk) setCommands(ctx context.Context) {
 	}
 	cat := d.flow.Catalog()
 	var cmds []models.BotCommand
-	for _, c := range []string{"takeover", "release", "close", "note", "card", "reply", "mine", "stats", "mute", "replies", "savereply", "queue"} {
+	for _, c := range []string{"takeover", "release", "close", "note", "card", "reply", "assign", "mine", "stats", "mute", "replies", "savereply", "queue"} {
 		cmds = append(cmds, models.BotCommand{Command: c, Description: cat.Text(d.lang, "cmd_staff_"+c, nil)})
 	}
 	_, err = do(ctx, d.tg, "setMyCommands", d.tg.api.SetMyCommands, &tg.SetMyCommandsParams{Commands: cmds, Scope: &models.BotCommandScopeChat{ChatID: staff}})

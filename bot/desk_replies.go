@@ -309,3 +309,54 @@ func (d *desk) toggleMute(ctx context.Context, member *flows.Agent) error {
 	}
 	return d.general(ctx, d.flow.Catalog().Text(d.lang, key, map[string]any{"Name": member.Name}))
 }
+
+// teamSpace keeps the staff members the desk has seen write in the group,
+// by id, with the name they go by: whom /assign can name.
+const teamSpace = "team"
+
+// noteMember records a staff member who wrote in the group, once per name.
+func (d *desk) noteMember(ctx context.Context, a *flows.Agent) error {
+	if a == nil {
+		return nil
+	}
+	d.factsMu.Lock()
+	known := d.members[a.ID] == a.Name
+	d.factsMu.Unlock()
+	if known {
+		return nil
+	}
+	err := updateRecordJSON(ctx, d.st, teamSpace, d.recKey(), repliesLife, func(m *map[int64]string) {
+		if *m == nil {
+			*m = map[int64]string{}
+		}
+		(*m)[a.ID] = a.Name
+	})
+	if err != nil {
+		return fmt.Errorf("bot: remember a staff member: %w", err)
+	}
+	d.factsMu.Lock()
+	if d.members == nil {
+		d.members = map[int64]string{}
+	}
+	d.members[a.ID] = a.Name
+	d.factsMu.Unlock()
+	return nil
+}
+
+// team lists the staff members the desk has seen, by name.
+func (d *desk) team(ctx context.Context) ([]flows.Agent, error) {
+	raw, ok, err := d.st.GetRecord(ctx, teamSpace, d.recKey())
+	if err != nil {
+		return nil, fmt.Errorf("bot: read the team: %w", err)
+	}
+	var m map[int64]string
+	if ok && json.Unmarshal(raw, &m) != nil {
+		m = nil
+	}
+	out := make([]flows.Agent, 0, len(m))
+	for id, name := range m {
+		out = append(out, flows.Agent{ID: id, Name: name})
+	}
+	slices.SortFunc(out, func(a, b flows.Agent) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}

@@ -52,6 +52,9 @@ func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.
 	if !member || !relayable(m) {
 		return in, 0, nil, false, nil
 	}
+	if err := d.noteMember(ctx, agent); err != nil {
+		return in, 0, nil, false, err
+	}
 	thread := topicOf(m)
 	if thread == 0 {
 		// The General topic: the desk's own commands, nothing else.
@@ -83,6 +86,11 @@ func (it *intake) staffInput(ctx context.Context, upd *models.Update) (in flows.
 	case m.Text != "":
 		t := flows.ParseText(m.Text, "")
 		in.Kind, in.Text, in.Command = t.Kind, t.Text, t.Command
+		if t.Kind == flows.Command && t.Command == "assign" {
+			if in.Team, err = d.team(ctx); err != nil {
+				return in, 0, nil, false, err
+			}
+		}
 		if t.Kind == flows.Command && t.Command == "reply" {
 			// The team's own saved reply of that key, if any; the
 			// conversation falls back on the shipped one.

@@ -788,7 +788,8 @@ func TestCaseClosesAndIsRated(t *testing.T) {
 }
 
 // The queue in the General topic has a button per waiting case: one tap
-// takes the case over for whoever pressed it.
+// takes the case over for whoever pressed it; /assign hands it to another
+// member, who is mentioned.
 func TestClaimFromQueue(t *testing.T) {
 	h := staffHarness(t, openBolt(t))
 	chat := int64(5501)
@@ -807,4 +808,16 @@ func TestClaimFromQueue(t *testing.T) {
 	h.expect(chat, "Bruno from our support team has joined")
 	h.card(tp.ThreadID, "Status: with Bruno since")
 	h.inTopic(0, "No case is waiting")
+
+	// Bruno hands it to Ana, whom the desk knows from her writing in the
+	// group; she is mentioned.
+	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!I can take Olga's case")
+	h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign Zed")
+	h.inTopic(tp.ThreadID, "To whom? /assign NAME hands the case over. The team as I know it: Ana, Bruno.")
+	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign ana") }, "Ana from our support team has joined")
+	h.card(tp.ThreadID, "Status: with Ana since")
+	note := h.inTopic(tp.ThreadID, "🔔 Ana, Bruno assigned this case to you.")
+	if len(note.Entities) != 1 || note.Entities[0].URL != fmt.Sprintf("tg://user?id=%d", ana) {
+		t.Errorf("assignment notice entities = %+v; want Ana mentioned", note.Entities)
+	}
 }

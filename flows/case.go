@@ -451,6 +451,8 @@ func (t *turn) fromStaff() error {
 			return nil
 		case "reply":
 			return t.sendSaved(a)
+		case "assign":
+			return t.assign(a)
 		}
 		t.staffSay("staff_commands", nil)
 		return nil
@@ -523,6 +525,33 @@ func (t *turn) sendSaved(a *Agent) error {
 	t.send()
 	t.teamWrote()
 	t.staffSay("staff_reply_sent", map[string]any{"Key": r.Key, "Lang": t.staffText("lang_name_"+lang, nil), "Text": r.Text[lang]})
+	return nil
+}
+
+// assign hands the case to another member of the team, named after
+// /assign: it is theirs as if they had taken it over, and they are
+// mentioned. A name nobody on the team has lists the team.
+func (t *turn) assign(by *Agent) error {
+	want := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t.in.Text), "@")))
+	var to *Agent
+	var names []string
+	for _, m := range t.in.Team {
+		names = append(names, m.Name)
+		if want != "" && strings.ToLower(m.Name) == want {
+			to = &Agent{ID: m.ID, Name: m.Name}
+		}
+	}
+	if to == nil {
+		t.staffSay("staff_assign_who", map[string]any{"Names": strings.Join(names, ", ")})
+		return nil
+	}
+	if err := t.take(to); err != nil {
+		return err
+	}
+	if to.ID != by.ID {
+		t.out = append(t.out, Reply{Staff: true, Text: t.staffText("staff_assigned", map[string]any{"Name": to.Name, "By": by.Name}),
+			Links: []Link{{Text: to.Name, URL: fmt.Sprintf("tg://user?id=%d", to.ID)}}})
+	}
 	return nil
 }
 

@@ -197,6 +197,8 @@ type Input struct {
 	// transport has one of its own (saved with /savereply); otherwise the
 	// shipped one of that key is sent.
 	Reply *SavedReply
+	// Team is the support team as the transport knows it, for /assign.
+	Team []Agent
 }
 
 // InputKind says what an Input carries.
