@@ -143,7 +143,7 @@ func (d *desk) general(ctx context.Context, text string) error {
 }
 
 // mine lists the cases a staff member has taken over, the one due first at
-// the top, in the topic the command was typed in.
+// the top, in the topic the command was typed in, by request and link.
 func (d *desk) mine(ctx context.Context, member *flows.Agent, thread int) error {
 	rec, err := d.load(ctx)
 	if err != nil {
@@ -152,7 +152,10 @@ func (d *desk) mine(ctx context.Context, member *flows.Agent, thread int) error 
 	var cases []flows.Waiting
 	for _, c := range rec.Cases {
 		if member != nil && c.Agent == member.ID && c.Status == flows.CaseTaken {
-			cases = append(cases, flows.Waiting{Title: c.Title, Since: c.Since, Due: c.Due, Link: topicLink(rec.Chat, c.Topic)})
+			// Without the applicant's name: the answer stays in the
+			// group after their case is erased; the link leads to it.
+			_, title, _ := strings.Cut(c.Title, " · ")
+			cases = append(cases, flows.Waiting{Title: title, Since: c.Since, Due: c.Due, Link: topicLink(rec.Chat, c.Topic)})
 		}
 	}
 	name := ""

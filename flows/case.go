@@ -311,6 +311,11 @@ func (t *turn) openCase(why string) bool {
 		return false
 	}
 	t.s.Human.At, t.s.Human.Why = t.now, why
+	// A new message in the General topic notifies the team (the queue is
+	// edited in place, silently). It names no applicant: the General topic
+	// outlives the case's erasure.
+	t.out = append(t.out, Reply{Staff: true, General: true, Text: t.staffText("staff_new_case",
+		map[string]any{"Title": t.f.anonymous(t.s), "Why": t.staffText("case_why_"+why, nil)})})
 	return true
 }
 

@@ -68,10 +68,18 @@ func (t *turn) flag() bool {
 		kind = flagLate // both at once: only the later one
 	}
 	c.Flagged, c.FlaggedTurn = kind, c.TurnSince
-	card := t.f.Card(t.s, t.now)
 	t.out = append(t.out, Reply{Staff: true, General: true, Text: t.staffText("staff_flag_"+kind,
-		map[string]any{"Title": card.Title, "Due": clock(t.f.ReplyDue(t.s))})})
+		map[string]any{"Title": t.f.anonymous(t.s), "Due": clock(t.f.ReplyDue(t.s))})})
 	return true
+}
+
+// anonymous names a case without its applicant, for the General topic,
+// which outlives a case's erasure: its request, "2nd copy".
+func (f *Flow) anonymous(s Session) string {
+	if s.Kind == "" {
+		return f.cat.Text(f.staffLang, "card_kind_unknown", nil)
+	}
+	return f.cat.Text(f.staffLang, "title_kind_"+string(s.Kind), nil)
 }
 
 // ReplyDue is when the team means to have answered a case that waits for
