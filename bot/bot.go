@@ -169,6 +169,9 @@ func (b *Bot) wire() {
 	b.intake = &intake{logger: b.logger, cfg: cfg, flow: b.flow, tg: b.tg, desk: b.desk, pipe: b.pipe, albums: b.albums,
 		metrics: b.metrics, leases: b.st, down: b.down, procCtx: b.procCtx}
 	b.metrics.reg.MustRegister(&stateCollector{st: b.st, desk: b.desk, now: cfg.Now})
+	if b.desk != nil {
+		b.metrics.reg.MustRegister(&deskCollector{desk: b.desk})
+	}
 }
 
 // withDefaults fills in what the configuration leaves unset.

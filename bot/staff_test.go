@@ -784,6 +784,18 @@ func TestCaseClosesAndIsRated(t *testing.T) {
 			if strings.Contains(stats, "Li") || strings.Contains(stats, "Quick and kind") {
 				t.Errorf("/stats shows the applicant's name or words:\n%s", stats)
 			}
+			// And /metrics, the same figures.
+			b := h.bots[0].bot
+			for series, want := range map[string]string{
+				`aimabot_desk_cases_opened{period="30d"}`:                      "1",
+				`aimabot_desk_ratings{period="7d",rating="yes"}`:               "1",
+				`aimabot_desk_first_reply_seconds{period="7d",quantile="0.5"}`: "5460",
+				`aimabot_desk_first_reply_target_met_ratio{period="30d"}`:      "1",
+			} {
+				if got := metric(b, series); got != want {
+					t.Errorf("%s = %q; want %s", series, got, want)
+				}
+			}
 		})
 	}
 }

@@ -57,6 +57,52 @@ func (f *Flow) Fact(s Session) (CaseFact, bool) {
 // longest is how long the figures are kept.
 func statsDays() []int { return []int{7, 30} }
 
+// Figures are the support team's numbers over a period.
+type Figures struct {
+	Days                     int
+	Opened, Closed           int
+	Answered, Met            int // cases answered, and of them within the first-response target
+	FirstP50, FirstP90       time.Duration
+	ResolvedP50, ResolvedP90 time.Duration
+	Ratings                  map[string]int // by RatedYes, RatedPartly, RatedNo
+}
+
+// Periods computes the figures for the last 7 and 30 days.
+func Periods(facts []CaseFact, now time.Time) []Figures {
+	var out []Figures
+	for _, days := range statsDays() {
+		from := now.Add(-time.Duration(days) * 24 * time.Hour)
+		var p []CaseFact
+		for _, c := range facts {
+			if !c.Opened.Before(from) && !c.Opened.After(now) {
+				p = append(p, c)
+			}
+		}
+		fg := Figures{Days: days, Opened: len(p), Ratings: map[string]int{}}
+		fg.Closed = count(p, func(c CaseFact) bool { return c.Closed })
+		fg.Answered = count(p, func(c CaseFact) bool { return c.Answered })
+		fg.Met = count(p, func(c CaseFact) bool { return c.FirstMet })
+		first := durations(p, func(c CaseFact) (time.Duration, bool) { return c.FirstReply, c.Answered })
+		res := durations(p, func(c CaseFact) (time.Duration, bool) { return c.Resolution, c.Closed })
+		fg.FirstP50, fg.FirstP90 = rank(first, 50), rank(first, 90)
+		fg.ResolvedP50, fg.ResolvedP90 = rank(res, 50), rank(res, 90)
+		for _, r := range []string{RatedYes, RatedPartly, RatedNo} {
+			fg.Ratings[r] = count(p, rated(r))
+		}
+		out = append(out, fg)
+	}
+	return out
+}
+
+// rank is the p-th percentile of sorted durations (nearest rank); 0 when
+// there are none.
+func rank(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return ds[max(0, (p*len(ds)+99)/100-1)]
+}
+
 // Stats writes the support team's figures for the last 7 and 30 days: cases
 // opened, closed and waiting now; median and 90th-percentile first-response
 // and resolution times in office hours; the first-response target met;
@@ -64,54 +110,52 @@ func statsDays() []int { return []int{7, 30} }
 func (f *Flow) Stats(facts []CaseFact, waiting int, now time.Time) string {
 	lang := f.staffLang
 	tr := func(id string, d map[string]any) string { return f.cat.Text(lang, id, d) }
-	periods := statsDays()
-	per := make([][]CaseFact, len(periods))
-	for i, days := range periods {
-		from := now.Add(-time.Duration(days) * 24 * time.Hour)
-		for _, c := range facts {
-			if !c.Opened.Before(from) && !c.Opened.After(now) {
-				per[i] = append(per[i], c)
-			}
-		}
-	}
-	cols := func(fn func([]CaseFact) string) string {
+	periods := Periods(facts, now)
+	cols := func(fn func(Figures) string) map[string]any {
 		var out []string
-		for _, p := range per {
+		for _, p := range periods {
 			out = append(out, fn(p))
 		}
-		return strings.Join(out, " · ")
+		return map[string]any{"V": strings.Join(out, " · ")}
 	}
-	lines := []string{tr("stats_title", map[string]any{"Waiting": waiting})}
-	lines = append(lines, tr("stats_opened", map[string]any{"V": cols(func(p []CaseFact) string { return fmt.Sprint(len(p)) })}))
-	lines = append(lines, tr("stats_closed", map[string]any{"V": cols(func(p []CaseFact) string {
-		return fmt.Sprint(count(p, func(c CaseFact) bool { return c.Closed }))
-	})}))
-	lines = append(lines, tr("stats_first", map[string]any{"V": cols(func(p []CaseFact) string {
-		return f.percentiles(durations(p, func(c CaseFact) (time.Duration, bool) { return c.FirstReply, c.Answered }))
-	})}))
-	lines = append(lines, tr("stats_resolution", map[string]any{"V": cols(func(p []CaseFact) string {
-		return f.percentiles(durations(p, func(c CaseFact) (time.Duration, bool) { return c.Resolution, c.Closed }))
-	})}))
-	lines = append(lines, tr("stats_met", map[string]any{"V": cols(func(p []CaseFact) string {
-		answered := count(p, func(c CaseFact) bool { return c.Answered })
-		if answered == 0 {
+	pair := func(a, b time.Duration, n int) string {
+		if n == 0 {
 			return "—"
 		}
-		return fmt.Sprintf("%d%%", 100*count(p, func(c CaseFact) bool { return c.FirstMet })/answered)
-	})}))
-	lines = append(lines, tr("stats_ratings", map[string]any{"V": cols(func(p []CaseFact) string {
-		return fmt.Sprintf("👍%d 😐%d 👎%d", count(p, rated(RatedYes)), count(p, rated(RatedPartly)), count(p, rated(RatedNo)))
-	})}))
+		return hm(a) + " / " + hm(b)
+	}
+	lines := []string{tr("stats_title", map[string]any{"Waiting": waiting}),
+		tr("stats_opened", cols(func(p Figures) string { return fmt.Sprint(p.Opened) })),
+		tr("stats_closed", cols(func(p Figures) string { return fmt.Sprint(p.Closed) })),
+		tr("stats_first", cols(func(p Figures) string { return pair(p.FirstP50, p.FirstP90, p.Answered) })),
+		tr("stats_resolution", cols(func(p Figures) string { return pair(p.ResolvedP50, p.ResolvedP90, p.Closed) })),
+		tr("stats_met", cols(func(p Figures) string {
+			if p.Answered == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%d%%", 100*p.Met/p.Answered)
+		})),
+		tr("stats_ratings", cols(func(p Figures) string {
+			return fmt.Sprintf("👍%d 😐%d 👎%d", p.Ratings[RatedYes], p.Ratings[RatedPartly], p.Ratings[RatedNo])
+		})),
+	}
 	// Per member and per request, over the longer period.
-	long := per[len(per)-1]
+	days := periods[len(periods)-1].Days
+	from := now.Add(-time.Duration(days) * 24 * time.Hour)
+	var long []CaseFact
+	for _, c := range facts {
+		if !c.Opened.Before(from) && !c.Opened.After(now) {
+			long = append(long, c)
+		}
+	}
 	if by := groups(long, func(c CaseFact) string { return c.Member }); len(by) > 0 {
-		lines = append(lines, tr("stats_by_member", map[string]any{"Days": periods[len(periods)-1]}))
+		lines = append(lines, tr("stats_by_member", map[string]any{"Days": days}))
 		for _, g := range by {
 			lines = append(lines, "• "+g.key+": "+f.groupLine(g.facts))
 		}
 	}
 	if by := groups(long, func(c CaseFact) string { return c.Kind }); len(by) > 0 {
-		lines = append(lines, tr("stats_by_kind", map[string]any{"Days": periods[len(periods)-1]}))
+		lines = append(lines, tr("stats_by_kind", map[string]any{"Days": days}))
 		for _, g := range by {
 			lines = append(lines, "• "+tr("title_kind_"+g.key, nil)+": "+f.groupLine(g.facts))
 		}
@@ -173,14 +217,13 @@ func durations(p []CaseFact, get func(CaseFact) (time.Duration, bool)) []time.Du
 	return out
 }
 
-// percentiles writes the median and 90th percentile of sorted durations
-// (nearest rank), "0h40 / 1h55", or "—" when there are none.
+// percentiles writes the median and 90th percentile of sorted durations,
+// "0h40 / 1h55", or "—" when there are none.
 func (f *Flow) percentiles(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "—"
 	}
-	rank := func(p int) time.Duration { return ds[max(0, (p*len(ds)+99)/100-1)] }
-	return hm(rank(50)) + " / " + hm(rank(90))
+	return hm(rank(ds, 50)) + " / " + hm(rank(ds, 90))
 }
 
 // hm writes a duration as hours and minutes, "1h05".
