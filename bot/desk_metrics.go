@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"sync"
 	"time"
@@ -70,17 +69,9 @@ func (c *deskCollector) Collect(ch chan<- prometheus.Metric) {
 func (c *deskCollector) read() ([]flows.Figures, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	raw, ok, err := c.desk.st.GetRecord(ctx, statsSpace, c.desk.recKey())
+	facts, err := c.desk.caseFacts(ctx)
 	if err != nil {
 		return nil, false
-	}
-	var all map[string]flows.CaseFact
-	if ok && json.Unmarshal(raw, &all) != nil {
-		all = nil
-	}
-	facts := make([]flows.CaseFact, 0, len(all))
-	for _, f := range all {
-		facts = append(facts, f)
 	}
 	return flows.Periods(facts, c.desk.now()), true
 }

@@ -215,11 +215,11 @@ func (d *desk) noteFact(ctx context.Context, topic int, s flows.Session) error {
 // maxFactsCached bounds the facts a replica remembers as written.
 const maxFactsCached = 10000
 
-// stats posts the team's figures in the General topic.
-func (d *desk) stats(ctx context.Context) error {
+// caseFacts are the facts of the cases kept for the figures.
+func (d *desk) caseFacts(ctx context.Context) ([]flows.CaseFact, error) {
 	raw, ok, err := d.st.GetRecord(ctx, statsSpace, d.recKey())
 	if err != nil {
-		return fmt.Errorf("bot: read the figures: %w", err)
+		return nil, fmt.Errorf("bot: read the figures: %w", err)
 	}
 	var all map[string]flows.CaseFact
 	if ok && json.Unmarshal(raw, &all) != nil {
@@ -228,6 +228,15 @@ func (d *desk) stats(ctx context.Context) error {
 	facts := make([]flows.CaseFact, 0, len(all))
 	for _, f := range all {
 		facts = append(facts, f)
+	}
+	return facts, nil
+}
+
+// stats posts the team's figures in the General topic.
+func (d *desk) stats(ctx context.Context) error {
+	facts, err := d.caseFacts(ctx)
+	if err != nil {
+		return err
 	}
 	rec, err := d.load(ctx)
 	if err != nil {
