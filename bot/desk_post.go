@@ -85,7 +85,15 @@ func (d *desk) send(ctx context.Context, chat int64, o op) error {
 		_, err = d.sendText(ctx, staff, 0, text, nil, o.Links...)
 		return err
 	}
-	_, err = d.sendText(ctx, staff, thread, o.Text, nil, o.Links...)
+	var buttons [][]flows.ButtonSpec
+	for _, row := range o.Buttons {
+		var r []flows.ButtonSpec
+		for _, b := range row {
+			r = append(r, flows.ButtonSpec{Label: b.Label, Data: b.Data})
+		}
+		buttons = append(buttons, r)
+	}
+	_, err = d.sendText(ctx, staff, thread, o.Text, buttons, o.Links...)
 	return err
 }
 

@@ -51,6 +51,26 @@ func (d *desk) savedReply(ctx context.Context, key string) (*flows.SavedReply, e
 	return nil, nil
 }
 
+// replyKeys are the keys of every saved reply, the team's and the shipped
+// ones, in order.
+func (d *desk) replyKeys(ctx context.Context) ([]string, error) {
+	own, err := d.savedReplies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{}
+	for k := range d.flow.SavedReplies() {
+		keys = append(keys, k)
+	}
+	for k := range own {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
 // generalCommand answers a team member's command in the General topic:
 // /queue shows the queue again, /replies lists the saved replies,
 // /savereply saves one, /mine lists the member's cases. It reports whether

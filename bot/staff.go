@@ -145,6 +145,16 @@ func (it *intake) staffPress(ctx context.Context, q *models.CallbackQuery) (in f
 		return in, 0, &press{notice: text}, false, nil
 	}
 	in = flows.Input{Kind: flows.Button, Data: q.Data, From: agent}
+	switch {
+	case q.Data == flows.StaffRepliesData:
+		if in.ReplyKeys, err = it.desk.replyKeys(ctx); err != nil {
+			return in, 0, nil, false, err
+		}
+	case strings.HasPrefix(q.Data, flows.StaffReplyData):
+		if in.Reply, err = it.desk.savedReply(ctx, strings.TrimPrefix(q.Data, flows.StaffReplyData)); err != nil {
+			return in, 0, nil, false, err
+		}
+	}
 	return in, chat, &press{queryID: q.ID, staff: true}, true, nil
 }
 

@@ -712,6 +712,27 @@ func TestSavedReplies(t *testing.T) {
 			}
 			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply nope")
 			h.inTopic(tp.ThreadID, "There is no saved reply «nope»")
+
+			// From the card: its button lists the saved replies, the team's
+			// too, and one tap sends one.
+			if _, err := h.srv.GroupPressLabel(staffChat, ana, "✉️ Saved replies"); err != nil {
+				t.Fatal(err)
+			}
+			pick := h.inTopic(tp.ThreadID, "Tap a saved reply to send it")
+			var labels []string
+			for _, row := range pick.Buttons {
+				labels = append(labels, row[0].Label)
+			}
+			if !slices.Contains(labels, "✉️ docs") || !slices.Contains(labels, "✉️ police_report") {
+				t.Fatalf("saved replies offered = %v; want the team's and the shipped ones", labels)
+			}
+			before := strings.Count(h.dump(chat), "Envie o passaporte, por favor.")
+			if _, err := h.srv.GroupPressLabel(staffChat, ana, "✉️ docs"); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.srv.WaitFor(ctx, func() bool { return strings.Count(h.dump(chat), "Envie o passaporte, por favor.") == before+1 }); err != nil {
+				t.Fatalf("the saved reply pressed did not reach the applicant:%s", h.dump(chat))
+			}
 		})
 	}
 }

@@ -66,8 +66,13 @@ func CaseDiagram() (string, error) {
 	return fsm.VisualizeForMermaidWithGraphType(fsm.NewFSM(CaseNone, caseTransitions(), nil), fsm.StateDiagram)
 }
 
-// StaffTakeData is the data of the case card's Take over button.
-const StaffTakeData = staffPrefix + staffTake
+// The data of the case card's buttons the transport reads: Take over, the
+// saved replies' list, and a saved reply (then its key).
+const (
+	StaffTakeData    = staffPrefix + staffTake
+	StaffRepliesData = staffPrefix + staffReplies
+	StaffReplyData   = staffPrefix + staffReply
+)
 
 // Staff button data: "case:<action>". Staff buttons are only ever read from
 // the staff group; an applicant sending this data gets the usual answer to
@@ -77,6 +82,8 @@ const (
 	staffTake    = "take"
 	staffRelease = "release"
 	staffClose   = "close"
+	staffReplies = "replies" // list the saved replies as buttons
+	staffReply   = "reply:"  // and a saved reply's key: send it
 	// How many of the applicant's last messages the card shows.
 	recentLines = 5
 	recentRunes = 200
@@ -470,6 +477,12 @@ func (t *turn) fromStaff() error {
 			return t.release(a)
 		case ok && action == staffClose:
 			return t.closeCase(a)
+		case ok && action == staffReplies:
+			t.listReplies()
+			return nil
+		case ok && strings.HasPrefix(action, staffReply):
+			t.in.Text = strings.TrimPrefix(action, staffReply)
+			return t.sendSaved(a)
 		}
 		t.staffSay("staff_bad_button", nil)
 		return nil
@@ -499,6 +512,23 @@ func (t *turn) toApplicant(a *Agent, msgs []Message) error {
 	t.out = append(t.out, Reply{Copy: msgs})
 	t.teamWrote()
 	return nil
+}
+
+// listReplies posts the saved replies as buttons in the case's topic: one
+// tap sends one. The transport names them all (Input.ReplyKeys); the
+// shipped ones otherwise.
+func (t *turn) listReplies() {
+	keys := t.in.ReplyKeys
+	if keys == nil {
+		keys = replyKeys(t.f.replies)
+	}
+	var rows [][]ButtonSpec
+	for _, k := range keys {
+		if len(staffPrefix+staffReply+k) <= maxButtonData {
+			rows = append(rows, []ButtonSpec{{Label: "✉️ " + k, Data: staffPrefix + staffReply + k}})
+		}
+	}
+	t.out = append(t.out, Reply{Staff: true, Text: t.staffText("staff_replies_pick", nil), Buttons: rows})
 }
 
 // sendSaved sends the applicant a saved reply in their language: the

@@ -205,6 +205,9 @@ func (f *Flow) Card(s Session, now time.Time) Card {
 	default:
 		rows = [][]ButtonSpec{{btn("btn_staff_take", staffTake)}}
 	}
+	if status != CaseClosed {
+		rows = append(rows, []ButtonSpec{btn("btn_staff_replies", staffReplies)})
+	}
 	return Card{Title: title, Text: strings.Join(b, "\n\n"), Buttons: rows}
 }
 

@@ -199,6 +199,9 @@ type Input struct {
 	Reply *SavedReply
 	// Team is the support team as the transport knows it, for /assign.
 	Team []Agent
+	// ReplyKeys are the keys of every saved reply, the team's and the
+	// shipped ones, when the transport lists them for a card's button.
+	ReplyKeys []string
 }
 
 // InputKind says what an Input carries.
