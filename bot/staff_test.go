@@ -825,33 +825,40 @@ func TestCaseClosesAndIsRated(t *testing.T) {
 // takes the case over for whoever pressed it; /assign hands it to another
 // member, who is mentioned.
 func TestClaimFromQueue(t *testing.T) {
-	h := staffHarness(t, openBolt(t))
-	chat := int64(5501)
-	h.srv.SetUserName(chat, "Olga")
-	h.srv.SetUserLang(chat, "en")
-	h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
-	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "What happened?")
-	tp := h.topicOfCase("Olga")
-	queue := h.inTopic(0, "1 case waiting for a person")
-	if len(queue.Buttons) != 1 || !strings.HasPrefix(queue.Buttons[0][0].Label, "✋ Olga · ") {
-		t.Fatalf("queue = %q %v; want one button to claim Olga's case", queue.Text, queue.Buttons)
-	}
-	if _, err := h.srv.GroupPressLabel(staffChat, bruno, queue.Buttons[0][0].Label); err != nil {
-		t.Fatal(err)
-	}
-	h.expect(chat, "Bruno from our support team has joined")
-	h.card(tp.ThreadID, "Status: with Bruno since")
-	h.inTopic(0, "No case is waiting")
+	for _, backend := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"bolt", openBolt}, {"redis", openRedis}} {
+		t.Run(backend.name, func(t *testing.T) {
+			h := staffHarness(t, backend.open(t))
+			chat := int64(5501)
+			h.srv.SetUserName(chat, "Olga")
+			h.srv.SetUserLang(chat, "en")
+			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
+			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "What happened?")
+			tp := h.topicOfCase("Olga")
+			queue := h.inTopic(0, "1 case waiting for a person")
+			if len(queue.Buttons) != 1 || !strings.HasPrefix(queue.Buttons[0][0].Label, "✋ Olga · ") {
+				t.Fatalf("queue = %q %v; want one button to claim Olga's case", queue.Text, queue.Buttons)
+			}
+			if _, err := h.srv.GroupPressLabel(staffChat, bruno, queue.Buttons[0][0].Label); err != nil {
+				t.Fatal(err)
+			}
+			h.expect(chat, "Bruno from our support team has joined")
+			h.card(tp.ThreadID, "Status: with Bruno since")
+			h.inTopic(0, "No case is waiting")
 
-	// Bruno hands it to Ana, whom the desk knows from her writing in the
-	// group; she is mentioned.
-	h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!I can take Olga's case")
-	h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign Zed")
-	h.inTopic(tp.ThreadID, "To whom? /assign NAME hands the case over. The team as I know it: Ana, Bruno.")
-	h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign ana") }, "Ana from our support team has joined")
-	h.card(tp.ThreadID, "Status: with Ana since")
-	note := h.inTopic(tp.ThreadID, "🔔 Ana, Bruno assigned this case to you.")
-	if len(note.Entities) != 1 || note.Entities[0].URL != fmt.Sprintf("tg://user?id=%d", ana) {
-		t.Errorf("assignment notice entities = %+v; want Ana mentioned", note.Entities)
+			// Bruno hands it to Ana, whom the desk knows from her writing in the
+			// group; she is mentioned.
+			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!I can take Olga's case")
+			h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign Zed")
+			h.inTopic(tp.ThreadID, "To whom? /assign NAME hands the case over. The team as I know it: Ana, Bruno.")
+			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign ana") }, "Ana from our support team has joined")
+			h.card(tp.ThreadID, "Status: with Ana since")
+			note := h.inTopic(tp.ThreadID, "🔔 Ana, Bruno assigned this case to you.")
+			if len(note.Entities) != 1 || note.Entities[0].URL != fmt.Sprintf("tg://user?id=%d", ana) {
+				t.Errorf("assignment notice entities = %+v; want Ana mentioned", note.Entities)
+			}
+		})
 	}
 }
