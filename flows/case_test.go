@@ -430,3 +430,25 @@ func TestTurnsAndTargets(t *testing.T) {
 		t.Errorf("queue =\n%s\nwant the case due first at the top, one without a due time last", q)
 	}
 }
+
+// At "I have a question", small talk is answered as such: it is not the
+// question for the team, and opens no case.
+func TestSmallTalkIsNoQuestion(t *testing.T) {
+	f := sharedFlow(t, true, "en")
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	s, _, err := f.Step(Session{}, ParseText("/start", "en"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, _ = f.Step(s, Input{Kind: Button, Data: fmt.Sprintf("%d:%s:%s", s.Step, actSituation, situationQuest)}, now)
+	if s.State != StateQuestion {
+		t.Fatalf("state = %s; want the question step", s.State)
+	}
+	s, out, err := f.Step(s, ParseText("thanks a lot!", "en"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Human != nil || s.Question != "" || len(out) == 0 || !strings.Contains(out[len(out)-1].Text, "You're welcome") {
+		t.Errorf("after thanks at the question step: case %+v, question %q, replies %+v; want a word back and no case", s.Human, s.Question, out)
+	}
+}

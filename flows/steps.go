@@ -144,7 +144,13 @@ func (t *turn) onQuestion() error {
 		t.miss("hint_question")
 		return nil
 	}
-	if m := t.f.kb.Match(t.in.Text, t.s.Language()); m.Topic != faq.None {
+	m := t.f.kb.Match(t.in.Text, t.s.Language())
+	if m.Chat != "" && m.Chat != "human" {
+		// "thanks" or "hello" is not the question for the team.
+		t.chat(m.Chat)
+		return nil
+	}
+	if m.Topic != faq.None {
 		// Move first, so that the buttons of a choice between two topics
 		// belong to the step they are shown at.
 		if err := t.fire(evAsked); err != nil {
