@@ -69,6 +69,17 @@ func openRedis(t testing.TB) store.Store {
 	return st
 }
 
+// forEachStore runs a test on Redis and on the embedded store, each in a
+// subtest; open opens a fresh store of that kind.
+func forEachStore(t *testing.T, test func(t *testing.T, open func(testing.TB) store.Store)) {
+	for _, b := range []struct {
+		name string
+		open func(testing.TB) store.Store
+	}{{"redis", openRedis}, {"bolt", openBolt}} {
+		t.Run(b.name, func(t *testing.T) { test(t, b.open) })
+	}
+}
+
 func openBolt(t testing.TB) store.Store {
 	t.Helper()
 	st, err := store.OpenBolt(nil, t.TempDir(), store.BoltOptions{})

@@ -68,57 +68,52 @@ func probe(url string) int {
 // aimabot_outbox_depth counts every waiting message, however many chats
 // and messages wait.
 func TestOutboxDepthMetric(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{{"redis", openRedis}, {"bolt", openBolt}} {
-		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, tt.open(t), fakeapi.Options{})
-			ctx := context.Background()
-			// Undelivered replies, as a long Telegram outage leaves them:
-			// 1,500 in one chat and one in each of 1,200 others.
-			msg := []byte(`{"kind":"send","text":"x"}`)
-			many := make([][]byte, 1500)
-			for i := range many {
-				many[i] = msg
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		h := newHarness(t, open(t), fakeapi.Options{})
+		ctx := context.Background()
+		// Undelivered replies, as a long Telegram outage leaves them:
+		// 1,500 in one chat and one in each of 1,200 others.
+		msg := []byte(`{"kind":"send","text":"x"}`)
+		many := make([][]byte, 1500)
+		for i := range many {
+			many[i] = msg
+		}
+		apply := func(chat int64, out [][]byte) {
+			_, err := h.st.Apply(ctx, chat, 1, "elsewhere", time.Minute, func([]byte) (store.Change, error) {
+				return store.Change{Session: []byte("{}"), Outbox: out}, nil
+			})
+			if err != nil {
+				t.Error(err)
 			}
-			apply := func(chat int64, out [][]byte) {
-				_, err := h.st.Apply(ctx, chat, 1, "elsewhere", time.Minute, func([]byte) (store.Change, error) {
-					return store.Change{Session: []byte("{}"), Outbox: out}, nil
-				})
-				if err != nil {
-					t.Error(err)
+		}
+		apply(1, many)
+		// Many at once: the embedded store commits concurrent writes
+		// together, as under load.
+		var wg sync.WaitGroup
+		chats := make(chan int64)
+		for range 32 {
+			wg.Go(func() {
+				for chat := range chats {
+					apply(chat, [][]byte{msg})
 				}
-			}
-			apply(1, many)
-			// Many at once: the embedded store commits concurrent writes
-			// together, as under load.
-			var wg sync.WaitGroup
-			chats := make(chan int64)
-			for range 32 {
-				wg.Go(func() {
-					for chat := range chats {
-						apply(chat, [][]byte{msg})
-					}
-				})
-			}
-			for chat := int64(2); chat <= 1201; chat++ {
-				chats <- chat
-			}
-			close(chats)
-			wg.Wait()
-			b := h.newBot() // not running: nothing is delivered
-			rec := httptest.NewRecorder()
-			b.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-			m := regexp.MustCompile(`(?m)^aimabot_outbox_depth (\S+)$`).FindStringSubmatch(rec.Body.String())
-			if m == nil {
-				t.Fatalf("/metrics lacks aimabot_outbox_depth:\n%s", rec.Body)
-			}
-			if want := "2700"; m[1] != want {
-				t.Errorf("aimabot_outbox_depth = %s; want %s", m[1], want)
-			}
-		})
-	}
+			})
+		}
+		for chat := int64(2); chat <= 1201; chat++ {
+			chats <- chat
+		}
+		close(chats)
+		wg.Wait()
+		b := h.newBot() // not running: nothing is delivered
+		rec := httptest.NewRecorder()
+		b.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		m := regexp.MustCompile(`(?m)^aimabot_outbox_depth (\S+)$`).FindStringSubmatch(rec.Body.String())
+		if m == nil {
+			t.Fatalf("/metrics lacks aimabot_outbox_depth:\n%s", rec.Body)
+		}
+		if want := "2700"; m[1] != want {
+			t.Errorf("aimabot_outbox_depth = %s; want %s", m[1], want)
+		}
+	})
 }
 
 // Replies whose delivery could not start while the store was away (here, a

@@ -30,138 +30,128 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // /forget erases everything the store holds about the applicant, deletes
 // their staff topic and tells them what was erased.
 func TestForget(t *testing.T) {
-	for _, mode := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{{"redis", openRedis}, {"embedded", openBolt}} {
-		t.Run(mode.name, func(t *testing.T) {
-			h := staffHarness(t, mode.open(t))
-			chat := int64(6001)
-			h.toSecondDocument(chat)
-			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
-			tp := h.topicOfCase("User6001")
-			h.inTopic(tp.ThreadID, "Passport copy")
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		h := staffHarness(t, open(t))
+		chat := int64(6001)
+		h.toSecondDocument(chat)
+		h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
+		tp := h.topicOfCase("User6001")
+		h.inTopic(tp.ThreadID, "Passport copy")
 
-			h.do(chat, func() { h.srv.UserText(chat, "/mydata") }, "Document 2 of 3")
-			if !strings.Contains(h.dump(chat), "Passport copy: a photo of") {
-				t.Errorf("/mydata does not list the document:%s", h.dump(chat))
-			}
-			h.do(chat, func() { h.srv.UserText(chat, "/forget") }, "This cannot be undone")
-			h.press(chat, "Yes, erase everything")
-			h.expect(chat, "the reference to 1 document")
+		h.do(chat, func() { h.srv.UserText(chat, "/mydata") }, "Document 2 of 3")
+		if !strings.Contains(h.dump(chat), "Passport copy: a photo of") {
+			t.Errorf("/mydata does not list the document:%s", h.dump(chat))
+		}
+		h.do(chat, func() { h.srv.UserText(chat, "/forget") }, "This cannot be undone")
+		h.press(chat, "Yes, erase everything")
+		h.expect(chat, "the reference to 1 document")
 
-			ctx, cancel := wait(t)
-			defer cancel()
-			if err := h.srv.WaitFor(ctx, func() bool { return h.topicDeleted(tp.ThreadID) }); err != nil {
-				t.Errorf("the case's topic was not deleted: %+v", h.srv.Topics(staffChat))
-			}
-			if err := eventually(ctx, func() bool {
-				out, err := h.st.Outbox(ctx, chat, 10)
-				return err == nil && len(out) == 0
-			}); err != nil {
-				t.Errorf("the outbox was not emptied")
-			}
-			if _, ok, _ := h.st.Get(ctx, chat); ok {
-				t.Errorf("the session survived /forget")
-			}
-			// Only the ids of the updates applied remain, under the chat's
-			// keyed hash, once the confirmation is delivered and its send
-			// lease given up: no key names the chat id.
-			var keys []string
-			if err := eventually(ctx, func() bool {
-				keys, _ = h.st.(store.Inspector).Keys(ctx, chat)
-				for _, k := range keys {
-					if strings.Contains(k, strconv.FormatInt(chat, 10)) || !strings.Contains(k, "forgotten") {
-						return false
-					}
+		ctx, cancel := wait(t)
+		defer cancel()
+		if err := h.srv.WaitFor(ctx, func() bool { return h.topicDeleted(tp.ThreadID) }); err != nil {
+			t.Errorf("the case's topic was not deleted: %+v", h.srv.Topics(staffChat))
+		}
+		if err := eventually(ctx, func() bool {
+			out, err := h.st.Outbox(ctx, chat, 10)
+			return err == nil && len(out) == 0
+		}); err != nil {
+			t.Errorf("the outbox was not emptied")
+		}
+		if _, ok, _ := h.st.Get(ctx, chat); ok {
+			t.Errorf("the session survived /forget")
+		}
+		// Only the ids of the updates applied remain, under the chat's
+		// keyed hash, once the confirmation is delivered and its send
+		// lease given up: no key names the chat id.
+		var keys []string
+		if err := eventually(ctx, func() bool {
+			keys, _ = h.st.(store.Inspector).Keys(ctx, chat)
+			for _, k := range keys {
+				if strings.Contains(k, strconv.FormatInt(chat, 10)) || !strings.Contains(k, "forgotten") {
+					return false
 				}
-				return len(keys) > 0
-			}); err != nil {
-				t.Errorf("keys of the chat after /forget: %q; want only the applied update ids, under the chat's keyed hash", keys)
 			}
-			raw, _, _ := h.st.GetRecord(ctx, deskSpace, strconv.FormatInt(staffChat, 10))
-			if strings.Contains(string(raw), fmt.Sprint(chat)) {
-				t.Errorf("the staff desk still names the chat: %s", raw)
-			}
-			// A new conversation starts from nothing.
-			h.do(chat, func() { h.srv.UserText(chat, "hello") }, "Hello! I'm aimabot.")
-		})
-	}
+			return len(keys) > 0
+		}); err != nil {
+			t.Errorf("keys of the chat after /forget: %q; want only the applied update ids, under the chat's keyed hash", keys)
+		}
+		raw, _, _ := h.st.GetRecord(ctx, deskSpace, strconv.FormatInt(staffChat, 10))
+		if strings.Contains(string(raw), fmt.Sprint(chat)) {
+			t.Errorf("the staff desk still names the chat: %s", raw)
+		}
+		// A new conversation starts from nothing.
+		h.do(chat, func() { h.srv.UserText(chat, "hello") }, "Hello! I'm aimabot.")
+	})
 }
 
 // Reminders are kept in the store: one reminder when documents stop coming
 // (once, even with two replicas and a restart), the notice before the
 // erasure, the erasure with the staff topic.
 func TestReminders(t *testing.T) {
-	for _, mode := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{{"redis", openRedis}, {"embedded", openBolt}} {
-		t.Run(mode.name, func(t *testing.T) {
-			clk := newClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
-			fast := func(c *Config) { c.Now, c.WakeEvery = clk.Now, 20*time.Millisecond }
-			h := staffHarness(t, mode.open(t), fast)
-			chat := int64(6002)
-			h.toExpiry(chat)
-			h.srv.UserText(chat, "26/07/2030")
-			h.expect(chat, "your last day to submit")
-			h.press(chat, "Continue")
-			h.expect(chat, "Document 1 of 3")
-			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 1 of 3")
-			tp := h.topicOfCase("User6002")
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		clk := newClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+		fast := func(c *Config) { c.Now, c.WakeEvery = clk.Now, 20*time.Millisecond }
+		h := staffHarness(t, open(t), fast)
+		chat := int64(6002)
+		h.toExpiry(chat)
+		h.srv.UserText(chat, "26/07/2030")
+		h.expect(chat, "your last day to submit")
+		h.press(chat, "Continue")
+		h.expect(chat, "Document 1 of 3")
+		h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 1 of 3")
+		tp := h.topicOfCase("User6002")
 
-			// A second replica: the reminder is in the store, and one of
-			// them sends it.
-			staff := func(c *Config) {
-				c.StaffChat, c.StaffUsers, c.QueueEvery = staffChat, []int64{ana, bruno}, time.Hour
-			}
-			h.start(false, fast, staff)
-			// The reminder, then the document asked for again: two
-			// messages, which may both be in before the first look.
-			h.doAll(chat, func() { clk.Advance(25 * time.Hour) }, "You were collecting the documents", "Document 1 of 3")
-			// The first replica restarts (under its name, so it polls again
-			// at once): nothing due is lost or repeated. (It stops once the
-			// reminder is acknowledged: a stop between a send and its
-			// acknowledgement is the documented repeat window.)
-			octx, ocancel := wait(t)
-			defer ocancel()
-			if err := eventually(octx, func() bool {
-				out, err := h.st.Outbox(octx, chat, 1)
-				return err == nil && len(out) == 0
-			}); err != nil {
-				t.Fatal("the reminder was never acknowledged")
-			}
-			h.stop(h.bots[0])
-			h.start(false, fast, staff, func(c *Config) { c.Owner = "replica-0" })
-			clk.Advance(2 * time.Hour)
-			h.do(chat, func() { h.srv.UserText(chat, "/status") }, "Document 1 of 3")
-			clk.Advance(25 * time.Hour)
-			ctx, cancel := wait(t)
-			defer cancel()
-			if err := h.srv.WaitFor(ctx, func() bool { return strings.Count(h.dump(chat), "You were collecting") == 2 }); err != nil {
-				t.Fatalf("no second reminder after the applicant came back and stopped again:%s", h.dump(chat))
-			}
-			h.expect(chat, "Document 1 of 3")
-			clk.Advance(24 * time.Hour)
-			h.do(chat, func() { h.srv.UserText(chat, "/help") }, "Document 1 of 3")
-			if n := strings.Count(h.dump(chat), "You were collecting"); n != 2 {
-				t.Errorf("reminders = %d; want 2 (one per time documents stopped coming)", n)
-			}
+		// A second replica: the reminder is in the store, and one of
+		// them sends it.
+		staff := func(c *Config) {
+			c.StaffChat, c.StaffUsers, c.QueueEvery = staffChat, []int64{ana, bruno}, time.Hour
+		}
+		h.start(false, fast, staff)
+		// The reminder, then the document asked for again: two
+		// messages, which may both be in before the first look.
+		h.doAll(chat, func() { clk.Advance(25 * time.Hour) }, "You were collecting the documents", "Document 1 of 3")
+		// The first replica restarts (under its name, so it polls again
+		// at once): nothing due is lost or repeated. (It stops once the
+		// reminder is acknowledged: a stop between a send and its
+		// acknowledgement is the documented repeat window.)
+		octx, ocancel := wait(t)
+		defer ocancel()
+		if err := eventually(octx, func() bool {
+			out, err := h.st.Outbox(octx, chat, 1)
+			return err == nil && len(out) == 0
+		}); err != nil {
+			t.Fatal("the reminder was never acknowledged")
+		}
+		h.stop(h.bots[0])
+		h.start(false, fast, staff, func(c *Config) { c.Owner = "replica-0" })
+		clk.Advance(2 * time.Hour)
+		h.do(chat, func() { h.srv.UserText(chat, "/status") }, "Document 1 of 3")
+		clk.Advance(25 * time.Hour)
+		ctx, cancel := wait(t)
+		defer cancel()
+		if err := h.srv.WaitFor(ctx, func() bool { return strings.Count(h.dump(chat), "You were collecting") == 2 }); err != nil {
+			t.Fatalf("no second reminder after the applicant came back and stopped again:%s", h.dump(chat))
+		}
+		h.expect(chat, "Document 1 of 3")
+		clk.Advance(24 * time.Hour)
+		h.do(chat, func() { h.srv.UserText(chat, "/help") }, "Document 1 of 3")
+		if n := strings.Count(h.dump(chat), "You were collecting"); n != 2 {
+			t.Errorf("reminders = %d; want 2 (one per time documents stopped coming)", n)
+		}
 
-			clk.Advance(27*24*time.Hour + time.Hour)
-			h.expect(chat, "I'll erase your conversation")
-			clk.Advance(3 * 24 * time.Hour)
-			if err := eventually(ctx, func() bool {
-				_, ok, err := h.st.Get(ctx, chat)
-				return err == nil && !ok
-			}); err != nil {
-				t.Fatalf("the idle conversation was not erased")
-			}
-			if err := h.srv.WaitFor(ctx, func() bool { return h.topicDeleted(tp.ThreadID) }); err != nil {
-				t.Errorf("the erased case's topic was not deleted")
-			}
-		})
-	}
+		clk.Advance(27*24*time.Hour + time.Hour)
+		h.expect(chat, "I'll erase your conversation")
+		clk.Advance(3 * 24 * time.Hour)
+		if err := eventually(ctx, func() bool {
+			_, ok, err := h.st.Get(ctx, chat)
+			return err == nil && !ok
+		}); err != nil {
+			t.Fatalf("the idle conversation was not erased")
+		}
+		if err := h.srv.WaitFor(ctx, func() bool { return h.topicDeleted(tp.ThreadID) }); err != nil {
+			t.Errorf("the erased case's topic was not deleted")
+		}
+	})
 }
 
 // With Redis stopped under load, the bot keeps running, confirms nothing,

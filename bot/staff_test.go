@@ -40,6 +40,17 @@ func staffHarness(t *testing.T, st store.Store, tweak ...func(*Config)) *harness
 	return h
 }
 
+// askForPerson starts a conversation as name, in lang (whose first question
+// reads prompt), asks for a person in words, and returns the case's topic.
+func (h *harness) askForPerson(chat int64, name, lang, ask, prompt string) fakeapi.Topic {
+	h.t.Helper()
+	h.srv.SetUserName(chat, name)
+	h.srv.SetUserLang(chat, lang)
+	h.do(chat, func() { h.srv.UserText(chat, "/start") }, prompt)
+	h.do(chat, func() { h.srv.UserText(chat, ask) }, prompt)
+	return h.topicOfCase(name)
+}
+
 // topicOfCase waits for the case's topic, with its card, and returns it.
 func (h *harness) topicOfCase(name string) fakeapi.Topic {
 	h.t.Helper()
@@ -636,105 +647,96 @@ func TestStaffCommandForAnotherBot(t *testing.T) {
 // language (Portuguese here), taking the case over; a shipped reply works
 // the same way, and a reply missing a language is refused with the reason.
 func TestSavedReplies(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{{"bolt", openBolt}, {"redis", openRedis}} {
-		t.Run(backend.name, func(t *testing.T) {
-			h := staffHarness(t, backend.open(t))
-			chat := int64(5301)
-			h.srv.SetUserName(chat, "Joana")
-			h.srv.SetUserLang(chat, "pt")
-			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "O que aconteceu?")
-			h.do(chat, func() { h.srv.UserText(chat, "quero falar com uma pessoa") }, "O que aconteceu?")
-			tp := h.topicOfCase("Joana")
-			if !strings.Contains(tp.Name, " · ⏳") {
-				t.Errorf("topic name = %q; want the team's answer's due time in it", tp.Name)
-			}
-			h.card(tp.ThreadID, "Waiting for the team's first reply since")
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		h := staffHarness(t, open(t))
+		chat := int64(5301)
+		tp := h.askForPerson(chat, "Joana", "pt", "quero falar com uma pessoa", "O que aconteceu?")
+		if !strings.Contains(tp.Name, " · ⏳") {
+			t.Errorf("topic name = %q; want the team's answer's due time in it", tp.Name)
+		}
+		h.card(tp.ThreadID, "Waiting for the team's first reply since")
 
-			h.srv.UserTopicText(staffChat, 0, ana, "/savereply docs\nen: Please send your passport.\npt: Envie o passaporte, por favor.")
-			h.inTopic(0, "no text in fr")
-			h.srv.UserTopicText(staffChat, 0, ana, "/savereply docs\nen: Please send your passport.\npt: Envie o passaporte, por favor.\nfr: Envoyez votre passeport, s'il vous plaît.")
-			h.inTopic(0, "Saved reply «docs» saved")
-			h.srv.UserTopicText(staffChat, 0, ana, "/replies")
-			list := h.inTopic(0, "• docs: Please send your passport.")
-			if !strings.Contains(list.Text, "• wait_for_aima: ") {
-				t.Errorf("/replies = %q; want the shipped replies too", list.Text)
-			}
+		h.srv.UserTopicText(staffChat, 0, ana, "/savereply docs\nen: Please send your passport.\npt: Envie o passaporte, por favor.")
+		h.inTopic(0, "no text in fr")
+		h.srv.UserTopicText(staffChat, 0, ana, "/savereply docs\nen: Please send your passport.\npt: Envie o passaporte, por favor.\nfr: Envoyez votre passeport, s'il vous plaît.")
+		h.inTopic(0, "Saved reply «docs» saved")
+		h.srv.UserTopicText(staffChat, 0, ana, "/replies")
+		list := h.inTopic(0, "• docs: Please send your passport.")
+		if !strings.Contains(list.Text, "• wait_for_aima: ") {
+			t.Errorf("/replies = %q; want the shipped replies too", list.Text)
+		}
 
-			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply docs") }, "Envie o passaporte, por favor.")
-			h.inTopic(tp.ThreadID, "Saved reply «docs» sent in Português")
-			h.card(tp.ThreadID, "Waiting for the applicant since")
-			h.topicOfCase("Joana · request not chosen yet · with a person")
-			h.inTopic(0, "No case is waiting") // the desk's record has the case as Ana's
-			h.srv.UserTopicText(staffChat, 0, ana, "/mine")
-			if mine := h.inTopic(0, "Ana, your cases (1)"); !strings.Contains(mine.Text, topicLink(staffChat, tp.ThreadID)) ||
-				strings.Contains(mine.Text, "Joana") {
-				t.Errorf("/mine = %q; want Joana's case by its link, without her name (it outlives her case)", mine.Text)
-			}
-			h.srv.UserTopicText(staffChat, 0, bruno, "/mine")
-			h.inTopic(0, "Bruno, you have no case taken over")
-			// The applicant answering is Ana's turn: she is mentioned,
-			// until she turns mentions off.
-			h.srv.UserText(chat, "ok, vou enviar")
-			mention := func(m fakeapi.Message) bool {
-				for _, e := range m.Entities {
-					if e.Type == models.MessageEntityTypeTextLink && e.URL == fmt.Sprintf("tg://user?id=%d", ana) {
-						return true
-					}
+		h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply docs") }, "Envie o passaporte, por favor.")
+		h.inTopic(tp.ThreadID, "Saved reply «docs» sent in Português")
+		h.card(tp.ThreadID, "Waiting for the applicant since")
+		h.topicOfCase("Joana · request not chosen yet · with a person")
+		h.inTopic(0, "No case is waiting") // the desk's record has the case as Ana's
+		h.srv.UserTopicText(staffChat, 0, ana, "/mine")
+		if mine := h.inTopic(0, "Ana, your cases (1)"); !strings.Contains(mine.Text, topicLink(staffChat, tp.ThreadID)) ||
+			strings.Contains(mine.Text, "Joana") {
+			t.Errorf("/mine = %q; want Joana's case by its link, without her name (it outlives her case)", mine.Text)
+		}
+		h.srv.UserTopicText(staffChat, 0, bruno, "/mine")
+		h.inTopic(0, "Bruno, you have no case taken over")
+		// The applicant answering is Ana's turn: she is mentioned,
+		// until she turns mentions off.
+		h.srv.UserText(chat, "ok, vou enviar")
+		mention := func(m fakeapi.Message) bool {
+			for _, e := range m.Entities {
+				if e.Type == models.MessageEntityTypeTextLink && e.URL == fmt.Sprintf("tg://user?id=%d", ana) {
+					return true
 				}
-				return false
 			}
-			if m := h.inTopic(tp.ThreadID, "🔔 Ana, the applicant answered"); !mention(m) {
-				t.Errorf("your-turn notice %q has entities %+v; want Ana mentioned", m.Text, m.Entities)
-			}
-			h.srv.UserTopicText(staffChat, 0, ana, "/mute")
-			h.inTopic(0, "Ana, you will not be mentioned any more")
-			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply wait_for_aima") }, "O seu pedido está agora com a AIMA")
-			h.srv.UserText(chat, "obrigada")
-			notices := func() []fakeapi.Message {
-				var out []fakeapi.Message
-				for _, m := range h.srv.TopicMessages(staffChat, tp.ThreadID) {
-					if strings.HasPrefix(m.Text, "🔔 Ana, the applicant answered") {
-						out = append(out, m)
-					}
+			return false
+		}
+		if m := h.inTopic(tp.ThreadID, "🔔 Ana, the applicant answered"); !mention(m) {
+			t.Errorf("your-turn notice %q has entities %+v; want Ana mentioned", m.Text, m.Entities)
+		}
+		h.srv.UserTopicText(staffChat, 0, ana, "/mute")
+		h.inTopic(0, "Ana, you will not be mentioned any more")
+		h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply wait_for_aima") }, "O seu pedido está agora com a AIMA")
+		h.srv.UserText(chat, "obrigada")
+		notices := func() []fakeapi.Message {
+			var out []fakeapi.Message
+			for _, m := range h.srv.TopicMessages(staffChat, tp.ThreadID) {
+				if strings.HasPrefix(m.Text, "🔔 Ana, the applicant answered") {
+					out = append(out, m)
 				}
-				return out
 			}
-			ctx, cancel := wait(t)
-			defer cancel()
-			if err := h.srv.WaitFor(ctx, func() bool { return len(notices()) == 2 }); err != nil {
-				t.Fatalf("your-turn notices = %d; want a second one after the applicant answered again", len(notices()))
-			}
-			if n := notices(); mention(n[1]) {
-				t.Errorf("your-turn notice after /mute mentions Ana: %+v", n[1].Entities)
-			}
-			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply nope")
-			h.inTopic(tp.ThreadID, "There is no saved reply «nope»")
+			return out
+		}
+		ctx, cancel := wait(t)
+		defer cancel()
+		if err := h.srv.WaitFor(ctx, func() bool { return len(notices()) == 2 }); err != nil {
+			t.Fatalf("your-turn notices = %d; want a second one after the applicant answered again", len(notices()))
+		}
+		if n := notices(); mention(n[1]) {
+			t.Errorf("your-turn notice after /mute mentions Ana: %+v", n[1].Entities)
+		}
+		h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "/reply nope")
+		h.inTopic(tp.ThreadID, "There is no saved reply «nope»")
 
-			// From the card: its button lists the saved replies, the team's
-			// too, and one tap sends one.
-			if _, err := h.srv.GroupPressLabel(staffChat, ana, "✉️ Saved replies"); err != nil {
-				t.Fatal(err)
-			}
-			pick := h.inTopic(tp.ThreadID, "Tap a saved reply to send it")
-			var labels []string
-			for _, row := range pick.Buttons {
-				labels = append(labels, row[0].Label)
-			}
-			if !slices.Contains(labels, "✉️ docs") || !slices.Contains(labels, "✉️ police_report") {
-				t.Fatalf("saved replies offered = %v; want the team's and the shipped ones", labels)
-			}
-			before := strings.Count(h.dump(chat), "Envie o passaporte, por favor.")
-			if _, err := h.srv.GroupPressLabel(staffChat, ana, "✉️ docs"); err != nil {
-				t.Fatal(err)
-			}
-			if err := h.srv.WaitFor(ctx, func() bool { return strings.Count(h.dump(chat), "Envie o passaporte, por favor.") == before+1 }); err != nil {
-				t.Fatalf("the saved reply pressed did not reach the applicant:%s", h.dump(chat))
-			}
-		})
-	}
+		// From the card: its button lists the saved replies, the team's
+		// too, and one tap sends one.
+		if _, err := h.srv.GroupPressLabel(staffChat, ana, "✉️ Saved replies"); err != nil {
+			t.Fatal(err)
+		}
+		pick := h.inTopic(tp.ThreadID, "Tap a saved reply to send it")
+		var labels []string
+		for _, row := range pick.Buttons {
+			labels = append(labels, row[0].Label)
+		}
+		if !slices.Contains(labels, "✉️ docs") || !slices.Contains(labels, "✉️ police_report") {
+			t.Fatalf("saved replies offered = %v; want the team's and the shipped ones", labels)
+		}
+		before := strings.Count(h.dump(chat), "Envie o passaporte, por favor.")
+		if _, err := h.srv.GroupPressLabel(staffChat, ana, "✉️ docs"); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.srv.WaitFor(ctx, func() bool { return strings.Count(h.dump(chat), "Envie o passaporte, por favor.") == before+1 }); err != nil {
+			t.Fatalf("the saved reply pressed did not reach the applicant:%s", h.dump(chat))
+		}
+	})
 }
 
 // After a case, end to end on both stores: a case waiting for the team is
@@ -744,121 +746,103 @@ func TestSavedReplies(t *testing.T) {
 // the card show both; /stats counts the case without anything of the
 // applicant's.
 func TestCaseClosesAndIsRated(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{{"bolt", openBolt}, {"redis", openRedis}} {
-		t.Run(backend.name, func(t *testing.T) {
-			clk := newClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
-			h := staffHarness(t, backend.open(t), func(c *Config) { c.Now, c.WakeEvery = clk.Now, 20*time.Millisecond })
-			chat := int64(5401)
-			h.srv.SetUserName(chat, "Li")
-			h.srv.SetUserLang(chat, "en")
-			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
-			h.do(chat, func() { h.srv.UserText(chat, "I want to talk to a person") }, "What happened?")
-			tp := h.topicOfCase("Li")
-			clk.Advance(91 * time.Minute) // three quarters of the first answer's 2 hours
-			if flag := h.inTopic(0, "⚠️ Near its target: a case"); !strings.Contains(flag.Text, topicLink(staffChat, tp.ThreadID)) {
-				t.Errorf("flag = %q; want a link to the case's topic", flag.Text)
-			}
-			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hi Li, which request is it?") }, "which request is it?")
-			h.card(tp.ThreadID, "Waiting for the applicant since")
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		clk := newClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+		h := staffHarness(t, open(t), func(c *Config) { c.Now, c.WakeEvery = clk.Now, 20*time.Millisecond })
+		chat := int64(5401)
+		tp := h.askForPerson(chat, "Li", "en", "I want to talk to a person", "What happened?")
+		clk.Advance(91 * time.Minute) // three quarters of the first answer's 2 hours
+		if flag := h.inTopic(0, "⚠️ Near its target: a case"); !strings.Contains(flag.Text, topicLink(staffChat, tp.ThreadID)) {
+			t.Errorf("flag = %q; want a link to the case's topic", flag.Text)
+		}
+		h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "Hi Li, which request is it?") }, "which request is it?")
+		h.card(tp.ThreadID, "Waiting for the applicant since")
 
-			h.doAll(chat, func() { clk.Advance(72*time.Hour + time.Minute) }, "As we have not heard from you", "Did you get what you needed")
-			h.inTopic(tp.ThreadID, "Closed by itself")
-			h.do(chat, func() { h.press(chat, "👍 Yes") }, "add a comment")
-			h.inTopic(tp.ThreadID, "The applicant rated the help: 👍")
-			h.do(chat, func() { h.press(chat, "✍️ Add a comment") }, "Write your comment")
-			h.doAll(chat, func() { h.srv.UserText(chat, "Quick and kind, thanks") }, "your comment reached our team")
-			h.inTopic(tp.ThreadID, "«Quick and kind, thanks»")
-			h.card(tp.ThreadID, "⭐ Rating: 👍 got what they needed")
+		h.doAll(chat, func() { clk.Advance(72*time.Hour + time.Minute) }, "As we have not heard from you", "Did you get what you needed")
+		h.inTopic(tp.ThreadID, "Closed by itself")
+		h.do(chat, func() { h.press(chat, "👍 Yes") }, "add a comment")
+		h.inTopic(tp.ThreadID, "The applicant rated the help: 👍")
+		h.do(chat, func() { h.press(chat, "✍️ Add a comment") }, "Write your comment")
+		h.doAll(chat, func() { h.srv.UserText(chat, "Quick and kind, thanks") }, "your comment reached our team")
+		h.inTopic(tp.ThreadID, "«Quick and kind, thanks»")
+		h.card(tp.ThreadID, "⭐ Rating: 👍 got what they needed")
 
-			// The team's figures count it, without anything of the
-			// applicant's. The fact is written just after the card, so
-			// /stats is asked again until it has it.
-			ctx, cancel := wait(t)
-			defer cancel()
-			statsIn := func() []string {
-				var out []string
-				for _, m := range h.srv.TopicMessages(staffChat, 0) {
-					if strings.HasPrefix(m.Text, "📊") {
-						out = append(out, m.Text)
-					}
-				}
-				return out
-			}
-			var stats string
-			for !strings.Contains(stats, "👍1 ") {
-				n := len(statsIn())
-				h.srv.UserTopicText(staffChat, 0, bruno, "/stats")
-				if err := h.srv.WaitFor(ctx, func() bool { return len(statsIn()) > n }); err != nil {
-					t.Fatalf("/stats = %q; want the rated case counted", stats)
-				}
-				all := statsIn()
-				stats = all[len(all)-1]
-			}
-			for _, want := range []string{"Cases opened: 1 · 1", "Closed: 1 · 1", "• Ana: 1 case", "First reply: 1h31 / 1h31", "First-reply target met: 100%"} {
-				if !strings.Contains(stats, want) {
-					t.Errorf("/stats lacks %q:\n%s", want, stats)
+		// The team's figures count it, without anything of the
+		// applicant's. The fact is written just after the card, so
+		// /stats is asked again until it has it.
+		ctx, cancel := wait(t)
+		defer cancel()
+		statsIn := func() []string {
+			var out []string
+			for _, m := range h.srv.TopicMessages(staffChat, 0) {
+				if strings.HasPrefix(m.Text, "📊") {
+					out = append(out, m.Text)
 				}
 			}
-			if strings.Contains(stats, "Li") || strings.Contains(stats, "Quick and kind") {
-				t.Errorf("/stats shows the applicant's name or words:\n%s", stats)
+			return out
+		}
+		var stats string
+		for !strings.Contains(stats, "👍1 ") {
+			n := len(statsIn())
+			h.srv.UserTopicText(staffChat, 0, bruno, "/stats")
+			if err := h.srv.WaitFor(ctx, func() bool { return len(statsIn()) > n }); err != nil {
+				t.Fatalf("/stats = %q; want the rated case counted", stats)
 			}
-			// And /metrics, the same figures.
-			b := h.bots[0].bot
-			for series, want := range map[string]string{
-				`aimabot_desk_cases_opened{period="30d"}`:                      "1",
-				`aimabot_desk_ratings{period="7d",rating="yes"}`:               "1",
-				`aimabot_desk_first_reply_seconds{period="7d",quantile="0.5"}`: "5460",
-				`aimabot_desk_first_reply_target_met_ratio{period="30d"}`:      "1",
-			} {
-				if got := metric(b, series); got != want {
-					t.Errorf("%s = %q; want %s", series, got, want)
-				}
+			all := statsIn()
+			stats = all[len(all)-1]
+		}
+		for _, want := range []string{"Cases opened: 1 · 1", "Closed: 1 · 1", "• Ana: 1 case", "First reply: 1h31 / 1h31", "First-reply target met: 100%"} {
+			if !strings.Contains(stats, want) {
+				t.Errorf("/stats lacks %q:\n%s", want, stats)
 			}
-		})
-	}
+		}
+		if strings.Contains(stats, "Li") || strings.Contains(stats, "Quick and kind") {
+			t.Errorf("/stats shows the applicant's name or words:\n%s", stats)
+		}
+		// And /metrics, the same figures.
+		b := h.bots[0].bot
+		for series, want := range map[string]string{
+			`aimabot_desk_cases_opened{period="30d"}`:                      "1",
+			`aimabot_desk_ratings{period="7d",rating="yes"}`:               "1",
+			`aimabot_desk_first_reply_seconds{period="7d",quantile="0.5"}`: "5460",
+			`aimabot_desk_first_reply_target_met_ratio{period="30d"}`:      "1",
+		} {
+			if got := metric(b, series); got != want {
+				t.Errorf("%s = %q; want %s", series, got, want)
+			}
+		}
+	})
 }
 
 // The queue in the General topic has a button per waiting case: one tap
 // takes the case over for whoever pressed it; /assign hands it to another
 // member, who is mentioned.
 func TestClaimFromQueue(t *testing.T) {
-	for _, backend := range []struct {
-		name string
-		open func(testing.TB) store.Store
-	}{{"bolt", openBolt}, {"redis", openRedis}} {
-		t.Run(backend.name, func(t *testing.T) {
-			h := staffHarness(t, backend.open(t))
-			chat := int64(5501)
-			h.srv.SetUserName(chat, "Olga")
-			h.srv.SetUserLang(chat, "en")
-			h.do(chat, func() { h.srv.UserText(chat, "/start") }, "What happened?")
-			h.do(chat, func() { h.srv.UserText(chat, "/human") }, "What happened?")
-			tp := h.topicOfCase("Olga")
-			queue := h.inTopic(0, "1 case waiting for a person")
-			if len(queue.Buttons) != 1 || !strings.HasPrefix(queue.Buttons[0][0].Label, "✋ Olga · ") {
-				t.Fatalf("queue = %q %v; want one button to claim Olga's case", queue.Text, queue.Buttons)
-			}
-			if _, err := h.srv.GroupPressLabel(staffChat, bruno, queue.Buttons[0][0].Label); err != nil {
-				t.Fatal(err)
-			}
-			h.expect(chat, "Bruno from our support team has joined")
-			h.card(tp.ThreadID, "Status: with Bruno since")
-			h.inTopic(0, "No case is waiting")
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		h := staffHarness(t, open(t))
+		chat := int64(5501)
+		tp := h.askForPerson(chat, "Olga", "en", "/human", "What happened?")
+		queue := h.inTopic(0, "1 case waiting for a person")
+		if len(queue.Buttons) != 1 || !strings.HasPrefix(queue.Buttons[0][0].Label, "✋ Olga · ") {
+			t.Fatalf("queue = %q %v; want one button to claim Olga's case", queue.Text, queue.Buttons)
+		}
+		if _, err := h.srv.GroupPressLabel(staffChat, bruno, queue.Buttons[0][0].Label); err != nil {
+			t.Fatal(err)
+		}
+		h.expect(chat, "Bruno from our support team has joined")
+		h.card(tp.ThreadID, "Status: with Bruno since")
+		h.inTopic(0, "No case is waiting")
 
-			// Bruno hands it to Ana, whom the desk knows from her writing in the
-			// group; she is mentioned.
-			h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!I can take Olga's case")
-			h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign Zed")
-			h.inTopic(tp.ThreadID, "To whom? /assign NAME hands the case over. The team as I know it: Ana, Bruno.")
-			h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign ana") }, "Ana from our support team has joined")
-			h.card(tp.ThreadID, "Status: with Ana since")
-			note := h.inTopic(tp.ThreadID, "🔔 Ana, Bruno assigned this case to you.")
-			if len(note.Entities) != 1 || note.Entities[0].URL != fmt.Sprintf("tg://user?id=%d", ana) {
-				t.Errorf("assignment notice entities = %+v; want Ana mentioned", note.Entities)
-			}
-		})
-	}
+		// Bruno hands it to Ana, whom the desk knows from her writing in the
+		// group; she is mentioned.
+		h.srv.UserTopicText(staffChat, tp.ThreadID, ana, "!I can take Olga's case")
+		h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign Zed")
+		h.inTopic(tp.ThreadID, "To whom? /assign NAME hands the case over. The team as I know it: Ana, Bruno.")
+		h.do(chat, func() { h.srv.UserTopicText(staffChat, tp.ThreadID, bruno, "/assign ana") }, "Ana from our support team has joined")
+		h.card(tp.ThreadID, "Status: with Ana since")
+		note := h.inTopic(tp.ThreadID, "🔔 Ana, Bruno assigned this case to you.")
+		if len(note.Entities) != 1 || note.Entities[0].URL != fmt.Sprintf("tg://user?id=%d", ana) {
+			t.Errorf("assignment notice entities = %+v; want Ana mentioned", note.Entities)
+		}
+	})
 }
