@@ -632,13 +632,20 @@ func (t *turn) closeCase(a *Agent) error {
 		return err
 	}
 	t.staffSay("staff_closed", map[string]any{"Name": a.Name})
-	t.say("case_closed", nil)
+	t.closedToApplicant("case_closed", was)
+	return nil
+}
+
+// closedToApplicant tells the applicant their case closed (text id), asks
+// how the help went and, when a person had the conversation, the step's
+// question again.
+func (t *turn) closedToApplicant(id string, was bool) {
+	t.say(id, nil)
 	t.send()
 	t.askRating()
 	if was {
 		t.ask()
 	}
-	return nil
 }
 
 // staffText renders a text for the support team, in their language.

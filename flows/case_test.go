@@ -372,22 +372,7 @@ func TestCardQuotesApplicantText(t *testing.T) {
 // the applicant and has no due time; the applicant writing again starts
 // the next target, and the queue puts the case due first at the top.
 func TestTurnsAndTargets(t *testing.T) {
-	lisbon := rules.Lisbon()
-	hours, err := officehours.Parse("mon-fri 09:00-13:00 14:00-18:00", lisbon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := New(WithStaff("en"), WithOfficeHours(hours, Targets{First: 2 * time.Hour, Next: 8 * time.Hour}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, lisbon)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	f, at := officeFlow(t, "mon-fri 09:00-13:00 14:00-18:00")
 	ana := &Agent{ID: 7, Name: "Ana"}
 	step := func(s Session, in Input, now string) Session {
 		t.Helper()
@@ -450,5 +435,26 @@ func TestSmallTalkIsNoQuestion(t *testing.T) {
 	}
 	if s.Human != nil || s.Question != "" || len(out) == 0 || !strings.Contains(out[len(out)-1].Text, "You're welcome") {
 		t.Errorf("after thanks at the question step: case %+v, question %q, replies %+v; want a word back and no case", s.Human, s.Question, out)
+	}
+}
+
+// officeFlow is a flow with a support team open in hours (targets 2 h and
+// 8 h), and a reader of Lisbon times ("2026-12-11 17:30").
+func officeFlow(t *testing.T, hours string) (*Flow, func(string) time.Time) {
+	t.Helper()
+	cal, err := officehours.Parse(hours, rules.Lisbon())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(WithStaff("en"), WithOfficeHours(cal, Targets{First: 2 * time.Hour, Next: 8 * time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, rules.Lisbon())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
 }

@@ -284,12 +284,7 @@ func (t *turn) autoClose() bool {
 	if t.s.Blocked != nil {
 		return true
 	}
-	t.say("case_auto_closed", nil)
-	t.send()
-	t.askRating()
-	if was {
-		t.ask()
-	}
+	t.closedToApplicant("case_auto_closed", was)
 	return true
 }
 

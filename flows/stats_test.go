@@ -5,28 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aimabot/aimabot/flows/officehours"
 	"github.com/aimabot/aimabot/rules"
 )
 
 // A case's fact counts its times in office hours: asked on a Friday at
 // 17:30 and answered on Monday at 09:30 is one office hour.
 func TestFact(t *testing.T) {
-	hours, err := officehours.Parse("mon-fri 09:00-18:00", rules.Lisbon())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := New(WithStaff("en"), WithOfficeHours(hours, Targets{First: 2 * time.Hour, Next: 8 * time.Hour}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := func(s string) time.Time {
-		v, err := time.ParseInLocation("2006-01-02 15:04", s, rules.Lisbon())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	f, at := officeFlow(t, "mon-fri 09:00-18:00")
 	s := Session{Kind: rules.Duplicate, Human: &Case{Status: CaseClosed, At: at("2026-12-11 17:30"),
 		Answered: at("2026-12-14 09:30"), ClosedAt: at("2026-12-14 11:30"), Agent: &Agent{ID: 1, Name: "Ana"},
 		Rating: &Rating{Score: RatedYes}}}
