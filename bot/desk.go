@@ -63,10 +63,11 @@ type desk struct {
 	kick chan struct{}
 	wg   sync.WaitGroup
 
-	// The cases' facts for the figures as last written by this replica.
-	factsMu sync.Mutex
+	// What this replica last wrote, not to write it again: the cases'
+	// facts for the figures, and the staff members by id.
+	cacheMu sync.Mutex
 	facts   map[string]flows.CaseFact
-	members map[int64]string // the staff members recorded, by id
+	members map[int64]string
 
 	// Changes of cases waiting to be written to the record together: many
 	// cases change at once under load, and one write of the record for

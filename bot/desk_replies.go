@@ -3,7 +3,9 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,24 +53,25 @@ func (d *desk) savedReply(ctx context.Context, key string) (*flows.SavedReply, e
 	return nil, nil
 }
 
-// replyKeys are the keys of every saved reply, the team's and the shipped
-// ones, in order.
-func (d *desk) replyKeys(ctx context.Context) ([]string, error) {
+// allReplies are every saved reply by key: the shipped ones, and the team's,
+// which take precedence.
+func (d *desk) allReplies(ctx context.Context) (map[string]flows.SavedReply, error) {
 	own, err := d.savedReplies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{}
-	for k := range d.flow.SavedReplies() {
-		keys = append(keys, k)
+	all := maps.Clone(d.flow.SavedReplies())
+	maps.Copy(all, own)
+	return all, nil
+}
+
+// replyKeys are the keys of every saved reply, in order.
+func (d *desk) replyKeys(ctx context.Context) ([]string, error) {
+	all, err := d.allReplies(ctx)
+	if err != nil {
+		return nil, err
 	}
-	for k := range own {
-		if !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys, nil
+	return slices.Sorted(maps.Keys(all)), nil
 }
 
 // generalCommand answers a team member's command in the General topic:
@@ -102,25 +105,14 @@ func (d *desk) generalCommand(ctx context.Context, text string, member *flows.Ag
 // language, the team's own first.
 func (d *desk) listReplies(ctx context.Context) error {
 	cat := d.flow.Catalog()
-	own, err := d.savedReplies(ctx)
+	all, err := d.allReplies(ctx)
 	if err != nil {
 		return err
-	}
-	all := map[string]flows.SavedReply{}
-	for k, r := range d.flow.SavedReplies() {
-		all[k] = r
-	}
-	for k, r := range own {
-		all[k] = r
 	}
 	if len(all) == 0 {
 		return d.general(ctx, cat.Text(d.lang, "staff_replies_none", nil))
 	}
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(all))
 	lines := []string{cat.Text(d.lang, "staff_replies_list", nil)}
 	for _, k := range keys {
 		text := []rune(all[k].Text[d.lang])
@@ -138,7 +130,12 @@ func (d *desk) saveReply(ctx context.Context, args string) error {
 	cat := d.flow.Catalog()
 	r, err := flows.ParseSavedReply(args)
 	if err != nil {
-		return d.general(ctx, cat.Text(d.lang, "staff_savereply_usage", map[string]any{"Problem": err.Error()}))
+		problem := err.Error()
+		var re *flows.ReplyError
+		if errors.As(err, &re) {
+			problem = re.Text(cat, d.lang)
+		}
+		return d.general(ctx, cat.Text(d.lang, "staff_savereply_usage", map[string]any{"Problem": problem}))
 	}
 	err = updateRecordJSON(ctx, d.st, repliesSpace, d.recKey(), repliesLife, func(all *map[string]flows.SavedReply) {
 		if *all == nil {
@@ -201,9 +198,9 @@ func (d *desk) noteFact(ctx context.Context, topic int, s flows.Session) error {
 	key := fmt.Sprintf("%d:%d", topic, fact.Opened.UnixMilli())
 	// Most changes of a case (a message, a document) leave its fact as it
 	// was: written once here, it is not written again.
-	d.factsMu.Lock()
+	d.cacheMu.Lock()
 	same := d.facts[key] == fact
-	d.factsMu.Unlock()
+	d.cacheMu.Unlock()
 	if same {
 		return nil
 	}
@@ -223,12 +220,12 @@ func (d *desk) noteFact(ctx context.Context, topic int, s flows.Session) error {
 	if err != nil {
 		return fmt.Errorf("bot: record a case for the figures: %w", err)
 	}
-	d.factsMu.Lock()
+	d.cacheMu.Lock()
 	if d.facts == nil || len(d.facts) > maxFactsCached {
 		d.facts = map[string]flows.CaseFact{}
 	}
 	d.facts[key] = fact
-	d.factsMu.Unlock()
+	d.cacheMu.Unlock()
 	return nil
 }
 
@@ -274,9 +271,6 @@ func (d *desk) stats(ctx context.Context) error {
 // mutedSpace keeps the staff members who asked not to be mentioned.
 const mutedSpace = "muted"
 
-// mentionPrefix starts a link that mentions a Telegram user.
-const mentionPrefix = "tg://user?id="
-
 // muted returns the ids of the members who turned mentions off.
 func (d *desk) muted(ctx context.Context) (map[int64]bool, error) {
 	raw, ok, err := d.st.GetRecord(ctx, mutedSpace, d.recKey())
@@ -299,7 +293,7 @@ func (d *desk) muted(ctx context.Context) (map[int64]bool, error) {
 func (d *desk) unmuted(ctx context.Context, links []flows.Link) []flows.Link {
 	var mentions bool
 	for _, l := range links {
-		mentions = mentions || strings.HasPrefix(l.URL, mentionPrefix)
+		mentions = mentions || strings.HasPrefix(l.URL, flows.MentionPrefix)
 	}
 	if !mentions {
 		return links
@@ -307,7 +301,7 @@ func (d *desk) unmuted(ctx context.Context, links []flows.Link) []flows.Link {
 	muted, err := d.muted(ctx)
 	out := make([]flows.Link, 0, len(links))
 	for _, l := range links {
-		if id, ok := strings.CutPrefix(l.URL, mentionPrefix); ok {
+		if id, ok := strings.CutPrefix(l.URL, flows.MentionPrefix); ok {
 			n, perr := strconv.ParseInt(id, 10, 64)
 			if err != nil || perr != nil || muted[n] {
 				continue
@@ -351,9 +345,9 @@ func (d *desk) noteMember(ctx context.Context, a *flows.Agent) error {
 	if a == nil {
 		return nil
 	}
-	d.factsMu.Lock()
+	d.cacheMu.Lock()
 	known := d.members[a.ID] == a.Name
-	d.factsMu.Unlock()
+	d.cacheMu.Unlock()
 	if known {
 		return nil
 	}
@@ -366,12 +360,12 @@ func (d *desk) noteMember(ctx context.Context, a *flows.Agent) error {
 	if err != nil {
 		return fmt.Errorf("bot: remember a staff member: %w", err)
 	}
-	d.factsMu.Lock()
+	d.cacheMu.Lock()
 	if d.members == nil {
 		d.members = map[int64]string{}
 	}
 	d.members[a.ID] = a.Name
-	d.factsMu.Unlock()
+	d.cacheMu.Unlock()
 	return nil
 }
 

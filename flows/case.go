@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -262,6 +263,16 @@ func (t *turn) caseEvent(event string, by *Agent, why string) error {
 	return nil
 }
 
+// MentionPrefix starts a link that mentions a Telegram user: their id
+// follows. A transport may drop it (the name stays) for a member who turned
+// mentions off.
+const MentionPrefix = "tg://user?id="
+
+// mention links a staff member's name to them, so that they are notified.
+func mention(a *Agent) Link {
+	return Link{Text: a.Name, URL: MentionPrefix + strconv.FormatInt(a.ID, 10)}
+}
+
 // Whose turn an open case is.
 const (
 	TurnTeam      = "team"
@@ -298,7 +309,7 @@ func (t *turn) applicantWrote() {
 		// The member who has the case is told it is their turn, by a
 		// mention (unless they turned mentions off): once per answer.
 		t.out = append(t.out, Reply{Staff: true, Text: t.staffText("staff_your_turn", map[string]any{"Name": a.Name,
-			"Due": clock(t.f.ReplyDue(t.s))}), Links: []Link{{Text: a.Name, URL: fmt.Sprintf("tg://user?id=%d", a.ID)}}})
+			"Due": clock(t.f.ReplyDue(t.s))}), Links: []Link{mention(a)}})
 	}
 }
 
@@ -585,7 +596,7 @@ func (t *turn) assign(by *Agent) error {
 	}
 	if to.ID != by.ID {
 		t.out = append(t.out, Reply{Staff: true, Text: t.staffText("staff_assigned", map[string]any{"Name": to.Name, "By": by.Name}),
-			Links: []Link{{Text: to.Name, URL: fmt.Sprintf("tg://user?id=%d", to.ID)}}})
+			Links: []Link{mention(to)}})
 	}
 	return nil
 }

@@ -310,16 +310,16 @@ func sortedByDue(cases []Waiting) []Waiting {
 	return cases
 }
 
-// waitedFor writes a duration as the staff read it ("3 d 0 h").
+// waitedFor writes a duration as the staff read it: minutes, hours or days.
 func (f *Flow) waitedFor(d time.Duration) string {
 	m := int(d / time.Minute)
 	switch {
 	case m < 60:
-		return fmt.Sprintf("%d min", m)
+		return f.cat.Text(f.staffLang, "span_minutes", map[string]any{"M": m})
 	case m < 48*60:
-		return fmt.Sprintf("%d h", m/60)
+		return f.cat.Text(f.staffLang, "span_hours", map[string]any{"H": m / 60})
 	}
-	return fmt.Sprintf("%d d", m/(24*60))
+	return f.cat.Text(f.staffLang, "span_days", map[string]any{"D": m / (24 * 60)})
 }
 
 // waited writes a wait in minutes, hours or days.

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -459,6 +460,7 @@ func TestFAQChoiceButtonsWork(t *testing.T) {
 // A saved reply is written as /savereply KEY and a line per language; one
 // that lacks a language, or has a bad key, is refused with the reason.
 func TestParseSavedReply(t *testing.T) {
+	f := sharedFlow(t, true, "en")
 	tests := []struct {
 		name, args string
 		want       map[string]string // nil: refused
@@ -468,16 +470,17 @@ func TestParseSavedReply(t *testing.T) {
 			map[string]string{"en": "Send your passport.", "pt": "Envie o passaporte.", "fr": "Envoyez le passeport."}, ""},
 		{"a text over two lines", "Docs\nen: Line one\nline two\npt: Um\nfr: Un",
 			map[string]string{"en": "Line one\nline two", "pt": "Um", "fr": "Un"}, ""},
-		{"a language missing", "docs\nen: Send it.\npt: Envie.", nil, "no text in fr"},
+		{"a language missing", "docs\nen: Send it.\npt: Envie.", nil, "«docs» has no text in fr"},
 		{"no key", "", nil, "no key"},
-		{"a bad key", "two words\nen: a\npt: b\nfr: c", nil, "key"},
+		{"a bad key", "two words\nen: a\npt: b\nfr: c", nil, "the key «two words» may have only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := ParseSavedReply(tt.args)
 			if tt.want == nil {
-				if err == nil || !strings.Contains(err.Error(), tt.problem) {
-					t.Errorf("ParseSavedReply(%q) = %v; want an error about %q", tt.args, err, tt.problem)
+				var re *ReplyError
+				if !errors.As(err, &re) || !strings.Contains(re.Text(f.cat, "en"), tt.problem) {
+					t.Errorf("ParseSavedReply(%q) = %v; want an error saying %q", tt.args, err, tt.problem)
 				}
 				return
 			}

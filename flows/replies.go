@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -22,24 +21,55 @@ const maxReply = 1000
 
 var replyKey = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
 
+// ReplyError says what is wrong with a saved reply: Code is one of the
+// Reply* problems, with the key and the languages concerned.
+type ReplyError struct {
+	Code  string
+	Key   string
+	Langs []string
+}
+
+// The problems a saved reply can have.
+const (
+	ReplyNoKey   = "no_key"
+	ReplyBadKey  = "bad_key"
+	ReplyMissing = "missing"  // no text in Langs
+	ReplyTooLong = "too_long" // longer than maxReply in Langs
+)
+
+func (e *ReplyError) Error() string {
+	return fmt.Sprintf("saved reply %q: %s %s", e.Key, e.Code, strings.Join(e.Langs, ", "))
+}
+
+// Text says the problem to the support team, in lang.
+func (e *ReplyError) Text(cat *Catalog, lang string) string {
+	return cat.Text(lang, "savereply_"+e.Code, map[string]any{"Key": e.Key, "Langs": strings.Join(e.Langs, ", "), "Max": maxReply})
+}
+
 // Check says what is wrong with a saved reply, if anything: its key, or a
-// language missing or too long.
+// language missing or too long (a *ReplyError).
 func (r SavedReply) Check() error {
-	if !replyKey.MatchString(r.Key) {
-		return fmt.Errorf("key %q: use up to 40 lower-case letters, digits, _ or -", r.Key)
+	switch {
+	case r.Key == "":
+		return &ReplyError{Code: ReplyNoKey}
+	case !replyKey.MatchString(r.Key):
+		return &ReplyError{Code: ReplyBadKey, Key: r.Key}
 	}
-	var missing []string
+	var missing, long []string
 	for _, l := range Languages() {
 		t := strings.TrimSpace(r.Text[l])
 		switch {
 		case t == "":
 			missing = append(missing, l)
 		case len([]rune(t)) > maxReply:
-			return fmt.Errorf("%s: %s is longer than %d characters", r.Key, l, maxReply)
+			long = append(long, l)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%s: no text in %s", r.Key, strings.Join(missing, ", "))
+		return &ReplyError{Code: ReplyMissing, Key: r.Key, Langs: missing}
+	}
+	if len(long) > 0 {
+		return &ReplyError{Code: ReplyTooLong, Key: r.Key, Langs: long}
 	}
 	return nil
 }
@@ -84,9 +114,6 @@ func ParseSavedReply(args string) (SavedReply, error) {
 	key, rest, _ := strings.Cut(strings.TrimSpace(args), "\n")
 	key = strings.ToLower(strings.TrimSpace(key))
 	r := SavedReply{Key: key, Text: map[string]string{}}
-	if key == "" {
-		return r, errors.New("no key")
-	}
 	lang := ""
 	for _, line := range strings.Split(rest, "\n") {
 		if l, text, ok := strings.Cut(line, ":"); ok && validLang(strings.ToLower(strings.TrimSpace(l))) {
