@@ -16,6 +16,8 @@ import (
 
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/flows/officehours"
+	"github.com/aimabot/aimabot/rules"
 	"github.com/aimabot/aimabot/store"
 )
 
@@ -845,4 +847,33 @@ func TestClaimFromQueue(t *testing.T) {
 			t.Errorf("assignment notice entities = %+v; want Ana mentioned", note.Entities)
 		}
 	})
+}
+
+// A case's entry in the desk's record reads back equal to itself, due time
+// included (one in Lisbon's zone did not, and every change of the case
+// wrote the record again as if its place in the queue had moved).
+func TestDeskEntryReadsBackEqual(t *testing.T) {
+	hours, err := officehours.Parse("mon-fri 09:00-18:00", rules.Lisbon())
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow, err := flows.New(flows.WithStaff("en"), flows.WithOfficeHours(hours, flows.DefaultTargets()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &desk{flow: flow}
+	at := time.Date(2026, 12, 11, 16, 30, 0, 0, time.UTC)
+	s := flows.Session{Human: &flows.Case{Status: flows.CaseWaiting, At: at, Turn: flows.TurnTeam, TurnSince: at}}
+	e := d.deskEntry(s, 7, "Maria · 2nd copy · waiting")
+	raw, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back deskCase
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if e.Due.IsZero() || back != e {
+		t.Errorf("deskEntry = %+v, read back %+v; want a due time, equal once stored", e, back)
+	}
 }
