@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -101,27 +102,18 @@ func measure(t testing.TB, kb *KB, set []labelled) score {
 			}
 		case Close:
 			s.close++
-			if contains(offered, e.topic) {
+			if slices.Contains(offered, e.topic) {
 				s.closeHit++
 			}
 		case Unsure:
 			s.unsure++
-			if contains(offered, e.topic) {
+			if slices.Contains(offered, e.topic) {
 				s.unsureHit++
 			}
 		}
 	}
 	sort.Strings(s.misses)
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // wilson is the 95% Wilson score interval of k successes in n.
