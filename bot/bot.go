@@ -399,7 +399,7 @@ func (b *Bot) setCommands(ctx context.Context) {
 	cat := b.flow.Catalog()
 	for _, lang := range flows.Languages() {
 		var cmds []models.BotCommand
-		for _, c := range []string{"start", "back", "status", "faq", "language", "cancel", "human", "privacy", "mydata", "forget", "help"} {
+		for _, c := range []string{"start", "back", "status", "faq", "language", "cancel", "human", "package", "reminders", "privacy", "mydata", "forget", "help"} {
 			if c == "human" && !b.flow.Staff() {
 				continue // personal help is not available: no menu entry for it
 			}

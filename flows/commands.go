@@ -22,6 +22,14 @@ func (t *turn) run() error {
 	if t.privacyInput() {
 		return t.privacy()
 	}
+	if t.in.Kind == PackageDone {
+		t.packed(t.in.Packed)
+		t.carryOn()
+		return nil
+	}
+	if t.finishInput() {
+		return t.finish()
+	}
 	if t.s.WithPerson() {
 		t.relay()
 		return nil

@@ -119,7 +119,7 @@ func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error
 		return next, out, nil
 	}
 	t := &turn{f: f, cat: f.cat, s: s.clone(), in: in, now: now, today: rules.Today(now)}
-	if in.From == nil && in.Kind != AlbumEnd {
+	if in.From == nil && in.Kind != AlbumEnd && in.Kind != PackageDone {
 		t.s.Blocked = nil
 		if in.Name != "" {
 			t.s.Name = in.Name
@@ -141,7 +141,7 @@ func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error
 // input that follows it.
 func (t *turn) step() error {
 	in := t.in
-	if t.s.State == "" && (in.From != nil || in.Kind == AlbumEnd) {
+	if t.s.State == "" && (in.From != nil || in.Kind == AlbumEnd || in.Kind == PackageDone) {
 		return nil // no conversation: nothing to answer or pass on
 	}
 	if done, err := t.gatherStaffAlbum(); done || err != nil {

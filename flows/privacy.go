@@ -155,6 +155,12 @@ func (t *turn) forget() {
 	if n := len(old.Docs); n > 0 {
 		what = append(what, t.cat.Plural(old.Language(), "forget_what_documents", n, nil))
 	}
+	if n := len(old.Packed); n > 0 {
+		what = append(what, t.cat.Plural(old.Language(), "forget_what_packed", n, nil))
+	}
+	if old.Remind != nil || !old.CheckIn.IsZero() {
+		what = append(what, t.tr("forget_what_reminders", nil))
+	}
 	if old.Human != nil {
 		what = append(what, t.tr("forget_what_case", nil))
 		if t.f.staff {
@@ -209,9 +215,22 @@ func (t *turn) myData() {
 	if n := len(s.Recent); n > 0 {
 		add("mydata_recent", map[string]any{"Count": n, "Staff": t.f.staff})
 	}
+	for _, p := range s.Packed {
+		add("mydata_packed", map[string]any{"Name": p.Name, "Size": megabytes(s.Language(), p.Size),
+			"At": t.words(rules.Today(p.At))})
+	}
+	if s.Remind != nil {
+		add("mydata_remind", map[string]any{"Dates": t.reminderDates()})
+	}
+	if !s.Submitted.IsZero() {
+		add("mydata_submitted", map[string]any{"Date": t.words(rules.Today(s.Submitted))})
+	}
+	if !s.CheckIn.IsZero() {
+		add("mydata_check_in", map[string]any{"Date": t.words(rules.Today(s.CheckIn))})
+	}
 	t.say("mydata_title", nil)
 	t.text = append(t.text, strings.Join(lines, "\n"))
-	t.say("mydata_footer", map[string]any{"Erase": t.words(rules.Today(s.Updated.Add(t.f.keep.Session)))})
+	t.say("mydata_footer", map[string]any{"Erase": t.words(rules.Today(t.f.keepUntil(s)))})
 }
 
 // --- waking up ---
@@ -230,7 +249,11 @@ func (f *Flow) Due(s Session) time.Time {
 	}
 	k := f.keep
 	idle := s.Updated
-	due := idle.Add(k.Session)
+	until := f.keepUntil(s)
+	due := until
+	if at := f.nextReminder(s, idle); !at.IsZero() {
+		due = minTime(due, at)
+	}
 	if s.Album != nil {
 		due = minTime(due, idle.Add(AlbumGrace))
 	}
@@ -238,7 +261,7 @@ func (f *Flow) Due(s Session) time.Time {
 		due = minTime(due, idle.Add(k.Reminder))
 	}
 	if s.Noticed.Before(idle) && k.Session > k.Notice {
-		due = minTime(due, idle.Add(k.Session-k.Notice))
+		due = minTime(due, until.Add(-k.Notice))
 	}
 	if s.CaseStatus() == CaseClosed && !s.Human.ClosedAt.IsZero() {
 		due = minTime(due, s.Human.ClosedAt.Add(k.Case))
@@ -307,8 +330,9 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 	t := &turn{f: f, cat: f.cat, s: s.clone(), now: now, today: rules.Today(now)}
 	k := f.keep
 	idle := s.Updated
+	until := f.keepUntil(s)
 	switch {
-	case !now.Before(idle.Add(k.Session)):
+	case !now.Before(until):
 		var out []Reply
 		if s.Human != nil {
 			out = append(out, Reply{Staff: true, DropCase: true, CaseMsgs: s.Human.Msgs})
@@ -326,6 +350,9 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 	if f.staff && t.flag() {
 		return t.s, t.out
 	}
+	if t.remindDue() {
+		return t.s, t.out
+	}
 	quiet := s.Blocked != nil || s.WithPerson()
 	if s.State == StateDocuments && s.Reminded.Before(idle) && !now.Before(idle.Add(k.Reminder)) && !s.WithPerson() {
 		t.s.Reminded = idle
@@ -336,10 +363,10 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 			t.out = append(t.out, Reply{Event: EventReminder})
 		}
 	}
-	if s.Noticed.Before(idle) && k.Session > k.Notice && !now.Before(idle.Add(k.Session-k.Notice)) {
+	if s.Noticed.Before(idle) && k.Session > k.Notice && !now.Before(until.Add(-k.Notice)) {
 		t.s.Noticed = idle
 		if s.Blocked == nil {
-			t.say("erase_notice", map[string]any{"Date": t.words(rules.Today(idle.Add(k.Session)))})
+			t.say("erase_notice", map[string]any{"Date": t.words(rules.Today(until))})
 			t.send()
 			t.out = append(t.out, Reply{Event: EventEraseNotice})
 		}

@@ -70,8 +70,17 @@ type Session struct {
 	// one of each per spell of inactivity.
 	Reminded time.Time `json:"reminded,omitzero"`
 	Noticed  time.Time `json:"noticed,omitzero"`
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
+	// Remind: the applicant asked for reminders before the last day.
+	Remind *Remind `json:"remind,omitempty"`
+	// Submitted is when the applicant said they sent their request to
+	// AIMA; CheckIn when the assistant asks whether AIMA answered (zero
+	// once asked, or when turned off).
+	Submitted time.Time `json:"submitted,omitzero"`
+	CheckIn   time.Time `json:"check_in,omitzero"`
+	// Packed are the PDFs made of the documents and sent back.
+	Packed  []Packed  `json:"packed,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // Doc is a document the applicant sent.
@@ -138,6 +147,12 @@ func (s Session) clone() Session {
 		s.Guess = &g
 	}
 	s.Recent = slices.Clone(s.Recent)
+	s.Packed = slices.Clone(s.Packed)
+	if s.Remind != nil {
+		r := *s.Remind
+		r.Sent = slices.Clone(r.Sent)
+		s.Remind = &r
+	}
 	if s.Album != nil {
 		s.Album = s.Album.clone()
 	}
@@ -202,6 +217,8 @@ type Input struct {
 	// ReplyKeys are the keys of every saved reply, the team's and the
 	// shipped ones, when the transport lists them for a card's button.
 	ReplyKeys []string
+	// Packed is what the transport made of a Package (input Packed).
+	Packed *PackResult
 }
 
 // InputKind says what an Input carries.
@@ -221,6 +238,9 @@ const (
 	// BotBlocked is the transport's word that the applicant blocked the
 	// bot: a reply could not be delivered.
 	BotBlocked
+	// PackageDone is the transport's outcome of a Reply.Package
+	// (Input.Packed): what was sent, and what could not be.
+	PackageDone
 )
 
 // File is a document or photo the transport has already checked by content.
@@ -272,6 +292,10 @@ type Reply struct {
 	// Links are pieces of Text that open a web page: Telegram shows the
 	// address behind the words (a text link), the console next to them.
 	Links []Link
+	// Package asks the transport to make the applicant's documents into
+	// one PDF each and send them back; it answers with a PackageDone
+	// input.
+	Package *Package
 }
 
 // Link is a piece of a reply's text, and the address it opens. A reply's

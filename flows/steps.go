@@ -237,7 +237,11 @@ func (t *turn) askVerdict() {
 	t.explain(e)
 	switch {
 	case e.Verdict == rules.Eligible && t.s.Kind != "":
-		t.send(t.button("btn_continue", nil, actContinue), t.button("btn_change_date", nil, actChangeDate))
+		rows := [][]ButtonSpec{t.button("btn_continue", nil, actContinue)}
+		if t.s.Remind == nil && t.canRemind() {
+			rows = append(rows, t.button("btn_remind_on", map[string]any{"LastDay": t.words(e.LastDay)}, actRemind, "on"))
+		}
+		t.send(append(rows, t.button("btn_change_date", nil, actChangeDate))...)
 	case e.Verdict == rules.Eligible:
 		t.send(
 			t.button("btn_sit_duplicate", nil, actSituation, string(rules.Duplicate)),
@@ -450,7 +454,7 @@ func (t *turn) askDone() {
 		t.say("done_address", nil)
 	}
 	t.say("done_after", nil)
-	rows := [][]ButtonSpec{t.button("btn_new_request", nil, actRestart), t.button("btn_back_review", nil, actConfirm)}
+	rows := append(t.finishButtons(true), t.button("btn_new_request", nil, actRestart), t.button("btn_back_review", nil, actConfirm))
 	if t.f.staff {
 		rows = append(rows, t.button("btn_person_check", nil, actCheck))
 	}

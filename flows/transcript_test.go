@@ -30,7 +30,9 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts from the
 // file of that type and size; "fakepdf SIZE" and "fakejpg SIZE" a file sent
 // as a PDF or a JPEG whose content is not one; "album N" sends N photos at once; "sticker";
 // "stale [Label]" presses a button of any earlier reply; "@2027-01-01T10:00:00Z"
-// moves the clock. "staff: ..." is the same from a member of the support
+// moves the clock; "wake" wakes the assistant (what is due happens);
+// "packed", "packed unreadable" and "packed failed" answer the last package
+// asked for (see packResult). "staff: ..." is the same from a member of the support
 // team in the applicant's topic ("staff: [✋ Take over]" presses a button of
 // the case card).
 //
@@ -123,6 +125,22 @@ func replay(t *testing.T, comment, transcript string) string {
 			}
 			continue
 		}
+		if what, ok := strings.CutPrefix(line, "packed"); ok {
+			// The transport's answer to the last package asked for: each
+			// document sent as a PDF of one page per file, or ("packed
+			// unreadable") its first file no longer to be had, or
+			// ("packed failed") nothing made.
+			in := Input{Kind: PackageDone, Packed: packResult(t, all, strings.TrimSpace(what))}
+			var replies []Reply
+			s, replies, err = f.Step(s, in, now)
+			if err != nil {
+				t.Fatalf("Step(%q) error: %v", line, err)
+			}
+			writeReplies(t, &b, replies)
+			b.WriteString("\n")
+			last, all = replies, append(all, replies...)
+			continue
+		}
 		if line == "wake" {
 			var replies []Reply
 			s, replies = f.Wake(s, now)
@@ -199,6 +217,39 @@ func replay(t *testing.T, comment, transcript string) string {
 		all = append(all, replies...)
 	}
 	return b.String()
+}
+
+// packResult is the transport's outcome of the last package in replies.
+func packResult(t *testing.T, replies []Reply, what string) *PackResult {
+	t.Helper()
+	var p *Package
+	for _, r := range replies {
+		if r.Package != nil {
+			p = r.Package
+		}
+	}
+	if p == nil {
+		t.Fatalf("packed: no package was asked for")
+	}
+	res := &PackResult{Limit: 5 << 20}
+	switch what {
+	case "failed":
+		res.Failed = true
+		return res
+	case "unreadable":
+		res.Unreadable = []string{p.Docs[0].Files[0].Ref}
+	case "":
+	default:
+		t.Fatalf("packed %q: want nothing, unreadable or failed", what)
+	}
+	for i, d := range p.Docs {
+		if i == 0 && what == "unreadable" {
+			continue
+		}
+		res.Sent = append(res.Sent, Packed{Doc: d.Doc, Name: d.Name, Ref: "pdf-" + d.Name, Msg: 1000 + i,
+			Size: int64(len(d.Files)) * 300_000, Pages: len(d.Files)})
+	}
+	return res
 }
 
 func parseInput(t *testing.T, line, client string, last []Reply, files *int) (Input, bool) {
@@ -299,6 +350,11 @@ func writeReplies(t *testing.T, b *strings.Builder, replies []Reply) (card bool)
 		switch {
 		case r.Card:
 			card = true
+			continue
+		case r.Package != nil:
+			for _, d := range r.Package.Docs {
+				fmt.Fprintf(b, "package< %s: %d file(s), %q\n", d.Name, len(d.Files), d.Caption)
+			}
 			continue
 		case r.Forget:
 			fmt.Fprintf(b, "event< %s: everything stored is erased\n", r.Event)

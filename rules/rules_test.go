@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestKinds(t *testing.T) {
@@ -282,5 +283,35 @@ func TestAllDocIDs(t *testing.T) {
 	}
 	if got := AllDocIDs(); !slices.Equal(got, want) {
 		t.Errorf("AllDocIDs() = %v; want %v", got, want)
+	}
+}
+
+func TestFileNames(t *testing.T) {
+	seen := map[string]DocID{}
+	for _, id := range AllDocIDs() {
+		name := FileName(id)
+		if name == string(id)+".pdf" {
+			t.Errorf("FileName(%s) = %q; want a Portuguese name after the form", id, name)
+		}
+		if other, ok := seen[name]; ok {
+			t.Errorf("FileName(%s) = FileName(%s) = %q; want one name per document", id, other, name)
+		}
+		seen[name] = id
+	}
+}
+
+func TestDateAt(t *testing.T) {
+	tests := []struct {
+		name string
+		d    Date
+		want string
+	}{
+		{"winter", Date{2027, time.January, 15}, "2027-01-15T09:00:00Z"},
+		{"summer", Date{2027, time.July, 15}, "2027-07-15T08:00:00Z"},
+	}
+	for _, tt := range tests {
+		if got := tt.d.At(ReminderHour).UTC().Format(time.RFC3339); got != tt.want {
+			t.Errorf("%s: %v.At(9) = %s; want %s", tt.name, tt.d, got, tt.want)
+		}
 	}
 }
