@@ -546,3 +546,19 @@ func (f *Flow) keepUntil(s Session) time.Time {
 	}
 	return until
 }
+
+// keepAlive is when the assistant wakes only to keep a conversation whose
+// planned reminders reach beyond the retention after its last activity: the
+// store lets an unwritten session expire some time after the retention
+// (see cmd's backstop), and the wake-up's write renews it. Zero when not
+// needed.
+func (f *Flow) keepAlive(s Session) time.Time {
+	if !f.keepUntil(s).After(s.Updated.Add(f.keep.Session)) {
+		return time.Time{}
+	}
+	last := s.Updated
+	if s.Alive.After(last) {
+		last = s.Alive
+	}
+	return last.Add(max(f.keep.Session-24*time.Hour, f.keep.Session/2))
+}

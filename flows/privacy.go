@@ -254,6 +254,9 @@ func (f *Flow) Due(s Session) time.Time {
 	if at := f.nextReminder(s, idle); !at.IsZero() {
 		due = minTime(due, at)
 	}
+	if at := f.keepAlive(s); !at.IsZero() {
+		due = minTime(due, at)
+	}
 	if s.Album != nil {
 		due = minTime(due, idle.Add(AlbumGrace))
 	}
@@ -352,6 +355,9 @@ func (f *Flow) Wake(s Session, now time.Time) (Session, []Reply) {
 	}
 	if t.remindDue() {
 		return t.s, t.out
+	}
+	if at := f.keepAlive(s); !at.IsZero() && !now.Before(at) {
+		t.s.Alive = now
 	}
 	quiet := s.Blocked != nil || s.WithPerson()
 	if s.State == StateDocuments && s.Reminded.Before(idle) && !now.Before(idle.Add(k.Reminder)) && !s.WithPerson() {

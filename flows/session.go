@@ -77,6 +77,9 @@ type Session struct {
 	// once asked, or when turned off).
 	Submitted time.Time `json:"submitted,omitzero"`
 	CheckIn   time.Time `json:"check_in,omitzero"`
+	// Alive is when the assistant last woke only to keep a conversation
+	// whose reminders reach beyond the retention (see Flow.keepAlive).
+	Alive time.Time `json:"alive,omitzero"`
 	// Packed are the PDFs made of the documents and sent back.
 	Packed  []Packed  `json:"packed,omitempty"`
 	Created time.Time `json:"created"`
