@@ -128,7 +128,9 @@ func (t *turn) finish() error {
 	if t.in.Kind == Command {
 		switch t.in.Command {
 		case "package":
-			t.pack(strings.TrimSpace(t.in.Text))
+			if t.pack(strings.TrimSpace(t.in.Text)) {
+				return nil // the package's outcome carries on
+			}
 		case "reminders":
 			t.remindersStatus()
 		}
@@ -138,7 +140,9 @@ func (t *turn) finish() error {
 	_, action, arg, _ := parseButton(t.in.Data)
 	switch action {
 	case actPackage:
-		t.pack("")
+		if t.pack("") {
+			return nil
+		}
 	case actSubmitted:
 		t.submitted()
 	case actRemind:
@@ -187,8 +191,9 @@ func (t *turn) carryOn() {
 
 // --- the package ---
 
-// pack asks the transport for the package of every document sent so far.
-func (t *turn) pack(dir string) {
+// pack asks the transport for the package of every document sent so far;
+// false when there is nothing to make.
+func (t *turn) pack(dir string) bool {
 	var docs []PackDoc
 	for _, d := range t.requiredDocs() {
 		var files []File
@@ -206,11 +211,12 @@ func (t *turn) pack(dir string) {
 	if len(docs) == 0 {
 		t.say("pack_nothing", nil)
 		t.send()
-		return
+		return false
 	}
-	t.say("pack_making", map[string]any{"Count": len(docs)})
+	t.say("pack_making", nil)
 	t.send()
 	t.out = append(t.out, Reply{Package: &Package{Docs: docs, Dir: dir}, Event: EventPackage})
+	return true
 }
 
 // fieldName is the form's field a document goes in, as the form names it
@@ -245,7 +251,7 @@ func (t *turn) packed(r *PackResult) {
 		for _, p := range r.Sent {
 			lines = append(lines, "• "+t.tr("pack_line", map[string]any{"Name": p.Name, "Title": t.docTitle(p.Doc),
 				"Pages": t.cat.Plural(t.s.Language(), "pack_pages", p.Pages, nil),
-				"Size":  megabytes(t.s.Language(), p.Size), "Field": t.fieldName(p.Doc)}))
+				"Size":  packSize(t.s.Language(), p.Size), "Field": t.fieldName(p.Doc)}))
 		}
 		key := "pack_sent"
 		if r.Dir != "" {
@@ -254,26 +260,34 @@ func (t *turn) packed(r *PackResult) {
 		t.say(key, map[string]any{"Dir": r.Dir, "Limit": megabytes(t.s.Language(), r.Limit)})
 		t.text = append(t.text, strings.Join(lines, "\n"))
 		_, card := t.s.doc(rules.DocResidenceCard)
-		if !card && (t.s.Reason == rules.Lost || t.s.Reason == rules.Stolen) {
+		if !card && (t.s.Reason == rules.Lost || t.s.Reason == rules.Stolen) && len(r.Sent) > 0 {
 			t.say("pack_no_card_copy", nil)
 		}
 		t.say("pack_upload", nil)
 	}
-	var again []string
-	gone := append(slices.Clone(r.Unreadable), r.Broken...)
-	for _, d := range t.s.Docs {
-		if slices.Contains(gone, d.Ref) && !slices.Contains(again, t.docTitle(d.ID)) {
-			again = append(again, t.docTitle(d.ID))
+	titles := func(refs []string) string {
+		var out []string
+		for _, d := range t.s.Docs {
+			if slices.Contains(refs, d.Ref) && !slices.Contains(out, t.docTitle(d.ID)) {
+				out = append(out, t.docTitle(d.ID))
+			}
 		}
+		return strings.Join(out, "; ")
 	}
+	gone := append(slices.Clone(r.Unreadable), r.Broken...)
 	for _, id := range r.TooBig {
 		t.say("pack_too_big", map[string]any{"Title": t.docTitle(id), "Limit": megabytes(t.s.Language(), r.Limit)})
 	}
-	if len(again) == 0 {
+	if docs := titles(r.Unreadable); docs != "" {
+		t.say("pack_send_again", map[string]any{"Docs": docs})
+	}
+	if docs := titles(r.Broken); docs != "" {
+		t.say("pack_broken", map[string]any{"Docs": docs})
+	}
+	if titles(gone) == "" {
 		t.send(t.finishButtons(false)...)
 		return
 	}
-	t.say("pack_send_again", map[string]any{"Docs": strings.Join(again, "; ")})
 	t.send()
 	// The files that cannot be had are no longer the applicant's documents:
 	// the checklist asks for them again.
@@ -561,4 +575,12 @@ func (f *Flow) keepAlive(s Session) time.Time {
 		last = s.Alive
 	}
 	return last.Add(max(f.keep.Session-24*time.Hour, f.keep.Session/2))
+}
+
+// packSize is a PDF's size in MB for the summary, "<0.1" for a small one.
+func packSize(lang string, size int64) string {
+	if size < 100<<10 {
+		return strings.Replace("<0.1", ".", map[bool]string{true: ".", false: ","}[lang == "en"], 1)
+	}
+	return megabytes(lang, size)
 }
