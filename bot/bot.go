@@ -71,9 +71,24 @@ type Config struct {
 	WakeEvery time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Build names the running build, for /metrics.
+	Build BuildInfo
+	// PackageMaxBytes is the largest PDF of a package (one document's
+	// files, made to be uploaded to AIMA's form); default 5 MB.
+	PackageMaxBytes int64
 	// DeleteWebhook, in polling mode, removes a webhook left set for the
 	// bot before polling (Telegram refuses getUpdates while one is set).
 	DeleteWebhook bool
+}
+
+// BuildInfo names the running build: /metrics reports it as
+// aimabot_build_info.
+type BuildInfo struct {
+	Version  string // the module version, "(devel)" for a local build
+	Commit   string // the VCS revision
+	Time     string // the revision's time, RFC 3339
+	Go       string // the Go version that built it
+	Modified bool   // built with uncommitted changes
 }
 
 // ErrTokenRefused is Telegram's 401: the token is wrong or was revoked.
@@ -90,6 +105,8 @@ const (
 	leaseTTL        = 30 * time.Second
 	apiTimeout      = 15 * time.Second
 	downloadTimeout = 20 * time.Second
+	// fetchTimeout bounds fetching a whole file (up to 20 MB) for a package.
+	fetchTimeout = 60 * time.Second
 )
 
 // Bot serves applicants on Telegram. It builds the components and runs
@@ -132,7 +149,7 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 		return nil, fmt.Errorf("bot: staff chat %d is a private chat; a group's id is negative", cfg.StaffChat)
 	}
 	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, down: newOutage(logger, cfg.Now)}
-	b.metrics = newMetrics(st)
+	b.metrics = newMetrics(st, cfg.Build)
 	tgc, err := newTelegram(logger, cfg, b.metrics.apiErrors)
 	if err != nil {
 		return nil, err
@@ -158,7 +175,7 @@ func (b *Bot) wire() {
 	b.commit = &committer{logger: b.logger, st: b.st, flow: b.flow, owner: cfg.Owner, lease: cfg.SendLease,
 		now: cfg.Now, down: b.down, events: b.metrics.countEvents, token: cfg.Token}
 	b.send = &sender{logger: b.logger, st: b.st, owner: cfg.Owner, lease: cfg.SendLease, now: cfg.Now, down: b.down,
-		pace: pace, tg: b.tg, commit: b.commit, metrics: b.metrics, procCtx: b.procCtx,
+		pace: pace, tg: b.tg, commit: b.commit, metrics: b.metrics, procCtx: b.procCtx, pack: newPacker(b.logger, cfg.PackageMaxBytes),
 		active: map[int64]bool{}, again: map[int64]bool{}, gone: map[int64]bool{}, claims: map[int64]bool{}, ctx: sendCtx, cancel: sendCancel}
 	if b.desk != nil {
 		b.send.staff = b.desk

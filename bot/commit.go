@@ -39,7 +39,9 @@ type committed struct {
 // internal says an input is the transport's, not a person's: nothing to
 // answer when there is no conversation, and nothing to apologise for when
 // the session cannot be read.
-func internal(k flows.InputKind) bool { return k == flows.WakeUp || k == flows.BotBlocked }
+func internal(k flows.InputKind) bool {
+	return k == flows.WakeUp || k == flows.BotBlocked || k == flows.PackageDone
+}
 
 // commit applies one input to the chat. updateID is Telegram's update id,
 // which the store uses to apply an update once however often it comes; 0

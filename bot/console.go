@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/aimabot/aimabot/flows"
+	"github.com/aimabot/aimabot/rules"
 	"github.com/aimabot/aimabot/store"
 )
 
@@ -46,4 +49,58 @@ func (c *Console) Say(ctx context.Context, chat int64, in flows.Input) ([]flows.
 		return res.replies, fmt.Errorf("bot: console: %w", err)
 	}
 	return res.replies, nil
+}
+
+// Package makes the package a console reply asked for: each document's
+// files read from disk (a console file's reference is its path), one PDF
+// each written to dir (made if needed), at most limit bytes each (0: the
+// default); then what came of it is committed like the bot's. It returns
+// the replies to that.
+func (c *Console) Package(ctx context.Context, chat int64, p *flows.Package, dir string, limit int64) ([]flows.Reply, error) {
+	pk := newPacker(c.commit.logger, limit)
+	res := flows.PackResult{Limit: pk.limit}
+	abs, err := filepath.Abs(dir)
+	if err == nil {
+		err = os.MkdirAll(abs, 0o700)
+	}
+	if err != nil {
+		c.commit.logger.Error("console: package directory", "err", err)
+		res.Failed = true
+	}
+	res.Dir = abs
+	fetch := func(_ context.Context, f flows.File) ([]byte, error) {
+		info, err := os.Stat(f.Ref)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%w: %w", errUnreadable, err)
+		case info.Size() > rules.MaxFileBytes:
+			return nil, errTooBig
+		}
+		data, err := os.ReadFile(f.Ref)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errUnreadable, err)
+		}
+		return data, nil
+	}
+	for _, d := range p.Docs {
+		if res.Failed {
+			break
+		}
+		pdf, ok, err := pk.build(ctx, d, fetch, &res)
+		if err != nil {
+			res.Failed = true
+			break
+		}
+		if !ok {
+			continue
+		}
+		path := filepath.Join(abs, d.Name)
+		if err := os.WriteFile(path, pdf.PDF, 0o600); err != nil {
+			c.commit.logger.Error("console: writing a package's PDF", "err", err)
+			res.Failed = true
+			break
+		}
+		res.Sent = append(res.Sent, flows.Packed{Doc: d.Doc, Name: d.Name, Ref: path, Size: int64(len(pdf.PDF)), Pages: pdf.Pages})
+	}
+	return c.Say(ctx, chat, flows.Input{Kind: flows.PackageDone, Packed: &res})
 }

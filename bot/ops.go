@@ -27,6 +27,9 @@ type metrics struct {
 	faq       *prometheus.CounterVec
 	reminders *prometheus.CounterVec
 	delivered prometheus.Counter
+	// packages made, by result (sent, failed), and how long each took
+	packages       *prometheus.CounterVec
+	packageSeconds prometheus.Histogram
 }
 
 // Update outcomes.
@@ -38,7 +41,7 @@ const (
 	outcomeRefused   = "refused" // its claims do not hold (see refusal)
 )
 
-func newMetrics(st store.Store) *metrics {
+func newMetrics(st store.Store, build BuildInfo) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		updates: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_updates_total",
@@ -55,20 +58,29 @@ func newMetrics(st store.Store) *metrics {
 		waited: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_telegram_429_wait_seconds_total",
 			Help: "Seconds spent waiting because 429 answers asked for it."}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_events_total",
-			Help: "What happened in conversations: faq_matched, faq_unmatched, faq_unsure, small_talk, rated_yes, rated_partly, rated_no, case_auto_closed, reminder, erase_notice, erased_idle, erased_case, erased_forget."},
+			Help: "What happened in conversations: faq_matched, faq_unmatched, faq_unsure, small_talk, rated_yes, rated_partly, rated_no, case_auto_closed, reminder, erase_notice, erased_idle, erased_case, erased_forget, package, packed, remind_on, remind_off, deadline_reminder, submitted, check_in."},
 			[]string{"event"}),
 		faq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_faq_total",
 			Help: "Questions answered from the knowledge base (matched), not (unmatched), with the likeliest topics offered (unsure), and small talk."}, []string{"result"}),
 		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_reminders_sent_total",
-			Help: "Reminders sent: documents (documents stopped coming) and erase_notice (before an erasure)."},
+			Help: "Reminders sent: documents (documents stopped coming), erase_notice (before an erasure), deadline (before the last day to use the form) and check_in (after the applicant sent their request)."},
 			[]string{"kind"}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_messages_delivered_total",
 			Help: "Outbox messages delivered to Telegram."}),
+		packages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_packages_total",
+			Help: "Packages made (the applicant's documents as one PDF each, sent back), by result: sent, or failed (Telegram could not be reached for the files)."},
+			[]string{"result"}),
+		packageSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "aimabot_package_seconds",
+			Help:    "Time to make and send one package: fetching the files, making the PDFs, sending them.",
+			Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 40, 80}}),
 	}
 	for _, r := range []string{"matched", "unmatched", "unsure", "small_talk"} {
 		m.faq.WithLabelValues(r)
 	}
-	for _, k := range []string{"documents", "erase_notice"} {
+	for _, r := range []string{"sent", "failed"} {
+		m.packages.WithLabelValues(r)
+	}
+	for _, k := range []string{"documents", "erase_notice", "deadline", "check_in"} {
 		m.reminders.WithLabelValues(k)
 	}
 	trips := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aimabot_store_round_trips_total",
@@ -79,8 +91,13 @@ func newMetrics(st store.Store) *metrics {
 			}
 			return 0
 		})
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aimabot_build_info",
+		Help: "The running build: always 1, with its version, commit and Go version as labels."},
+		[]string{"version", "commit", "goversion"})
+	info.WithLabelValues(build.Version, build.Commit, build.Go).Set(1)
+	m.reg.MustRegister(info)
 	m.reg.MustRegister(m.updates, m.latency, m.apiErrors, m.waits, m.waited, m.events, m.faq, m.reminders,
-		m.delivered, trips)
+		m.delivered, m.packages, m.packageSeconds, trips)
 	// The runtime's and the process's series (memory, CPU, goroutines) too,
 	// under the same prefix.
 	prometheus.WrapRegistererWithPrefix("aimabot_", m.reg).MustRegister(collectors.NewGoCollector(),
@@ -106,6 +123,10 @@ func (m *metrics) countEvents(replies []flows.Reply) {
 			m.reminders.WithLabelValues("documents").Inc()
 		case flows.EventEraseNotice:
 			m.reminders.WithLabelValues("erase_notice").Inc()
+		case flows.EventRemind:
+			m.reminders.WithLabelValues("deadline").Inc()
+		case flows.EventCheckIn:
+			m.reminders.WithLabelValues("check_in").Inc()
 		}
 		m.events.WithLabelValues(r.Event).Inc()
 	}

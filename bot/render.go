@@ -45,6 +45,8 @@ type op struct {
 	Lang string `json:"lang,omitempty"`
 	// Links, for a send, are pieces of Text with a web address behind them.
 	Links []flows.Link `json:"ln,omitempty"`
+	// Pack, for a package, is what to make into PDFs and send back.
+	Pack *flows.Package `json:"pk,omitempty"`
 	// At is when the operation was committed (unix milliseconds), for the
 	// outbox's age in the metrics.
 	At int64 `json:"at,omitempty"`
@@ -58,6 +60,7 @@ const (
 	opCopy     = "copy"     // pass messages on between the applicant and the staff topic
 	opCard     = "card"     // bring the case's staff topic up to date
 	opDrop     = "drop"     // delete an erased case's staff topic
+	opPackage  = "package"  // make the documents into PDFs and send them back
 )
 
 type btn struct {
@@ -150,6 +153,9 @@ func render(replies []flows.Reply) []op {
 			continue
 		case len(r.Copy) > 0:
 			ops = append(ops, op{Kind: opCopy, Staff: r.Staff, Msgs: r.Copy})
+			continue
+		case r.Package != nil:
+			ops = append(ops, op{Kind: opPackage, Pack: r.Package})
 			continue
 		}
 		parts := split(r.Text, maxText)

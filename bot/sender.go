@@ -34,6 +34,7 @@ type sender struct {
 	pace    *pacer
 	tg      *telegram
 	staff   staffOps // nil without a staff group
+	pack    *packer
 	commit  *committer
 	metrics *metrics
 	// procCtx outlives a stop: a call in flight is not cut (see call).
@@ -382,6 +383,12 @@ func (s *sender) deliverOne(chat int64, data []byte, held time.Time) (harmless b
 // perform calls Telegram for an operation until it is done or dropped,
 // each call only while the lease held since held is sure.
 func (s *sender) perform(chat int64, o op, held time.Time) result {
+	if o.Kind == opPackage {
+		if s.isGone(chat, o) {
+			return performed
+		}
+		return s.deliverPackage(chat, o, held)
+	}
 	var backoff, errBackoff time.Duration
 	for {
 		if backoff > 0 {

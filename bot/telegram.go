@@ -16,6 +16,8 @@ import (
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aimabot/aimabot/rules"
 )
 
 // telegram is the one place that talks to the Bot API. Every call goes
@@ -227,6 +229,45 @@ func permanentStatus(code int) bool {
 func (t *telegram) download(ctx context.Context, fileID string) (head []byte, size int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, downloadTimeout)
 	defer cancel()
+	body, size, err := t.openFile(ctx, fileID)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer body.Close()
+	head = make([]byte, 512)
+	n, err := io.ReadFull(body, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, 0, fmt.Errorf("bot: download: %w", redact(err, t.token))
+	}
+	return head[:n], size, nil
+}
+
+// fetch reads a whole file into memory (never to disk), at most
+// rules.MaxFileBytes, the most the Bot API hands over.
+func (t *telegram) fetch(ctx context.Context, fileID string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	body, size, err := t.openFile(ctx, fileID)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	if size > rules.MaxFileBytes {
+		return nil, errTooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(body, rules.MaxFileBytes+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("bot: download: %w", redact(err, t.token))
+	case len(data) > rules.MaxFileBytes:
+		return nil, errTooBig
+	}
+	return data, nil
+}
+
+// openFile asks Telegram for a file and opens its download; the caller
+// closes the body.
+func (t *telegram) openFile(ctx context.Context, fileID string) (body io.ReadCloser, size int64, err error) {
 	file, err := do(ctx, t, "getFile", t.api.GetFile, &tg.GetFileParams{FileID: fileID})
 	switch {
 	case badRequestSays(err, "too big"):
@@ -244,19 +285,15 @@ func (t *telegram) download(ctx context.Context, fileID string) (head []byte, si
 	if err != nil {
 		return nil, 0, fmt.Errorf("bot: download: %w", redact(stripURL(err), t.token))
 	}
-	defer resp.Body.Close()
 	if permanentStatus(resp.StatusCode) {
+		resp.Body.Close()
 		return nil, 0, fmt.Errorf("%w: download: HTTP %d", errUnreadable, resp.StatusCode)
 	}
 	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
 		return nil, 0, fmt.Errorf("bot: download: HTTP %d", resp.StatusCode)
 	}
-	head = make([]byte, 512)
-	n, err := io.ReadFull(resp.Body, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, 0, fmt.Errorf("bot: download: %w", redact(err, t.token))
-	}
-	return head[:n], file.FileSize, nil
+	return resp.Body, file.FileSize, nil
 }
 
 // getUpdates long-polls for updates, waiting up to wait. It reads each

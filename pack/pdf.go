@@ -204,3 +204,12 @@ func (b *builder) panicked(r any) error {
 	}
 	return fmt.Errorf("pack: %w", err)
 }
+
+// PageCount reads a PDF back, as a reader of the result would, and
+// returns its page count; like Build, it touches no disk.
+func PageCount(pdf []byte) (int, error) {
+	if err := checkNesting(pdf); err != nil {
+		return 0, fmt.Errorf("pack: reading a PDF: %w", err)
+	}
+	return pageCount(pdf)
+}

@@ -250,3 +250,15 @@ func (s *Server) Polls() int {
 	defer s.mu.Unlock()
 	return s.polls
 }
+
+// File returns a file the server holds, by its file id: its name (for a
+// document) and its bytes (nil when the server does not have them).
+func (s *Server) File(fileID string) (name string, data []byte, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.files[fileID]
+	if f == nil {
+		return "", nil, false
+	}
+	return f.name, append([]byte(nil), f.data...), true
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/aimabot/aimabot/bot"
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/flows/officehours"
 	"github.com/aimabot/aimabot/rules"
@@ -212,4 +213,29 @@ type redisLog struct{ logger *slog.Logger }
 
 func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.logger.WarnContext(ctx, "store: redis client", "detail", strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+// packageLimit reads PACKAGE_MAX_MB: the largest PDF of a package, in MB
+// (decimals allowed); "" is the default.
+func packageLimit(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return bot.DefaultPackageMaxBytes, nil
+	}
+	mb, err := strconv.ParseFloat(v, 64)
+	if err != nil || mb < 0.5 || mb > 50 {
+		return 0, usagef("PACKAGE_MAX_MB: %q is not a size in MB between 0.5 and 50 (Telegram sends bots' files up to 50 MB)", v)
+	}
+	return int64(mb * (1 << 20)), nil
+}
+
+// defaultListen is where the listener (/metrics, /healthz, /readyz, and
+// the webhook in webhook mode) listens unless LISTEN_ADDR says: every
+// interface in webhook mode, since Telegram must reach it; loopback in
+// polling mode, where only the host's own tools need it.
+func defaultListen(getenv func(string) string) string {
+	if getenv("WEBHOOK_URL") != "" {
+		return ":8080"
+	}
+	return "127.0.0.1:8080"
 }

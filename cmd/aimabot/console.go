@@ -30,7 +30,14 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	lang := fs.String("lang", "en", "language: en, pt or fr")
 	today := fs.String("today", "", "pretend today is this date (YYYY-MM-DD), for trying dates")
 	data := fs.String("data", envOr(getenv, "AIMABOT_DATA", "./aimabot-data"), "directory of the embedded store (env AIMABOT_DATA)")
+	packageMax := fs.String("package-max-mb", getenv("PACKAGE_MAX_MB"), "the largest PDF /package writes, in MB (env PACKAGE_MAX_MB; default 5)")
+	env := withEnvFlags(fs, getenv, storeFlags())
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	getenv = env()
+	limit, err := packageLimit(*packageMax)
+	if err != nil {
 		return err
 	}
 	l, err := flagLang("console", *lang)
@@ -61,14 +68,14 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer st.Close()
 	c := newConsole(logger, st, flow, strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")), clock)
-	c.lang, c.out, c.echo = l, stdout, !isTerminal(stdin)
+	c.lang, c.out, c.echo, c.packageMax = l, stdout, !isTerminal(stdin), limit
 	return c.run(ctx, stdin)
 }
 
 // newConsole is a console on st, committing through the bot's commit path;
 // token keys the chat's hash in logs as the bot's does.
 func newConsole(logger *slog.Logger, st store.Store, flow *flows.Flow, token string, clock func() time.Time) *console {
-	return &console{flow: flow, st: st, lang: "en", clock: clock, out: io.Discard, logger: logger,
+	return &console{flow: flow, st: st, lang: "en", clock: clock, out: io.Discard, logger: logger, packageDir: ".",
 		commit: bot.NewConsole(logger, st, flow, token, clock)}
 }
 
@@ -82,6 +89,10 @@ type console struct {
 	echo    bool
 	buttons []flows.ButtonSpec // the last replies' buttons, numbered from 1
 	commit  *bot.Console
+	// packageMax is the largest PDF of a package (0: the default);
+	// packageDir is where a package goes unless /package names a directory.
+	packageMax int64
+	packageDir string
 }
 
 func (c *console) run(ctx context.Context, stdin io.Reader) error {
@@ -196,6 +207,20 @@ func readFile(path string) (flows.File, error) {
 func (c *console) send(ctx context.Context, in flows.Input) error {
 	replies, err := c.commit.Say(ctx, consoleChat, in)
 	c.show(replies)
+	for _, r := range replies {
+		if r.Package == nil || err != nil {
+			continue
+		}
+		// "/package DIR" writes the PDFs to DIR; the button, to the
+		// console's own directory for them.
+		dir := r.Package.Dir
+		if dir == "" {
+			dir = c.packageDir
+		}
+		var more []flows.Reply
+		more, err = c.commit.Package(ctx, consoleChat, r.Package, dir, c.packageMax)
+		c.show(more)
+	}
 	if err != nil {
 		// The applicant has had the apology; the details go to the log.
 		c.logger.Error("console: applying input failed", "err", err)

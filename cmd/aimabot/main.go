@@ -8,6 +8,10 @@
 //	aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
 //	aimabot ask [--json] [--lang en|pt|fr] ["question" | < questions]
 //	aimabot diagram [case]
+//	aimabot version | --version
+//	aimabot healthcheck [--listen ADDR]
+//
+// Every command's --help lists its flags.
 //
 // The load test is a command of its own, cmd/aimabot-load.
 package main
@@ -55,11 +59,24 @@ const usage = `usage:
   aimabot eligibility --expiry DATE [--today DATE] [--json]
   aimabot documents --kind data_change|duplicate --reason REASON [--lang en|pt|fr] [--json]
   aimabot ask [--json] [--lang en|pt|fr] ["question"]   (no question: one per line on standard input)
-  aimabot diagram [case]`
+  aimabot diagram [case]
+  aimabot version                                   (also --version)
+  aimabot healthcheck [--listen ADDR]               (exit 0 when the running bot is ready)
+Every command's --help lists its flags and their environment variables.`
 
 // run is the whole program, with its environment passed in so tests can
 // drive it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	var help *helpShown
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usagef("no command given\n%s", usage)
 	}
@@ -76,6 +93,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runDocuments(args[1:], stdout)
 	case "diagram":
 		return runDiagram(args[1:], stdout)
+	case "version", "--version", "-version":
+		return runVersion(args[1:], stdout)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], getenv)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aimabot/aimabot/pack"
 )
 
 // aimabot runs the program as a user would, with no environment but env.
@@ -220,6 +222,35 @@ func TestConsoleScript(t *testing.T) {
 	out, _, code = aimabot(t, nil, "/status\n", "console", "--today", "2026-11-25", "--data", data)
 	if code != 0 || !strings.Contains(out, "You are at: the next steps.") {
 		t.Errorf("resumed console = exit %d:\n%s\nwant the status at the next steps", code, out)
+	}
+
+	// /package DIR writes one PDF per form field there, each one that
+	// parses back, and says so; the police report (a PDF with no page)
+	// is named and asked for again.
+	dir := filepath.Join(t.TempDir(), "for aima")
+	out, errOut, code = aimabot(t, nil, "/package "+dir+"\n", "console", "--today", "2026-11-25", "--data", data)
+	if code != 0 || !strings.Contains(out, "Your files for AIMA's form are in "+dir) {
+		t.Fatalf("console /package = exit %d, %q:\n%s\nwant the files written to %s", code, errOut, out, dir)
+	}
+	if testing.Verbose() {
+		t.Log(out)
+	}
+	if !strings.Contains(out, "These files can't be opened as a photo or a PDF: Police report.") ||
+		!strings.Contains(out, "Document 3 of 3: Police report") {
+		t.Errorf("console /package with a PDF of no page: want it named and asked for again:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "participacao-policial.pdf")); err == nil {
+		t.Errorf("a PDF was written for the police report, which has no page")
+	}
+	for _, name := range []string{"passaporte.pdf"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("console /package: %v", err)
+			continue
+		}
+		if n, err := pack.PageCount(data); err != nil || n != 1 {
+			t.Errorf("%s: %d pages, %v; want one page that parses", name, n, err)
+		}
 	}
 }
 

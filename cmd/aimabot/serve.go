@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	redisURL := fs.String("redis-url", getenv("REDIS_URL"), "Redis URL (env REDIS_URL)")
 	webhookURL := fs.String("webhook-url", getenv("WEBHOOK_URL"), "public HTTPS URL Telegram posts updates to; long polling when unset (env WEBHOOK_URL)")
 	secret := fs.String("webhook-secret", getenv("WEBHOOK_SECRET"), "secret Telegram sends with each webhook call (env WEBHOOK_SECRET)")
-	listen := fs.String("listen", envOr(getenv, "LISTEN_ADDR", ":8080"), "HTTP listen address for the webhook (env LISTEN_ADDR)")
+	listen := fs.String("listen", envOr(getenv, "LISTEN_ADDR", defaultListen(getenv)), "HTTP listen address for /metrics, /healthz, /readyz and the webhook (env LISTEN_ADDR; default 127.0.0.1:8080 when polling, :8080 with a webhook)")
 	replica := fs.String("replica", getenv("REPLICA_ID"), "this replica's name in leases; unique per replica, stable across its restarts (env REPLICA_ID; default the host name)")
 	unlimited := fs.Bool("unlimited", false, "lift Telegram's send limits (only against a fake Bot API server, for load tests)")
 	staffChat := fs.String("staff-chat", getenv("STAFF_CHAT_ID"), "the staff supergroup's id, with topics on; no personal help when unset (env STAFF_CHAT_ID)")
@@ -41,10 +41,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	firstTarget := fs.String("first-response", getenv("FIRST_RESPONSE_TARGET"), "the team's target for a case's first answer, in office hours (env FIRST_RESPONSE_TARGET; default 2h)")
 	nextTarget := fs.String("next-response", getenv("NEXT_RESPONSE_TARGET"), "the team's target for each next answer, in office hours (env NEXT_RESPONSE_TARGET; default 8h)")
 	autoClose := fs.String("auto-close", getenv("CASE_AUTO_CLOSE"), "close a case the applicant leaves this long unanswered after the team's last message; 0 never (env CASE_AUTO_CLOSE; default 72h)")
+	packageMax := fs.String("package-max-mb", getenv("PACKAGE_MAX_MB"), "the largest PDF of the documents handed back for AIMA's form, in MB (env PACKAGE_MAX_MB; default 5)")
+	env := withEnvFlags(fs, getenv, storeFlags())
 	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK=1)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	getenv = env()
 	if v := getenv("DELETE_WEBHOOK"); v != "" && !*deleteWebhook {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
@@ -52,12 +55,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		*deleteWebhook = on
 	}
-	cfg := bot.Config{Token: strings.TrimSpace(*token), APIURL: *apiURL, WebhookURL: *webhookURL,
+	if getenv("LISTEN_ADDR") == "" && !flagSet(fs, "listen") && *webhookURL != "" {
+		*listen = ":8080" // a webhook given as a flag: Telegram must reach it
+	}
+	cfg := bot.Config{Build: buildInfo(), Token: strings.TrimSpace(*token), APIURL: *apiURL, WebhookURL: *webhookURL,
 		WebhookSecret: *secret, ListenAddr: *listen, Unlimited: *unlimited, Owner: *replica, DeleteWebhook: *deleteWebhook}
 	if err := checkServeConfig(cfg); err != nil {
 		return err
 	}
 	var err error
+	if cfg.PackageMaxBytes, err = packageLimit(*packageMax); err != nil {
+		return err
+	}
 	if cfg.StaffChat, cfg.StaffUsers, cfg.StaffLang, err = staffConfig(*staffChat, *staffUsers, *staffLang); err != nil {
 		return err
 	}
@@ -74,16 +83,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	env := getenv
+	withRedis := getenv
 	if *redisURL != "" {
-		env = func(k string) string {
+		withRedis = func(k string) string {
 			if k == "REDIS_URL" {
 				return *redisURL
 			}
 			return getenv(k)
 		}
 	}
-	st, flow, err := openParts(ctx, logger, env, *data, cfg.Token, opts...)
+	st, flow, err := openParts(ctx, logger, withRedis, *data, cfg.Token, opts...)
 	if err != nil {
 		return err
 	}

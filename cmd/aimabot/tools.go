@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,8 +22,28 @@ func newFlags(name string) *flag.FlagSet {
 	return fs
 }
 
+// flagSet says whether the command line set the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// helpShown is --help: the command's flags, for standard output (exit 0).
+type helpShown struct{ text string }
+
+func (h *helpShown) Error() string { return h.text }
+
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			var b strings.Builder
+			fmt.Fprintf(&b, "usage: aimabot %s [flags]\n\nflags:\n", fs.Name())
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+			return &helpShown{text: b.String()}
+		}
 		return usagef("%s: %v", fs.Name(), err)
 	}
 	if fs.NArg() > 0 {
@@ -191,4 +212,38 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// envFlag is a setting read from the environment deep in the wiring
+// (store, retention, logs) that a flag sets too.
+type envFlag struct{ flag, env, usage string }
+
+// storeFlags are the settings of the store, the retention and the logs.
+func storeFlags() []envFlag {
+	return []envFlag{
+		{"redis-prefix", "REDIS_PREFIX", "prefix of every Redis key (default aimabot:)"},
+		{"session-ttl", "SESSION_TTL", "erase a conversation this long after the applicant's last message (default 30d)"},
+		{"case-ttl", "CASE_TTL", "erase a closed case this long after it closed (default 90d)"},
+		{"reminder-after", "REMINDER_AFTER", "one reminder this long after documents stopped coming (default 24h)"},
+		{"log-level", "LOG_LEVEL", "debug, info, warn or error (default warn)"},
+		{"log-format", "LOG_FORMAT", "text or json (default text)"},
+	}
+}
+
+// withEnvFlags adds a flag for each setting, its default the environment's
+// value; after parsing, the returned function is the environment with the
+// flags' values in it.
+func withEnvFlags(fs *flag.FlagSet, getenv func(string) string, list []envFlag) func() func(string) string {
+	vals := make(map[string]*string, len(list))
+	for _, f := range list {
+		vals[f.env] = fs.String(f.flag, getenv(f.env), f.usage+" (env "+f.env+")")
+	}
+	return func() func(string) string {
+		return func(k string) string {
+			if v, ok := vals[k]; ok {
+				return *v
+			}
+			return getenv(k)
+		}
+	}
 }
