@@ -107,6 +107,22 @@ go tool staticcheck "${pkgs[@]}"
 echo "+ go test -count=1 ${race[*]:-} -timeout 8m ${flags[*]:-} ${pkgs[*]}"
 go test -count=1 ${race[@]+"${race[@]}"} -timeout 8m ${flags[@]+"${flags[@]}"} "${pkgs[@]}"
 
+# --- Container image ---------------------------------------------------------
+
+# The Dockerfile is built when a container engine answers (docker info), and
+# the image's own binary must print its version; TestDockerfile and
+# TestComposeFile check the files' structure either way. Only for whole runs
+# (not ./some/package or -run), not for benchmarks.
+if [ "${pkgs[*]}" = "./..." ] && [ ${#flags[@]} -eq 0 ]; then
+	if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+		echo "+ docker build -t aimabot:test ."
+		docker build -q -t aimabot:test . >/dev/null
+		docker run --rm aimabot:test version
+	else
+		echo "test.sh: no container engine answers here (docker info): the image is not built; its files' structure was checked"
+	fi
+fi
+
 # --- Fuzzing -----------------------------------------------------------------
 
 # The seed corpora already ran above as ordinary tests; this looks a little
