@@ -25,8 +25,8 @@ func runAsk(args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := newFlags("ask")
 	lang := fs.String("lang", "", "answer in this language (en, pt or fr) instead of the question's")
 	asJSON := fs.Bool("json", false, "print JSON (one object per line when reading standard input)")
-	if err := fs.Parse(args); err != nil {
-		return usagef("ask: %v", err)
+	if err := parseFlagsWithArgs(fs, args); err != nil {
+		return err
 	}
 	if *lang != "" {
 		if _, err := flagLang("ask", *lang); err != nil {

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	autoClose := fs.String("auto-close", getenv("CASE_AUTO_CLOSE"), "close a case the applicant leaves this long unanswered after the team's last message; 0 never (env CASE_AUTO_CLOSE; default 72h)")
 	packageMax := fs.String("package-max-mb", getenv("PACKAGE_MAX_MB"), "the largest PDF of the documents handed back for AIMA's form, in MB (env PACKAGE_MAX_MB; default 5)")
 	env := withEnvFlags(fs, getenv, storeFlags())
-	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK=1)")
+	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK, 1 or 0)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

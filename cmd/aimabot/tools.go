@@ -35,6 +35,18 @@ type helpShown struct{ text string }
 func (h *helpShown) Error() string { return h.text }
 
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlagsWithArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// parseFlagsWithArgs is parseFlags for a command that takes arguments after
+// its flags (fs.Args).
+func parseFlagsWithArgs(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			var b strings.Builder
@@ -45,9 +57,6 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 			return &helpShown{text: b.String()}
 		}
 		return usagef("%s: %v", fs.Name(), err)
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }
