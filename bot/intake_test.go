@@ -500,3 +500,25 @@ func TestPollStops(t *testing.T) {
 		t.Errorf("deleteWebhook calls = %d; want 1", n)
 	}
 }
+
+// Pauses are jittered: a pause of d sleeps between d and 1.5 d, and pauses
+// of the same d differ, so replicas that failed together do not retry
+// together.
+func TestBackoffJitter(t *testing.T) {
+	for _, d := range []time.Duration{100 * time.Millisecond, time.Second, 30 * time.Second} {
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			got := jittered(d)
+			if got < d || got > d+d/2 {
+				t.Fatalf("jittered(%v) = %v; want between %v and %v", d, got, d, d+d/2)
+			}
+			seen[got] = true
+		}
+		if len(seen) < 10 {
+			t.Errorf("jittered(%v) gave %d different pauses in 50; want them spread", d, len(seen))
+		}
+	}
+	if got := jittered(0); got != 0 {
+		t.Errorf("jittered(0) = %v; want no pause", got)
+	}
+}

@@ -211,7 +211,6 @@ func (s *sender) patiently(chat int64, call func(ctx context.Context) error) err
 			return err
 		case e != nil && e.kind == retryAfter:
 			backoff = e.after
-			s.metrics.waits.Inc()
 			s.metrics.waited.Add(backoff.Seconds())
 		case refusesForGood(err):
 			return err
@@ -220,7 +219,7 @@ func (s *sender) patiently(chat int64, call func(ctx context.Context) error) err
 		default:
 			backoff = nextBackoff(backoff)
 		}
-		if !sleep(s.ctx, backoff) {
+		if !sleep(s.ctx, jittered(backoff)) {
 			return errStopped
 		}
 	}

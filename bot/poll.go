@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -30,7 +31,7 @@ func (it *intake) poll(ctx context.Context) error {
 	var offset int64
 	var pause time.Duration
 	for ctx.Err() == nil {
-		if pause > 0 && !sleep(ctx, pause) {
+		if pause > 0 && !sleep(ctx, jittered(pause)) {
 			break
 		}
 		var r pollResult
@@ -184,6 +185,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// nextBackoff is the pause after one of d: twice as long, from 100 ms to
+// 30 s at most. The pause slept is jittered (see jittered).
 func nextBackoff(d time.Duration) time.Duration {
 	switch {
 	case d == 0:
@@ -192,4 +195,14 @@ func nextBackoff(d time.Duration) time.Duration {
 		return 30 * time.Second
 	}
 	return d * 2
+}
+
+// jittered is a pause of d with up to half of it again added at random, so
+// that replicas restarted together, or chats failing together, do not
+// retry in step.
+func jittered(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d + rand.N(d/2+1)
 }

@@ -336,7 +336,7 @@ func (s *sender) retry(call func(ctx context.Context) error) bool {
 			return true
 		}
 		backoff = min(nextBackoff(backoff), 5*time.Second)
-		if !sleep(s.ctx, backoff) {
+		if !sleep(s.ctx, jittered(backoff)) {
 			return false
 		}
 	}
@@ -392,7 +392,7 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 	var backoff, errBackoff time.Duration
 	for {
 		if backoff > 0 {
-			if !sleep(s.ctx, backoff) {
+			if !sleep(s.ctx, jittered(backoff)) {
 				return stopped
 			}
 			backoff = 0
@@ -418,7 +418,6 @@ func (s *sender) perform(chat int64, o op, held time.Time) result {
 			return performed
 		case kind == retryAfter:
 			backoff, errBackoff = e.after, 0
-			s.metrics.waits.Inc()
 			s.metrics.waited.Add(backoff.Seconds())
 			s.logger.Info("bot: told to slow down", "retry_after_s", int(e.after/time.Second))
 		case kind == chatGone && o.toStaff():
