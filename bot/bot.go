@@ -127,9 +127,7 @@ type Bot struct {
 	waker   *waker
 	intake  *intake
 	// readiness
-	readyMu    sync.Mutex
-	telegramOK time.Time
-	listener   atomic.Pointer[limitListener] // ListenAddr's, once listening
+	listener atomic.Pointer[limitListener] // ListenAddr's, once listening
 	// procCtx outlives the intake's context, so an update being applied
 	// when a stop is asked for is finished; it ends after ShutdownTimeout.
 	procCtx    context.Context
@@ -150,7 +148,7 @@ func New(logger *slog.Logger, cfg Config, st store.Store, flow *flows.Flow) (*Bo
 	}
 	b := &Bot{logger: logger, cfg: cfg, st: st, flow: flow, down: newOutage(logger, cfg.Now)}
 	b.metrics = newMetrics(st, cfg.Build)
-	tgc, err := newTelegram(logger, cfg, b.metrics.apiErrors)
+	tgc, err := newTelegram(logger, cfg, b.metrics.apiErrors, b.metrics.telegramUp)
 	if err != nil {
 		return nil, err
 	}

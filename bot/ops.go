@@ -17,16 +17,14 @@ import (
 
 // metrics are the operator's Prometheus series, every one prefixed aimabot_.
 type metrics struct {
-	reg       *prometheus.Registry
-	updates   *prometheus.CounterVec // by kind and outcome
-	latency   prometheus.Histogram
-	apiErrors *prometheus.CounterVec // by method and code
-	waits     prometheus.Counter
-	waited    prometheus.Counter
-	events    *prometheus.CounterVec
-	faq       *prometheus.CounterVec
-	reminders *prometheus.CounterVec
-	delivered prometheus.Counter
+	reg        *prometheus.Registry
+	updates    *prometheus.CounterVec // by kind and outcome
+	latency    prometheus.Histogram
+	apiErrors  *prometheus.CounterVec // by method and code
+	waited     prometheus.Counter
+	events     *prometheus.CounterVec
+	delivered  prometheus.Counter
+	telegramUp prometheus.Gauge
 	// packages made, by result (sent, failed), and how long each took
 	packages       *prometheus.CounterVec
 	packageSeconds prometheus.Histogram
@@ -53,20 +51,15 @@ func newMetrics(st store.Store, build BuildInfo) *metrics {
 		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_telegram_errors_total",
 			Help: "Failed Bot API calls by method and code (400, 401, 403, 404, 409, 429, other: 5xx and network)."},
 			[]string{"method", "code"}),
-		waits: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_telegram_429_total",
-			Help: "Times Telegram answered 429 Too Many Requests."}),
 		waited: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_telegram_429_wait_seconds_total",
 			Help: "Seconds spent waiting because 429 answers asked for it."}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_events_total",
-			Help: "What happened in conversations: faq_matched, faq_unmatched, faq_unsure, small_talk, rated_yes, rated_partly, rated_no, case_auto_closed, reminder, erase_notice, erased_idle, erased_case, erased_forget, package, packed, remind_on, remind_off, deadline_reminder, submitted, check_in."},
+			Help: "What happened in conversations: faq_matched, faq_unmatched, faq_unsure, small_talk, rated_yes, rated_partly, rated_no, case_auto_closed, reminder, erase_notice, erased_idle, erased_case, erased_forget, package, packed, remind_on, remind_off, deadline_reminder, submitted, check_in, case_flag_near, case_flag_late (a case near, or past, its response target)."},
 			[]string{"event"}),
-		faq: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_faq_total",
-			Help: "Questions answered from the knowledge base (matched), not (unmatched), with the likeliest topics offered (unsure), and small talk."}, []string{"result"}),
-		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_reminders_sent_total",
-			Help: "Reminders sent: documents (documents stopped coming), erase_notice (before an erasure), deadline (before the last day to use the form) and check_in (after the applicant sent their request)."},
-			[]string{"kind"}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "aimabot_messages_delivered_total",
 			Help: "Outbox messages delivered to Telegram."}),
+		telegramUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "aimabot_telegram_up",
+			Help: "1 while the Bot API answers this replica's calls (even with a refusal), 0 after a network error, a 5xx or a 401."}),
 		packages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aimabot_packages_total",
 			Help: "Packages made (the applicant's documents as one PDF each, sent back), by result: sent, or failed (Telegram could not be reached for the files)."},
 			[]string{"result"}),
@@ -74,14 +67,9 @@ func newMetrics(st store.Store, build BuildInfo) *metrics {
 			Help:    "Time to make and send one package: fetching the files, making the PDFs, sending them.",
 			Buckets: []float64{.25, .5, 1, 2, 5, 10, 20, 40, 80}}),
 	}
-	for _, r := range []string{"matched", "unmatched", "unsure", "small_talk"} {
-		m.faq.WithLabelValues(r)
-	}
+
 	for _, r := range []string{"sent", "failed"} {
 		m.packages.WithLabelValues(r)
-	}
-	for _, k := range []string{"documents", "erase_notice", "deadline", "check_in"} {
-		m.reminders.WithLabelValues(k)
 	}
 	trips := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aimabot_store_round_trips_total",
 		Help: "Round trips to the store's server (Redis commands and pipelines sent; 0 for the embedded store)."},
@@ -96,39 +84,20 @@ func newMetrics(st store.Store, build BuildInfo) *metrics {
 		[]string{"version", "commit", "goversion"})
 	info.WithLabelValues(build.Version, build.Commit, build.Go).Set(1)
 	m.reg.MustRegister(info)
-	m.reg.MustRegister(m.updates, m.latency, m.apiErrors, m.waits, m.waited, m.events, m.faq, m.reminders,
-		m.delivered, m.packages, m.packageSeconds, trips)
-	// The runtime's and the process's series (memory, CPU, goroutines) too,
-	// under the same prefix.
-	prometheus.WrapRegistererWithPrefix("aimabot_", m.reg).MustRegister(collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.updates, m.latency, m.apiErrors, m.waited, m.events,
+		m.delivered, m.telegramUp, m.packages, m.packageSeconds, trips)
+	// The runtime's and the process's series (memory, CPU, goroutines),
+	// under their standard names (go_*, process_*) for stock dashboards.
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // countEvents records the events among committed replies.
 func (m *metrics) countEvents(replies []flows.Reply) {
 	for _, r := range replies {
-		switch r.Event {
-		case "":
-			continue
-		case flows.EventFAQMatched:
-			m.faq.WithLabelValues("matched").Inc()
-		case flows.EventFAQUnmatched:
-			m.faq.WithLabelValues("unmatched").Inc()
-		case flows.EventFAQUnsure:
-			m.faq.WithLabelValues("unsure").Inc()
-		case flows.EventSmallTalk:
-			m.faq.WithLabelValues("small_talk").Inc()
-		case flows.EventReminder:
-			m.reminders.WithLabelValues("documents").Inc()
-		case flows.EventEraseNotice:
-			m.reminders.WithLabelValues("erase_notice").Inc()
-		case flows.EventRemind:
-			m.reminders.WithLabelValues("deadline").Inc()
-		case flows.EventCheckIn:
-			m.reminders.WithLabelValues("check_in").Inc()
+		if r.Event != "" {
+			m.events.WithLabelValues(r.Event).Inc()
 		}
-		m.events.WithLabelValues(r.Event).Inc()
 	}
 }
 
@@ -239,7 +208,7 @@ func (c *stateCollector) read() stateValues {
 }
 
 // opsHandler serves /metrics, /healthz (the process is up) and /readyz (the
-// store and Telegram answer).
+// store answers).
 func (b *Bot) opsHandler(mux *http.ServeMux) {
 	mux.Handle("/metrics", promhttp.HandlerFor(b.metrics.reg, promhttp.HandlerOpts{Timeout: 10 * time.Second}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -257,9 +226,10 @@ func (b *Bot) opsHandler(mux *http.ServeMux) {
 	})
 }
 
-// ready checks the store (reachable, and the embedded store's last write
-// committed) and Telegram; "" when both answer. Telegram is
-// asked at most every 30 seconds.
+// ready checks what this replica needs to do its work: the store
+// (reachable, and the embedded store's last write committed). Telegram's
+// availability is not this replica's to fix, and replicas taken out of
+// service for it would not bring it back: aimabot_telegram_up reports it.
 func (b *Bot) ready(parent context.Context) string {
 	ctx, cancel := context.WithTimeout(parent, 3*time.Second)
 	defer cancel()
@@ -271,14 +241,5 @@ func (b *Bot) ready(parent context.Context) string {
 	if err != nil {
 		return "store unavailable (unreachable, or its last write failed)"
 	}
-	b.readyMu.Lock()
-	defer b.readyMu.Unlock()
-	if time.Since(b.telegramOK) < 30*time.Second {
-		return ""
-	}
-	if _, err := b.tg.getMe(ctx); err != nil {
-		return "telegram unreachable"
-	}
-	b.telegramOK = time.Now()
 	return ""
 }

@@ -31,9 +31,12 @@ type telegram struct {
 	apiURL string
 	token  string
 	errs   *prometheus.CounterVec // failed calls by method and code
+	// up is 1 while the Bot API answers (the last call got an answer from
+	// Telegram, even a refusal), 0 after a network error, a 5xx or a 401.
+	up prometheus.Gauge
 }
 
-func newTelegram(logger *slog.Logger, cfg Config, errs *prometheus.CounterVec) (*telegram, error) {
+func newTelegram(logger *slog.Logger, cfg Config, errs *prometheus.CounterVec, up prometheus.Gauge) (*telegram, error) {
 	// Many chats are answered at once: keep that many connections to the
 	// Bot API open (Go keeps 2 per host by default and dials the rest anew
 	// for every call).
@@ -49,7 +52,7 @@ func newTelegram(logger *slog.Logger, cfg Config, errs *prometheus.CounterVec) (
 	if err != nil {
 		return nil, fmt.Errorf("bot: telegram client: %w", redact(err, cfg.Token))
 	}
-	return &telegram{api: api, http: hc, apiURL: cfg.APIURL, token: cfg.Token, errs: errs}, nil
+	return &telegram{api: api, http: hc, apiURL: cfg.APIURL, token: cfg.Token, errs: errs, up: up}, nil
 }
 
 // do makes one Bot API call: fn is the client's method for it (such as
@@ -97,11 +100,22 @@ func (e *apiError) Unwrap() error { return e.err }
 // failed classifies and counts a call's error; nil stays nil.
 func (t *telegram) failed(method string, err error) error {
 	if err == nil {
+		t.up.Set(1)
 		return nil
 	}
 	e := classify(method, redact(err, t.token))
 	t.errs.WithLabelValues(method, e.code).Inc()
+	t.answered(e.kind != retryBackoff)
 	return e
+}
+
+// answered records whether Telegram answered the last call.
+func (t *telegram) answered(yes bool) {
+	if yes {
+		t.up.Set(1)
+	} else {
+		t.up.Set(0)
+	}
 }
 
 func classify(method string, err error) *apiError {
@@ -311,6 +325,7 @@ func (t *telegram) getUpdates(ctx context.Context, offset int64, wait time.Durat
 	resp, err := t.http.Do(req)
 	if err != nil {
 		t.errs.WithLabelValues("getUpdates", "other").Inc()
+		t.answered(false)
 		return nil, fmt.Errorf("bot: getUpdates: %w", redact(stripURL(err), t.token))
 	}
 	defer resp.Body.Close()
@@ -323,6 +338,7 @@ func (t *telegram) getUpdates(ctx context.Context, offset int64, wait time.Durat
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&r); err != nil {
 		return nil, fmt.Errorf("bot: getUpdates: decode: %w", err)
 	}
+	t.answered(r.OK || r.ErrorCode >= 400 && r.ErrorCode < 500 && r.ErrorCode != http.StatusUnauthorized)
 	if !r.OK {
 		t.errs.WithLabelValues("getUpdates", statusCode(r.ErrorCode)).Inc()
 		switch {

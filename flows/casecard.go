@@ -69,7 +69,8 @@ func (t *turn) flag() bool {
 	}
 	c.Flagged, c.FlaggedTurn = kind, c.TurnSince
 	t.out = append(t.out, Reply{Staff: true, General: true, Text: t.staffText("staff_flag_"+kind,
-		map[string]any{"Title": t.f.anonymous(t.s), "Due": clock(t.f.ReplyDue(t.s))})})
+		map[string]any{"Title": t.f.anonymous(t.s), "Due": clock(t.f.ReplyDue(t.s))})},
+		Reply{Event: "case_flag_" + kind})
 	return true
 }
 
