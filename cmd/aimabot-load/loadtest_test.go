@@ -211,8 +211,11 @@ func TestScaleOutCluster(t *testing.T) {
 				chat := loadChat0 + u*each + k
 				i := int((u + k) % int64(len(cfg.scripts)))
 				// A replica that died holds its chats' send leases until it
-				// is back: the wait for a reply allows for that.
-				out := w.converse(ctx, chat, cfg.scripts[i], refs[i], time.Minute)
+				// is back: the wait for a reply allows for that, and for a
+				// restart under the race detector on a machine kept busy by
+				// the other packages' tests (a minute was seen to fall
+				// short once).
+				out := w.converse(ctx, chat, cfg.scripts[i], refs[i], 2*time.Minute)
 				mu.Lock()
 				finished = append(finished, done{chat, i, out})
 				mu.Unlock()
