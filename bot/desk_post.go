@@ -15,7 +15,9 @@ import (
 // passed between an applicant and their case's topic. Every message the
 // bot puts in a topic is recorded (notePosted) as it is posted.
 
-// sendMedia posts one media item, or an album of several.
+// sendMedia posts one media item, or an album of several: an applicant's
+// documents, protected (protect_content) so that they cannot be forwarded
+// out of the staff group or saved.
 func (d *desk) sendMedia(ctx context.Context, staff int64, thread int, items []models.InputMedia) error {
 	if err := d.pace.chat(staff); err != nil {
 		return err
@@ -27,17 +29,17 @@ func (d *desk) sendMedia(ctx context.Context, staff int64, thread int, items []m
 	case *models.InputMediaPhoto:
 		if len(items) == 1 {
 			one(do(ctx, d.tg, "sendPhoto", d.tg.api.SendPhoto, &tg.SendPhotoParams{ChatID: staff, MessageThreadID: thread,
-				Photo: &models.InputFileString{Data: m.Media}, Caption: m.Caption}))
+				Photo: &models.InputFileString{Data: m.Media}, Caption: m.Caption, ProtectContent: true}))
 		}
 	case *models.InputMediaDocument:
 		if len(items) == 1 {
 			one(do(ctx, d.tg, "sendDocument", d.tg.api.SendDocument, &tg.SendDocumentParams{ChatID: staff, MessageThreadID: thread,
-				Document: &models.InputFileString{Data: m.Media}, Caption: m.Caption}))
+				Document: &models.InputFileString{Data: m.Media}, Caption: m.Caption, ProtectContent: true}))
 		}
 	}
 	if sent == nil {
 		sent, err = do(ctx, d.tg, "sendMediaGroup", d.tg.api.SendMediaGroup,
-			&tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items})
+			&tg.SendMediaGroupParams{ChatID: staff, MessageThreadID: thread, Media: items, ProtectContent: true})
 	}
 	if err != nil {
 		return fmt.Errorf("bot: post documents to a case's topic: %w", err)
@@ -49,7 +51,8 @@ func (d *desk) sendText(ctx context.Context, staff int64, thread int, text strin
 	if err := d.pace.chat(staff); err != nil {
 		return 0, err
 	}
-	p := &tg.SendMessageParams{ChatID: staff, MessageThreadID: thread, Text: text, Entities: entities(text, d.unmuted(ctx, links))}
+	p := &tg.SendMessageParams{ChatID: staff, MessageThreadID: thread, Text: text, Entities: entities(text, d.unmuted(ctx, links)),
+		LinkPreviewOptions: previewOff(text, links)}
 	if k := keyboardOf(buttonsOf(buttons)); k != nil {
 		p.ReplyMarkup = k
 	}
@@ -134,9 +137,12 @@ func (d *desk) copy(ctx context.Context, chat int64, o op) error {
 // be cut, its rest returned to send as text.
 func (d *desk) pass(ctx context.Context, to int64, thread int, msgs []flows.Message, long bool) (posted []int, rest []string, err error) {
 	from := msgs[0].Chat
+	// What an applicant sends is protected in the staff group: it cannot
+	// be forwarded out of it or saved.
+	protect := to < 0
 	switch {
 	case len(msgs) == 1:
-		p := &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageID: msgs[0].ID}
+		p := &tg.CopyMessageParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageID: msgs[0].ID, ProtectContent: protect}
 		if long {
 			parts := split(msgs[0].Caption, maxCaption)
 			p.Caption, rest = parts[0], parts[1:]
@@ -150,7 +156,7 @@ func (d *desk) pass(ctx context.Context, to int64, thread int, msgs []flows.Mess
 		var items []models.InputMedia
 		items, rest = mediaOf(msgs)
 		sent, err := do(ctx, d.tg, "sendMediaGroup", d.tg.api.SendMediaGroup,
-			&tg.SendMediaGroupParams{ChatID: to, MessageThreadID: thread, Media: items})
+			&tg.SendMediaGroupParams{ChatID: to, MessageThreadID: thread, Media: items, ProtectContent: protect})
 		return idsOf(sent), rest, err
 	}
 	ids := make([]int, 0, len(msgs))
@@ -159,7 +165,7 @@ func (d *desk) pass(ctx context.Context, to int64, thread int, msgs []flows.Mess
 	}
 	slices.Sort(ids)
 	copies, err := do(ctx, d.tg, "copyMessages", d.tg.api.CopyMessages,
-		&tg.CopyMessagesParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageIDs: ids})
+		&tg.CopyMessagesParams{ChatID: to, MessageThreadID: thread, FromChatID: from, MessageIDs: ids, ProtectContent: protect})
 	for _, c := range copies {
 		posted = append(posted, c.ID)
 	}

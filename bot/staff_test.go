@@ -877,3 +877,38 @@ func TestDeskEntryReadsBackEqual(t *testing.T) {
 		t.Errorf("deskEntry = %+v, read back %+v; want a due time, equal once stored", e, back)
 	}
 }
+
+// The applicant's documents in the staff group are protected
+// (protect_content): they cannot be forwarded out of the group or saved.
+func TestStaffCopiesProtected(t *testing.T) {
+	h := staffHarness(t, openRedis(t))
+	chat := int64(6090)
+	h.toSecondDocument(chat)
+	h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
+	tp := h.topicOfCase("User6090")
+	ctx, cancel := wait(t)
+	defer cancel()
+	if err := h.srv.WaitFor(ctx, func() bool {
+		for _, m := range h.srv.TopicMessages(staffChat, tp.ThreadID) {
+			if m.FileID != "" {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("the passport was not posted in the case's topic")
+	}
+	media := 0
+	for _, m := range h.srv.TopicMessages(staffChat, tp.ThreadID) {
+		switch m.Kind {
+		case fakeapi.KindPhoto, fakeapi.KindDocument, fakeapi.KindMediaItem, fakeapi.KindCopy:
+			media++
+			if !m.Protected {
+				t.Errorf("the applicant's %s in the topic (%q) is not protected", m.Kind, m.Text+m.Caption)
+			}
+		}
+	}
+	if media == 0 {
+		t.Errorf("no document of the applicant in the topic; want the passport")
+	}
+}

@@ -93,6 +93,7 @@ func (s *Server) mCopyMessage(r *request) (any, *apiError) {
 		return nil, aerr
 	}
 	m := s.copyOf(src, c, thread)
+	m.w.HasProtectedContent = r.bool("protect_content")
 	if r.has("caption") && src.media {
 		m.w.Caption, m.w.CaptionEntities = caption, ents
 	}
@@ -145,6 +146,7 @@ func (s *Server) mCopyMessages(r *request) (any, *apiError) {
 	out := make([]models.MessageID, 0, len(srcs))
 	for _, src := range srcs {
 		m := s.copyOf(src, c, thread)
+		m.w.HasProtectedContent = r.bool("protect_content")
 		if r.bool("remove_caption") {
 			m.w.Caption, m.w.CaptionEntities = "", nil
 		}

@@ -35,6 +35,9 @@ type Message struct {
 	// Entities are the text's entities as stored: those the bot sent (text
 	// links) and those Telegram finds itself (commands).
 	Entities []models.MessageEntity
+	// Protected is a message sent with protect_content: it cannot be
+	// forwarded or saved.
+	Protected bool
 }
 
 // Button is an inline keyboard button.
@@ -90,6 +93,7 @@ func (m *message) view() Message {
 		Caption:      m.w.Caption,
 		Kind:         m.kind,
 		FileID:       m.fileID,
+		Protected:    m.w.HasProtectedContent,
 		Edits:        m.edits,
 		Sent:         m.sent,
 		ReplyTo:      m.replyTo,

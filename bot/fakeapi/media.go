@@ -254,6 +254,7 @@ func (s *Server) sendFile(r *request, field, kind, msgKind string) (any, *apiErr
 		return nil, aerr
 	}
 	m := s.newBotMessageLocked(o.c, o.thread, msgKind)
+	m.w.HasProtectedContent = r.bool("protect_content")
 	attachMedia(m, f)
 	m.w.Caption, m.w.CaptionEntities = o.text, o.ents
 	m.setKeyboard(o.kb)
@@ -342,6 +343,7 @@ func (s *Server) mSendMediaGroup(r *request) (any, *apiError) {
 	out := make([]json.RawMessage, 0, len(ps))
 	for i, p := range ps {
 		m := s.newBotMessageLocked(c, thread, KindMediaItem)
+		m.w.HasProtectedContent = r.bool("protect_content")
 		attachMedia(m, files[i])
 		m.w.MediaGroupID = group
 		m.w.Caption, m.w.CaptionEntities = p.caption, p.ents

@@ -139,6 +139,7 @@ func (s *Server) mSendMessage(r *request) (any, *apiError) {
 		return nil, aerr
 	}
 	m := s.newBotMessageLocked(o.c, o.thread, KindText)
+	m.w.HasProtectedContent = r.bool("protect_content")
 	m.w.Text, m.w.Entities = o.text, o.ents
 	m.setKeyboard(o.kb)
 	s.setReply(m, o.to)
