@@ -85,7 +85,8 @@ func TestOpeningMessage(t *testing.T) {
 }
 
 // Through Telegram: a knowledge-base answer names its sources in one short
-// line, each with its address behind it as a text link.
+// line, each with its address behind it as a text link, and shows no link
+// preview.
 func TestAnswerSourcesAreLinks(t *testing.T) {
 	const chat = int64(8301)
 	h := startedInEnglish(t, chat)
@@ -113,6 +114,17 @@ func TestAnswerSourcesAreLinks(t *testing.T) {
 	}
 	if links == 0 {
 		t.Errorf("answer entities = %+v; want text links behind the sources", answer.Entities)
+	}
+	// No preview of AIMA's site under the answer; none asked for under a
+	// text without links.
+	for _, c := range h.srv.Calls("sendMessage") {
+		text, preview := c.Params["text"], c.Params["link_preview_options"]
+		switch {
+		case strings.Contains(text, "Sources: ") && !strings.Contains(preview, `"is_disabled":true`):
+			t.Errorf("the answer with links was sent with link_preview_options %q; want the preview off", preview)
+		case strings.HasPrefix(text, "What happened?") && preview != "":
+			t.Errorf("a text without links was sent with link_preview_options %q; want none", preview)
+		}
 	}
 }
 

@@ -260,3 +260,16 @@ func encodeOps(ops []op, now time.Time) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// previewOff turns Telegram's link preview off for a text with links or a
+// web address in it: a preview of AIMA's site under an answer takes a
+// phone's whole screen and says nothing the answer does not. Nil (the
+// default) for a text without.
+func previewOff(text string, links []flows.Link) *models.LinkPreviewOptions {
+	if len(links) == 0 && !strings.Contains(text, "http://") && !strings.Contains(text, "https://") &&
+		!strings.Contains(text, "t.me/") && !strings.Contains(text, "www.") {
+		return nil
+	}
+	off := true
+	return &models.LinkPreviewOptions{IsDisabled: &off}
+}

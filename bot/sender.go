@@ -485,7 +485,8 @@ func (s *sender) call(chat int64, o op) error {
 	var err error
 	switch o.Kind {
 	case opSend:
-		p := &tg.SendMessageParams{ChatID: chat, Text: o.Text, Entities: entities(o.Text, o.Links)}
+		p := &tg.SendMessageParams{ChatID: chat, Text: o.Text, Entities: entities(o.Text, o.Links),
+			LinkPreviewOptions: previewOff(o.Text, o.Links)}
 		if k := o.keyboard(); k != nil {
 			p.ReplyMarkup = k
 		}
