@@ -40,7 +40,7 @@ type committed struct {
 // answer when there is no conversation, and nothing to apologise for when
 // the session cannot be read.
 func internal(k flows.InputKind) bool {
-	return k == flows.WakeUp || k == flows.BotBlocked || k == flows.PackageDone
+	return k == flows.WakeUp || k == flows.BotBlocked || k == flows.BotUnblocked || k == flows.PackageDone
 }
 
 // commit applies one input to the chat. updateID is Telegram's update id,

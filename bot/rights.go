@@ -102,6 +102,20 @@ func (d *desk) checkRights(ctx context.Context) {
 // rightsChanged reads Telegram's word that the bot's status or rights in a
 // chat changed, and warns when the staff group's lack one it needs.
 func (it *intake) rightsChanged(ctx context.Context, u *models.ChatMemberUpdated) (flows.Input, int64, *press, bool, error) {
+	if u.Chat.Type == models.ChatTypePrivate {
+		// The applicant blocked the bot, or unblocked it: known at once,
+		// not at the next message that fails.
+		if err := privateClaim(u.Chat.ID, &u.From); err != nil {
+			return flows.Input{}, 0, nil, false, err
+		}
+		switch {
+		case u.NewChatMember.Type == models.ChatMemberTypeBanned:
+			return flows.Input{Kind: flows.BotBlocked}, u.Chat.ID, nil, true, nil
+		case u.NewChatMember.Type == models.ChatMemberTypeMember && u.OldChatMember.Type == models.ChatMemberTypeBanned:
+			return flows.Input{Kind: flows.BotUnblocked, ClientLang: u.From.LanguageCode}, u.Chat.ID, nil, true, nil
+		}
+		return flows.Input{}, 0, nil, false, nil
+	}
 	if it.desk == nil {
 		return flows.Input{}, 0, nil, false, nil
 	}

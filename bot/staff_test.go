@@ -912,3 +912,33 @@ func TestStaffCopiesProtected(t *testing.T) {
 		t.Errorf("no document of the applicant in the topic; want the passport")
 	}
 }
+
+// Through Telegram's my_chat_member updates: a block is known at once,
+// before any message fails (the case's topic and card say so, and nothing
+// is sent to the blocked chat); an unblock is greeted with where the
+// applicant left off, and the team told.
+func TestBlockKnownAtOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		h := staffHarness(t, open(t))
+		chat := int64(6091)
+		h.toSecondDocument(chat)
+		h.do(chat, func() { h.srv.UserText(chat, "/human") }, "Document 2 of 3")
+		tp := h.topicOfCase("User6091")
+		h.srv.UserBlocksBot(chat)
+		h.inTopic(tp.ThreadID, "blocked the bot")
+		h.card(tp.ThreadID, "The applicant blocked the bot")
+		for _, c := range h.srv.Calls("sendMessage") {
+			if c.Status == http.StatusForbidden {
+				t.Errorf("a message was sent to the blocked chat (403): the block was not known at once")
+			}
+		}
+		h.do(chat, func() { h.srv.UserUnblocksBot(chat) }, "Document 2 of 3")
+		if d := h.dump(chat); !strings.Contains(d, "Welcome back! Here is where you left off.") {
+			t.Errorf("the unblock was not greeted:%s", d)
+		}
+		h.inTopic(tp.ThreadID, "unblocked the bot")
+		if s := h.session(chat); s.Blocked != nil {
+			t.Errorf("Blocked = %v after the unblock; want cleared", s.Blocked)
+		}
+	})
+}

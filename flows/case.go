@@ -739,3 +739,25 @@ func (f *Flow) Blocked(s Session, now time.Time) (Session, []Reply) {
 	}
 	return t.s, t.out
 }
+
+// Unblocked is the applicant unblocking the bot (Telegram's my_chat_member
+// update): they are greeted with where they left off, and the support team
+// told when a case is open. Nothing is said to someone the assistant has no
+// conversation with: their /start comes next.
+func (f *Flow) Unblocked(s Session, now time.Time) (Session, []Reply) {
+	if s.State == "" {
+		return s, nil
+	}
+	t := &turn{f: f, cat: f.cat, s: s.clone(), now: now, today: rules.Today(now)}
+	was := t.s.Blocked != nil
+	t.s.Blocked = nil
+	if c := t.s.Human; was && c != nil && t.s.CaseStatus() != CaseClosed {
+		t.staffSay("staff_unblocked", nil)
+		t.cardChanged()
+	}
+	t.say("welcome_back", nil)
+	t.statusLines()
+	t.send()
+	t.resume()
+	return t.s, t.out
+}

@@ -117,6 +117,9 @@ func (f *Flow) Step(s Session, in Input, now time.Time) (Session, []Reply, error
 	case BotBlocked:
 		next, out := f.Blocked(s, now)
 		return next, out, nil
+	case BotUnblocked:
+		next, out := f.Unblocked(s, now)
+		return next, out, nil
 	}
 	t := &turn{f: f, cat: f.cat, s: s.clone(), in: in, now: now, today: rules.Today(now)}
 	if in.From == nil && in.Kind != AlbumEnd && in.Kind != PackageDone {

@@ -241,6 +241,9 @@ const (
 	// BotBlocked is the transport's word that the applicant blocked the
 	// bot: a reply could not be delivered.
 	BotBlocked
+	// BotUnblocked is the transport's word that the applicant unblocked
+	// the bot (see Flow.Unblocked).
+	BotUnblocked
 	// PackageDone is the transport's outcome of a Reply.Package
 	// (Input.Packed): what was sent, and what could not be.
 	PackageDone

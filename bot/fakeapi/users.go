@@ -45,6 +45,43 @@ func (s *Server) UnblockChat(chatID int64) {
 	s.notifyLocked()
 }
 
+// UserBlocksBot is the user blocking the bot in their private chat: sends
+// to it answer 403 and, as Telegram does, a my_chat_member update says the
+// bot's status went from member to kicked. It returns the update's id.
+func (s *Server) UserBlocksBot(chatID int64) int64 {
+	return s.privateStatus(chatID, true)
+}
+
+// UserUnblocksBot undoes UserBlocksBot, with its my_chat_member update
+// (kicked to member).
+func (s *Server) UserUnblocksBot(chatID int64) int64 {
+	return s.privateStatus(chatID, false)
+}
+
+func (s *Server) privateStatus(chatID int64, blocked bool) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, u := s.privateLocked(chatID)
+	c.blocked = blocked
+	old, now := "member", "kicked"
+	if !blocked {
+		old, now = now, old
+	}
+	bot := s.botUser()
+	status := func(st string) map[string]any {
+		m := map[string]any{"status": st, "user": bot}
+		if st == "kicked" {
+			m["until_date"] = 0
+		}
+		return m
+	}
+	payload, _ := json.Marshal(map[string]any{
+		"chat": s.chatObj(c), "from": s.userObj(u), "date": s.clock.Unix(),
+		"old_chat_member": status(old), "new_chat_member": status(now),
+	})
+	return s.enqueueLocked(models.AllowedUpdateMyChatMember, chatID, payload, true)
+}
+
 // privateLocked is the private chat of a user and the user.
 func (s *Server) privateLocked(chatID int64) (*chat, *user) {
 	c := s.chatLocked(chatID)
