@@ -209,3 +209,20 @@ func TestUnsureAndSmallTalk(t *testing.T) {
 	}
 	h.doAll(chat, func() { h.press(chat, next) }, "police", "What happened?")
 }
+
+// Through Telegram: a deep link (t.me/<bot>?start=address-fr, as a web page
+// or a poster would send people in) starts in its language at the step it
+// names, whatever the app's language.
+func TestDeepLinkStartsAtItsStep(t *testing.T) {
+	h := newHarness(t, openRedis(t), fakeapi.Options{})
+	h.start(false)
+	const chat = int64(8401)
+	h.srv.SetUserLang(chat, "en")
+	h.do(chat, func() { h.srv.UserText(chat, "/start address-fr") }, "date d'expiration")
+	if !strings.Contains(h.dump(chat), "C'est noté : votre adresse") {
+		t.Errorf("the link's request was not acknowledged:%s", h.dump(chat))
+	}
+	if s := h.session(chat); s.Lang != "fr" || s.Reason != rules.Address || s.State != flows.StateExpiry {
+		t.Errorf("after /start address-fr: lang %q, reason %q, state %s; want fr, address, the expiry date", s.Lang, s.Reason, s.State)
+	}
+}

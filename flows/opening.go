@@ -32,7 +32,11 @@ func (t *turn) open() error {
 	if t.in.Kind == Text {
 		u = understand(t.in.Text, t.today)
 	}
-	lang := cmp.Or(u.askLang, u.lang, ourLanguage(t.in.ClientLang))
+	link := DeepLink{}
+	if t.in.Kind == Command && t.in.Command == "start" {
+		link = ParseDeepLink(t.in.Text)
+	}
+	lang := cmp.Or(link.Lang, u.askLang, u.lang, ourLanguage(t.in.ClientLang))
 	if lang != "" {
 		t.s.Lang = lang
 	}
@@ -48,7 +52,48 @@ func (t *turn) open() error {
 		return err
 	}
 	t.say("language_guessed", nil)
+	if link.Kind != "" {
+		// A link on a web page or a poster said what the request is.
+		g := Guess{Kind: link.Kind, Reason: link.Reason}
+		t.say("opening_ack", map[string]any{"What": t.guessWords(g)})
+		t.s.Guess = &g
+		return t.acceptGuess()
+	}
 	return t.readFirst(u)
+}
+
+// DeepLink is what a t.me/<bot>?start=<payload> link says: the payload's
+// words, separated by "-", each a language (en, pt, fr), a request
+// (duplicate, data_change) or a reason (lost, stolen, damaged, address,
+// name, civil_status, nationality, other), in any order, e.g.
+// "lost-pt". Words it does not know (a campaign's name) are ignored.
+type DeepLink struct {
+	Lang   string
+	Kind   rules.Kind
+	Reason rules.Reason
+}
+
+// ParseDeepLink reads a /start payload.
+func ParseDeepLink(payload string) DeepLink {
+	var d DeepLink
+	for _, w := range strings.FieldsFunc(strings.ToLower(payload), func(r rune) bool { return r == '-' || r == ' ' }) {
+		switch {
+		case validLang(w):
+			d.Lang = w
+		case slices.Contains(rules.Kinds(), rules.Kind(w)):
+			d.Kind = rules.Kind(w)
+		case rules.KindOf(rules.Reason(w)) != "":
+			d.Reason = rules.Reason(w)
+		}
+	}
+	if d.Reason != "" {
+		if k := rules.KindOf(d.Reason); d.Kind == "" || d.Kind == k {
+			d.Kind = k
+		} else {
+			d.Reason = "" // a reason of the other request: the request alone
+		}
+	}
+	return d
 }
 
 // onLanguage reads text typed at the language question: a message in one

@@ -139,3 +139,26 @@ func TestOpeningQuestionKept(t *testing.T) {
 		t.Errorf("after choosing Portuguese: kept %q, state %s, saying %q; want the question answered from the knowledge base, then the first question", s.Opening, s.State, texts(replies))
 	}
 }
+
+func TestParseDeepLink(t *testing.T) {
+	tests := []struct {
+		payload string
+		want    DeepLink
+	}{
+		{"lost", DeepLink{Kind: rules.Duplicate, Reason: rules.Lost}},
+		{"lost-pt", DeepLink{Lang: "pt", Kind: rules.Duplicate, Reason: rules.Lost}},
+		{"FR-address", DeepLink{Lang: "fr", Kind: rules.DataChange, Reason: rules.Address}},
+		{"civil_status", DeepLink{Kind: rules.DataChange, Reason: rules.CivilStatus}},
+		{"duplicate-en", DeepLink{Lang: "en", Kind: rules.Duplicate}},
+		{"data_change-stolen", DeepLink{Kind: rules.DataChange}}, // a reason of the other request
+		{"pt", DeepLink{Lang: "pt"}},
+		{"flyer-lisboa", DeepLink{}},
+		{"", DeepLink{}},
+		{"de-lost", DeepLink{Kind: rules.Duplicate, Reason: rules.Lost}},
+	}
+	for _, tt := range tests {
+		if got := ParseDeepLink(tt.payload); got != tt.want {
+			t.Errorf("ParseDeepLink(%q) = %+v; want %+v", tt.payload, got, tt.want)
+		}
+	}
+}
