@@ -239,6 +239,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	b.setCommands(ctx)
+	b.setDescriptions(ctx)
 	b.send.start(ctx)
 	b.waker.start(ctx)
 	if b.desk != nil {
@@ -427,6 +428,28 @@ func (b *Bot) setCommands(ctx context.Context) {
 		_, err := do(ctx, b.tg, "setMyCommands", b.tg.api.SetMyCommands, &tg.SetMyCommandsParams{Commands: cmds, LanguageCode: code})
 		if err != nil {
 			b.logger.Warn("bot: setMyCommands failed", "lang", lang, "err", err)
+		}
+	}
+}
+
+// setDescriptions publishes what a person sees of the bot before starting
+// it (the description) and on its profile and in shares (the short one),
+// in each language, like the command menu. A failure is logged, not fatal.
+func (b *Bot) setDescriptions(ctx context.Context) {
+	cat := b.flow.Catalog()
+	data := map[string]any{"Staff": b.flow.Staff()}
+	for _, lang := range flows.Languages() {
+		code := lang
+		if lang == "en" {
+			code = "" // the default for every other language
+		}
+		if _, err := do(ctx, b.tg, "setMyDescription", b.tg.api.SetMyDescription,
+			&tg.SetMyDescriptionParams{Description: cat.Text(lang, "bot_description", data), LanguageCode: code}); err != nil {
+			b.logger.Warn("bot: setMyDescription failed", "lang", lang, "err", err)
+		}
+		if _, err := do(ctx, b.tg, "setMyShortDescription", b.tg.api.SetMyShortDescription,
+			&tg.SetMyShortDescriptionParams{ShortDescription: cat.Text(lang, "bot_short_description", data), LanguageCode: code}); err != nil {
+			b.logger.Warn("bot: setMyShortDescription failed", "lang", lang, "err", err)
 		}
 	}
 }

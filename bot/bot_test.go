@@ -764,7 +764,9 @@ func TestBlockedChat(t *testing.T) {
 }
 
 // The applicants' command menu offers /human only when a support team is
-// configured: without one, personal help is not available.
+// configured: without one, personal help is not available; the bot's
+// descriptions, set in the three languages at start, promise a person
+// only then too.
 func TestCommandMenuHuman(t *testing.T) {
 	hasHuman := func(cmds []fakeapi.BotCommand) bool {
 		for _, c := range cmds {
@@ -807,6 +809,18 @@ func TestCommandMenuHuman(t *testing.T) {
 		for _, l := range langs {
 			if got := hasHuman(h.srv.Commands()[l]); got != staff {
 				t.Errorf("staff %v: menu %q offers /human: %v; want %v", staff, l, got, staff)
+			}
+		}
+		// The descriptions, in every language, promise a person only
+		// when there is a team.
+		long, short := h.srv.Descriptions()
+		person := map[string]string{"": "support team", "pt": "equipa de apoio", "fr": "équipe d'assistance"}
+		for _, l := range []string{"", "pt", "fr"} {
+			if long[l] == "" || short[l] == "" {
+				t.Errorf("staff %v: description %q = %q, short %q; want both set", staff, l, long[l], short[l])
+			}
+			if got := strings.Contains(long[l], person[l]); got != staff {
+				t.Errorf("staff %v: description %q promises a person: %v; want %v", staff, l, got, staff)
 			}
 		}
 	}

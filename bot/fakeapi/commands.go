@@ -107,3 +107,47 @@ func (s *Server) mGetMyCommands(r *request) (any, *apiError) {
 	}
 	return cmds, nil
 }
+
+// setDescription is setMyDescription (limit 512) and setMyShortDescription
+// (limit 120): an empty text removes the language's; an invalid language
+// code or a text over the limit is refused.
+func (s *Server) setDescription(r *request, field string, limit int, into map[string]string) (any, *apiError) {
+	lang := r.str("language_code")
+	if lang != "" && !langCode(lang) {
+		return nil, badRequest("invalid language code specified")
+	}
+	text := r.str(field)
+	if utf16Len(text) > limit {
+		return nil, badRequest("BOT_%s_INVALID", strings.ToUpper(field))
+	}
+	if text == "" {
+		delete(into, lang)
+	} else {
+		into[lang] = text
+	}
+	return true, nil
+}
+
+func (s *Server) mSetMyDescription(r *request) (any, *apiError) {
+	return s.setDescription(r, "description", 512, s.descriptions)
+}
+
+func (s *Server) mSetMyShortDescription(r *request) (any, *apiError) {
+	return s.setDescription(r, "short_description", 120, s.shortDescs)
+}
+
+// getDescription answers a language's text, else the default one.
+func getDescription(r *request, from map[string]string) string {
+	if d, ok := from[r.str("language_code")]; ok {
+		return d
+	}
+	return from[""]
+}
+
+func (s *Server) mGetMyDescription(r *request) (any, *apiError) {
+	return map[string]string{"description": getDescription(r, s.descriptions)}, nil
+}
+
+func (s *Server) mGetMyShortDescription(r *request) (any, *apiError) {
+	return map[string]string{"short_description": getDescription(r, s.shortDescs)}, nil
+}

@@ -266,3 +266,18 @@ func (s *Server) File(fileID string) (name string, data []byte, ok bool) {
 	}
 	return f.name, append([]byte(nil), f.data...), true
 }
+
+// Descriptions returns the bot's descriptions and short descriptions as
+// set, by language code ("" for the default).
+func (s *Server) Descriptions() (long, short map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	long, short = map[string]string{}, map[string]string{}
+	for k, v := range s.descriptions {
+		long[k] = v
+	}
+	for k, v := range s.shortDescs {
+		short[k] = v
+	}
+	return long, short
+}

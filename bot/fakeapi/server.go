@@ -85,6 +85,8 @@ type Server struct {
 	groupSeq   int64
 	commands   map[commandsKey][]BotCommand
 	latestCmds map[string][]BotCommand
+	// descriptions and short descriptions by language code ("" default)
+	descriptions, shortDescs map[string]string
 
 	// records
 	calls   []Call
@@ -120,22 +122,23 @@ func New(opts Options) *Server {
 		botID = 123456
 	}
 	s := &Server{
-		opts:       opts,
-		token:      opts.Token,
-		botID:      botID,
-		done:       make(chan struct{}),
-		changed:    make(chan struct{}),
-		clock:      time.Now().Truncate(time.Second),
-		nextUpdate: 1_000_001,
-		allowed:    defaultAllowed(),
-		chats:      map[int64]*chat{},
-		users:      map[int64]*user{},
-		files:      map[string]*file{},
-		filePaths:  map[string]*file{},
-		queries:    map[string]*query{},
-		commands:   map[commandsKey][]BotCommand{},
-		latestCmds: map[string][]BotCommand{},
-		limiter:    newLimiter(opts),
+		opts:         opts,
+		token:        opts.Token,
+		botID:        botID,
+		done:         make(chan struct{}),
+		changed:      make(chan struct{}),
+		clock:        time.Now().Truncate(time.Second),
+		nextUpdate:   1_000_001,
+		allowed:      defaultAllowed(),
+		chats:        map[int64]*chat{},
+		users:        map[int64]*user{},
+		files:        map[string]*file{},
+		filePaths:    map[string]*file{},
+		queries:      map[string]*query{},
+		commands:     map[commandsKey][]BotCommand{},
+		latestCmds:   map[string][]BotCommand{},
+		descriptions: map[string]string{}, shortDescs: map[string]string{},
+		limiter: newLimiter(opts),
 	}
 	s.methods = s.methodTable()
 	s.hookCli = &http.Client{Transport: &http.Transport{
