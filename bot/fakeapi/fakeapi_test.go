@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,10 +254,9 @@ func TestTextValidation(t *testing.T) {
 	}
 }
 
-// The fake does not emulate parse_mode: every request with one is refused
-// with a 400 that says so, texts, captions and edits alike, and nothing is
-// sent.
-func TestParseModeRefused(t *testing.T) {
+// The fake emulates parse_mode HTML as Telegram reads it, and refuses the
+// Markdown modes with a 400 that says so, texts, captions and edits alike.
+func TestParseMode(t *testing.T) {
 	srv := newServer(t, Options{})
 	b := newBot(t, srv)
 	ctx := testCtx(t)
@@ -266,20 +266,52 @@ func TestParseModeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(srv.Messages(alice))
-	for _, mode := range []models.ParseMode{models.ParseModeHTML, models.ParseModeMarkdown, models.ParseModeMarkdownV1} {
+	for _, mode := range []models.ParseMode{models.ParseModeMarkdown, models.ParseModeMarkdownV1} {
 		t.Run(string(mode), func(t *testing.T) {
 			_, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: "<b>Bold</b>", ParseMode: mode})
-			wantBadRequest(t, err, "parse_mode is not emulated")
+			wantBadRequest(t, err, "not emulated")
 			_, err = b.EditMessageText(ctx, &tgbot.EditMessageTextParams{ChatID: alice, MessageID: sent.ID, Text: "*x*", ParseMode: mode})
-			wantBadRequest(t, err, "parse_mode is not emulated")
+			wantBadRequest(t, err, "not emulated")
 			status, r := call(t, srv, "sendPhoto", url.Values{"chat_id": {"4242"}, "photo": {"x"}, "caption": {"_c_"}, "parse_mode": {string(mode)}})
-			if status != http.StatusBadRequest || !strings.Contains(r.Description, "parse_mode is not emulated") {
-				t.Errorf("sendPhoto with parse_mode %s = %d %q; want 400 saying parse_mode is not emulated", mode, status, r.Description)
+			if status != http.StatusBadRequest || !strings.Contains(r.Description, "not emulated") {
+				t.Errorf("sendPhoto with parse_mode %s = %d %q; want 400 saying it is not emulated", mode, status, r.Description)
 			}
 		})
 	}
 	if n := len(srv.Messages(alice)); n != before {
 		t.Errorf("%d messages after the refused requests; want %d", n, before)
+	}
+	tests := []struct {
+		name, html, text string
+		ents             []models.MessageEntity // nil: refused
+	}{
+		{"bold", "<b>Last day</b>: 2 May", "Last day: 2 May", []models.MessageEntity{{Type: models.MessageEntityTypeBold, Offset: 0, Length: 8}}},
+		{"escaped", "1 &lt; 2 &amp;&amp; <b>a&quot;b</b> &#233;", `1 < 2 && a"b é`, []models.MessageEntity{{Type: models.MessageEntityTypeBold, Offset: 9, Length: 3}}},
+		{"link", `see <a href="https://aima.gov.pt/?a=1&amp;b=2">AIMA</a>`, "see AIMA", []models.MessageEntity{{Type: models.MessageEntityTypeTextLink, Offset: 4, Length: 4, URL: "https://aima.gov.pt/?a=1&b=2"}}},
+		{"nested", "<b>x <i>y</i></b>", "x y", []models.MessageEntity{{Type: models.MessageEntityTypeItalic, Offset: 2, Length: 1}, {Type: models.MessageEntityTypeBold, Offset: 0, Length: 3}}},
+		{"bare <", "1 < 2", "", nil},
+		{"bare &", "Tom & Ana", "", nil},
+		{"unknown tag", "<script>x</script>", "", nil},
+		{"unclosed", "<b>x", "", nil},
+		{"crossed", "<b><i>x</b></i>", "", nil},
+	}
+	for _, tt := range tests {
+		m, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: alice, Text: tt.html, ParseMode: models.ParseModeHTML})
+		if tt.ents == nil {
+			if err == nil {
+				t.Errorf("%s: sendMessage(%q, HTML) = ok; want can't parse entities", tt.name, tt.html)
+			} else {
+				wantBadRequest(t, err, "can't parse entities")
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: sendMessage(%q, HTML): %v", tt.name, tt.html, err)
+			continue
+		}
+		if m.Text != tt.text || !reflect.DeepEqual(m.Entities, tt.ents) {
+			t.Errorf("%s: sendMessage(%q, HTML) = %q %+v; want %q %+v", tt.name, tt.html, m.Text, m.Entities, tt.text, tt.ents)
+		}
 	}
 }
 
