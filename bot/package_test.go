@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-telegram/bot/models"
+
 	"github.com/aimabot/aimabot/bot/fakeapi"
 	"github.com/aimabot/aimabot/pack"
 	"github.com/aimabot/aimabot/rules"
@@ -155,7 +157,10 @@ func TestDeadlineReminders(t *testing.T) {
 		count := func(text string) int { return strings.Count(h.dump(chat), text) }
 
 		clk.Advance(6*24*time.Hour + time.Hour) // 1 December, 11:00
-		h.expect(chat, "14 days left")
+		m := h.expect(chat, "14 days left")
+		if !boldCovers(m, "Tuesday, 15 December 2026") {
+			t.Errorf("the reminder's last day is not in bold: %q %+v", m.Text, m.Entities)
+		}
 		h.do(chat, func() { h.srv.UserText(chat, "/status") }, "")
 		if n := count("14 days left"); n != 1 {
 			t.Errorf("the 14-day reminder came %d times; want once", n)
@@ -225,4 +230,20 @@ func TestPackerOneAtATime(t *testing.T) {
 		t.Fatalf("take after the release = %v; want the slot", err)
 	}
 	r()
+}
+
+// boldCovers says a bold entity of m covers exactly piece, where it first
+// appears.
+func boldCovers(m fakeapi.Message, piece string) bool {
+	i := strings.Index(m.Text, piece)
+	if i < 0 {
+		return false
+	}
+	start, length := utf16Len(m.Text[:i]), utf16Len(piece)
+	for _, e := range m.Entities {
+		if e.Type == models.MessageEntityTypeBold && e.Offset == start && e.Length == length {
+			return true
+		}
+	}
+	return false
 }

@@ -45,6 +45,8 @@ type op struct {
 	Lang string `json:"lang,omitempty"`
 	// Links, for a send, are pieces of Text with a web address behind them.
 	Links []flows.Link `json:"ln,omitempty"`
+	// Bold, for a send, are pieces of Text shown in bold (key facts).
+	Bold []string `json:"bd,omitempty"`
 	// Pack, for a package, is what to make into PDFs and send back.
 	Pack *flows.Package `json:"pk,omitempty"`
 	// At is when the operation was committed (unix milliseconds), for the
@@ -166,6 +168,11 @@ func render(replies []flows.Reply) []op {
 				o.Buttons = buttonsOf(r.Buttons)
 			}
 			o.Links, links = linksIn(p, links)
+			for _, b := range r.Bold {
+				if strings.Contains(p, b) {
+					o.Bold = append(o.Bold, b)
+				}
+			}
 			ops = append(ops, o)
 		}
 	}
@@ -272,4 +279,66 @@ func previewOff(text string, links []flows.Link) *models.LinkPreviewOptions {
 	}
 	off := true
 	return &models.LinkPreviewOptions{IsDisabled: &off}
+}
+
+// htmlOf writes text for Telegram's HTML parse mode: every piece of it
+// escaped (it holds what applicants typed and the knowledge base's
+// answers), each link's text inside <a href>, and each bold piece (its
+// first place not inside another) inside <b>.
+func htmlOf(text string, links []flows.Link, bold []string) string {
+	type span struct {
+		start, end int
+		url        string // a link; "" for bold
+	}
+	var spans []span
+	from := 0
+	for _, l := range links {
+		i := strings.Index(text[from:], l.Text)
+		if i < 0 || l.Text == "" {
+			continue
+		}
+		spans = append(spans, span{from + i, from + i + len(l.Text), l.URL})
+		from += i + len(l.Text)
+	}
+	free := func(start, end int) bool {
+		for _, s := range spans {
+			if start < s.end && s.start < end {
+				return false
+			}
+		}
+		return true
+	}
+	for _, b := range bold {
+		for at := 0; b != ""; {
+			i := strings.Index(text[at:], b)
+			if i < 0 {
+				break
+			}
+			if start, end := at+i, at+i+len(b); free(start, end) {
+				spans = append(spans, span{start: start, end: end})
+				break
+			}
+			at += i + 1
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var out strings.Builder
+	at := 0
+	for _, s := range spans {
+		out.WriteString(htmlEscape(text[at:s.start]))
+		if s.url != "" {
+			out.WriteString(`<a href="` + strings.ReplaceAll(htmlEscape(s.url), `"`, "&quot;") + `">`)
+			out.WriteString(htmlEscape(text[s.start:s.end]) + "</a>")
+		} else {
+			out.WriteString("<b>" + htmlEscape(text[s.start:s.end]) + "</b>")
+		}
+		at = s.end
+	}
+	out.WriteString(htmlEscape(text[at:]))
+	return out.String()
+}
+
+// htmlEscape escapes the three characters Telegram's HTML reserves.
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

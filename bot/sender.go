@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tg "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
 
 	"github.com/aimabot/aimabot/flows"
 	"github.com/aimabot/aimabot/store"
@@ -485,7 +486,9 @@ func (s *sender) call(chat int64, o op) error {
 	var err error
 	switch o.Kind {
 	case opSend:
-		p := &tg.SendMessageParams{ChatID: chat, Text: o.Text, Entities: entities(o.Text, o.Links),
+		// HTML, every piece escaped: the key facts in bold, the links'
+		// addresses behind their words.
+		p := &tg.SendMessageParams{ChatID: chat, Text: htmlOf(o.Text, o.Links, o.Bold), ParseMode: models.ParseModeHTML,
 			LinkPreviewOptions: previewOff(o.Text, o.Links)}
 		if k := o.keyboard(); k != nil {
 			p.ReplyMarkup = k

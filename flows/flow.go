@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,6 +204,7 @@ type turn struct {
 	out   []Reply
 	text  []string // paragraphs of the reply being written
 	links []Link   // the links in them
+	bold  []string // the key facts in them
 	// forgotten says the applicant erased everything: the session ends.
 	forgotten bool
 	// received says this turn filed a file, so the next question offers
@@ -218,15 +220,24 @@ type turn struct {
 func (t *turn) tr(id string, data map[string]any) string { return t.cat.Text(t.s.Language(), id, data) }
 
 // say adds a paragraph to the reply being written.
-func (t *turn) say(id string, data map[string]any) { t.text = append(t.text, t.tr(id, data)) }
+func (t *turn) say(id string, data map[string]any) {
+	t.text = append(t.text, t.tr(id, data))
+	// The key facts, shown in bold: the last day to use the form, the
+	// request, and the documents a text names.
+	for _, k := range [...]string{"LastDay", "Kind", "Docs"} {
+		if v, ok := data[k].(string); ok && v != "" && !slices.Contains(t.bold, v) {
+			t.bold = append(t.bold, v)
+		}
+	}
+}
 
 // send closes the reply being written, with buttons.
 func (t *turn) send(buttons ...[]ButtonSpec) {
 	if len(t.text) == 0 && len(buttons) == 0 {
 		return
 	}
-	t.out = append(t.out, Reply{Text: strings.Join(t.text, "\n\n"), Buttons: buttons, Links: t.links})
-	t.text, t.links = nil, nil
+	t.out = append(t.out, Reply{Text: strings.Join(t.text, "\n\n"), Buttons: buttons, Links: t.links, Bold: t.bold})
+	t.text, t.links, t.bold = nil, nil, nil
 }
 
 // button makes an inline button for the current step.

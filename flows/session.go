@@ -298,6 +298,9 @@ type Reply struct {
 	// Links are pieces of Text that open a web page: Telegram shows the
 	// address behind the words (a text link), the console next to them.
 	Links []Link
+	// Bold are pieces of Text that carry a key fact (the last day, the
+	// request, what is missing): the transport shows them in bold.
+	Bold []string
 	// Package asks the transport to make the applicant's documents into
 	// one PDF each and send them back; it answers with a PackageDone
 	// input.
