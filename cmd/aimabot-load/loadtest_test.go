@@ -36,7 +36,9 @@ func buildAndRun(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	aimabotBin = filepath.Join(dir, "aimabot")
-	args := []string{"build", "-o", aimabotBin}
+	// -buildvcs=true: the binary names its commit (aimabot version), even
+	// where GOFLAGS turns stamping off.
+	args := []string{"build", "-buildvcs=true", "-o", aimabotBin}
 	if raceEnabled {
 		args = append(args, "-race")
 	}
@@ -295,5 +297,25 @@ func TestReplicaPortTaken(t *testing.T) {
 	defer r.kill()
 	if now := r.listenAddr(); now == taken.Addr().String() || moved != now {
 		t.Errorf("replica listens on %s, told %q; want another port than the taken %s, and told so", now, moved, taken.Addr())
+	}
+}
+
+// The binary built from this checkout names its commit: `aimabot version`
+// prints the revision git has checked out, and the build time.
+func TestVersionPrintsCommit(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse HEAD: %v (the test runs in a git checkout)", err)
+	}
+	out, err := exec.Command(aimabotBin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("aimabot version: %v\n%s", err, out)
+	}
+	want := "commit " + strings.TrimSpace(string(head))
+	if !strings.Contains(string(out), want) || strings.Contains(string(out), "built unknown") {
+		t.Errorf("aimabot version =\n%s\nwant %q and a build time", out, want)
+	}
+	if out2, err := exec.Command(aimabotBin, "--version").Output(); err != nil || string(out2) != string(out) {
+		t.Errorf("aimabot --version = %q, %v; want what aimabot version prints", out2, err)
 	}
 }

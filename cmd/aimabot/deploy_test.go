@@ -226,3 +226,17 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+func TestPseudoCommit(t *testing.T) {
+	for _, tt := range []struct{ version, want string }{
+		{"v0.0.0-20261208011543-26f78f63000f", "26f78f63000f"},
+		{"v0.0.0-20261208011543-26f78f63000f+dirty", "26f78f63000f"},
+		{"v1.2.3", ""},
+		{"(devel)", ""},
+		{"v1.2.3-rc.1-longertagname", ""},
+	} {
+		if got := pseudoCommit(tt.version); got != tt.want {
+			t.Errorf("pseudoCommit(%q) = %q; want %q", tt.version, got, tt.want)
+		}
+	}
+}

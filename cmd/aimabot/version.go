@@ -44,6 +44,9 @@ func buildInfo() bot.BuildInfo {
 			}
 		}
 	}
+	if c := pseudoCommit(b.Version); b.Commit == "unknown" && c != "" {
+		b.Commit = c
+	}
 	if version != "" {
 		b.Version = version
 	}
@@ -107,4 +110,19 @@ func runHealthcheck(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("healthcheck: not ready: %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	return nil
+}
+
+// pseudoCommit is the commit a pseudo-version names (go install …@<commit>
+// or @latest between tags stamps v0.0.0-<time>-<12 hex digits>), or "".
+func pseudoCommit(v string) string {
+	v, _, _ = strings.Cut(v, "+")
+	i := strings.LastIndexByte(v, '-')
+	if i < 0 || len(v)-i-1 != 12 {
+		return ""
+	}
+	c := v[i+1:]
+	if strings.Trim(c, "0123456789abcdef") != "" {
+		return ""
+	}
+	return c
 }
