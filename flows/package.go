@@ -232,11 +232,13 @@ func (t *turn) fieldName(id rules.DocID) string {
 // packed answers the transport's outcome of a package: what was sent, where
 // each file goes, and which documents must be sent again.
 func (t *turn) packed(r *PackResult) {
-	if r == nil || r.Failed {
+	if r == nil {
 		t.say("pack_failed", nil)
 		t.send()
 		return
 	}
+	// What was sent is recorded even when the rest failed: the applicant
+	// has those files, and /mydata and /forget must know of them.
 	for _, p := range r.Sent {
 		// A new PDF of a document replaces the reference to the last one.
 		t.s.Packed = slices.DeleteFunc(t.s.Packed, func(old Packed) bool { return old.Doc == p.Doc })
@@ -283,6 +285,9 @@ func (t *turn) packed(r *PackResult) {
 	}
 	if docs := titles(r.Broken); docs != "" {
 		t.say("pack_broken", map[string]any{"Docs": docs})
+	}
+	if r.Failed {
+		t.say("pack_failed", nil)
 	}
 	if titles(gone) == "" {
 		t.send(t.finishButtons(false)...)

@@ -115,3 +115,28 @@ func TestRemindersOutliveRetention(t *testing.T) {
 		}
 	}
 }
+
+// A package that failed half way: the PDFs that were sent are recorded
+// (the applicant has them; /mydata and /forget must know of them) and
+// listed, and the applicant is told the rest could not be made.
+func TestPartlyFailedPackage(t *testing.T) {
+	f := newFlow(t)
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s := remindingSession(t, f, now, rules.Date{Year: 2027, Month: time.March, Day: 15})
+	res := &PackResult{Failed: true, Limit: 5 << 20,
+		Sent: []Packed{{Doc: rules.DocPassport, Name: "passaporte.pdf", Ref: "pdf-1", Msg: 7, Size: 400_000, Pages: 2}}}
+	next, out, err := f.Step(s, Input{Kind: PackageDone, Packed: res}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Packed) != 1 || next.Packed[0].Ref != "pdf-1" {
+		t.Errorf("Packed = %+v; want the PDF that was sent", next.Packed)
+	}
+	var text string
+	for _, r := range out {
+		text += r.Text
+	}
+	if !strings.Contains(text, "passaporte.pdf") || !strings.Contains(text, "couldn't finish your PDFs") {
+		t.Errorf("replies = %q; want the PDF sent listed and the failure told", text)
+	}
+}
