@@ -42,6 +42,10 @@
 //     Where each case is shown (topic, card, what was posted) is its own
 //     record, apart from the sessions.
 //   - albums (albums.go) and waker (wake.go): inputs without an update.
+//   - packer (packer.go): a package (flows.Package) is an outbox operation
+//     the sender performs under the chat's send lease: files fetched into
+//     memory, one PDF per document (package pack), sent back, the outcome
+//     committed as flows.PackageDone; one package at a time per replica.
 //   - telegram (telegram.go): the one place that calls the Bot API: timeout,
 //     redaction of the token, metrics, and one error type (apiError) that
 //     says whether to retry after a pause, back off, give up, or treat the

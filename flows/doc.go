@@ -36,7 +36,8 @@
 //     validator, from the language to the next steps at the end.
 //   - opening.go and understand.go: the first message (and a sentence at
 //     the first question) read for its language, request, reason and date,
-//     confirmed once; a language named at any step.
+//     confirmed once; a language named at any step; a deep link's payload
+//     ([ParseDeepLink]).
 //   - documents.go: the documents step: the checklist, uploads (one file or
 //     an album), file checks. pages.go: pages and sides (a card's back
 //     asked for, another page on request) and "That's not it".
@@ -45,6 +46,10 @@
 //     and relay. casecard.go: the case card, the queue, staff-side texts.
 //   - privacy.go: /privacy, /mydata, /forget, retention, [Flow.Due] and
 //     [Flow.Wake].
+//   - package.go: the end of the journey: /package and its button (a
+//     [Package] for the transport, whose outcome comes back as a
+//     PackageDone input), reminders before the last day, "I've sent it"
+//     and the check-in, /reminders.
 //   - session.go: the stored [Session] (small versioned JSON; document
 //     contents are never in it) and the transport-neutral [Input] and [Reply].
 //   - text.go: small helpers on typed text.
