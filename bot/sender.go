@@ -493,16 +493,16 @@ func (s *sender) call(chat int64, o op) error {
 		if k := o.keyboard(); k != nil {
 			p.ReplyMarkup = k
 		}
-		_, err = do(ctx, s.tg, "sendMessage", s.tg.api.SendMessage, p)
+		err = s.tg.callJSON(ctx, "sendMessage", p, nil)
 	case opEdit:
-		_, err = do(ctx, s.tg, "editMessageText", s.tg.api.EditMessageText,
-			&tg.EditMessageTextParams{ChatID: chat, MessageID: o.MessageID, Text: o.Text})
+		err = s.tg.callJSON(ctx, "editMessageText",
+			&tg.EditMessageTextParams{ChatID: chat, MessageID: o.MessageID, Text: o.Text}, nil)
 	case opUnbutton:
-		_, err = do(ctx, s.tg, "editMessageReplyMarkup", s.tg.api.EditMessageReplyMarkup,
-			&tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: o.MessageID, ReplyMarkup: &keyboard{InlineKeyboard: [][]keyButton{}}})
+		err = s.tg.callJSON(ctx, "editMessageReplyMarkup",
+			&tg.EditMessageReplyMarkupParams{ChatID: chat, MessageID: o.MessageID, ReplyMarkup: &keyboard{InlineKeyboard: [][]keyButton{}}}, nil)
 	case opAnswer:
-		_, err = do(ctx, s.tg, "answerCallbackQuery", s.tg.api.AnswerCallbackQuery,
-			&tg.AnswerCallbackQueryParams{CallbackQueryID: o.QueryID, Text: o.Text})
+		err = s.tg.callJSON(ctx, "answerCallbackQuery",
+			&tg.AnswerCallbackQueryParams{CallbackQueryID: o.QueryID, Text: o.Text}, nil)
 	default:
 		s.logger.Error("bot: unknown outbox operation dropped", "op", o.Kind)
 	}
