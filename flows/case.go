@@ -1,8 +1,6 @@
 package flows
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -223,19 +221,17 @@ func (a *Album) clone() *Album {
 	return n
 }
 
-// caseEvent moves the case's machine, built fresh from the stored status.
+// caseEvent moves the case's machine, set to the stored status.
 func (t *turn) caseEvent(event string, by *Agent, why string) error {
-	m := fsm.NewFSM(t.s.CaseStatus(), caseTransitions(), nil)
-	err := m.Event(context.Background(), event)
-	var same fsm.NoTransitionError
-	if err != nil && !errors.As(err, &same) {
+	status, err := t.f.cases.run(t.s.CaseStatus(), event)
+	if err != nil {
 		return fmt.Errorf("flows: case %s in status %s: %w", event, t.s.CaseStatus(), err)
 	}
 	if t.s.Human == nil {
 		t.s.Human = &Case{}
 	}
 	c := t.s.Human
-	c.Status = m.Current()
+	c.Status = status
 	if c.Status == CaseClosed {
 		c.ClosedAt = t.now
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/looplab/fsm"
 )
@@ -144,13 +145,11 @@ const (
 // fire moves the machine. A fresh machine is built from the stored state for
 // every event, as looplab/fsm keeps no state worth trusting across updates.
 func (t *turn) fire(event string) error {
-	m := fsm.NewFSM(t.s.State, transitions(), nil)
-	err := m.Event(context.Background(), event)
-	var same fsm.NoTransitionError
-	if err != nil && !errors.As(err, &same) {
+	next, err := t.f.conversation.run(t.s.State, event)
+	if err != nil {
 		return fmt.Errorf("flows: %s in state %s: %w", event, t.s.State, err)
 	}
-	t.s.State = m.Current()
+	t.s.State = next
 	t.s.Step++
 	t.s.Misses, t.s.Unanswered = 0, 0
 	if t.s.State == StateDocuments && t.s.Replacing == "" && t.s.Adding == "" && t.currentDoc() == nil && t.requiredDone() {
@@ -202,4 +201,31 @@ func (t *turn) handle(button ...string) error {
 		return nil
 	}
 	return fmt.Errorf("flows: unknown state %q", t.s.State)
+}
+
+// machines lends looplab/fsm machines of one set of transitions, set to a
+// stored state for one event: building a machine (its maps of every
+// transition) for each event was most of a turn's allocations. A machine
+// has no callbacks, so an event runs to its end at once and the machine
+// can serve the next turn.
+type machines struct{ pool sync.Pool }
+
+func newMachines(initial string, events func() fsm.Events) *machines {
+	m := &machines{}
+	m.pool.New = func() any { return fsm.NewFSM(initial, events(), nil) }
+	return m
+}
+
+// run fires event from state and returns the state it leads to (state
+// itself for an event that changes nothing).
+func (m *machines) run(state, event string) (string, error) {
+	f := m.pool.Get().(*fsm.FSM)
+	defer m.pool.Put(f)
+	f.SetState(state)
+	err := f.Event(context.Background(), event)
+	var same fsm.NoTransitionError
+	if err != nil && !errors.As(err, &same) {
+		return state, err
+	}
+	return f.Current(), nil
 }

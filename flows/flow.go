@@ -22,6 +22,8 @@ type Flow struct {
 	hours     *officehours.Calendar // the team's office hours
 	targets   Targets
 	autoClose time.Duration // an open case the applicant leaves this long unanswered closes; 0: never
+	// conversation and cases lend the state machines (see machines).
+	conversation, cases *machines
 }
 
 // DefaultAutoClose is how long after the team's last message a case the
@@ -90,7 +92,8 @@ func New(opts ...Option) (*Flow, error) {
 		return nil, err
 	}
 	f := &Flow{cat: cat, kb: kb, staffLang: "en", keep: DefaultRetention(), replies: replies,
-		hours: officehours.Always(), targets: DefaultTargets(), autoClose: DefaultAutoClose}
+		hours: officehours.Always(), targets: DefaultTargets(), autoClose: DefaultAutoClose,
+		conversation: newMachines(StateLanguage, transitions), cases: newMachines(CaseNone, caseTransitions)}
 	for _, o := range opts {
 		o(f)
 	}
