@@ -179,7 +179,19 @@ func render(replies []flows.Reply) []op {
 	return ops
 }
 
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+// utf16Len is the length of s in UTF-16 code units, as Telegram counts, with
+// no allocation (it runs on every reply).
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if l := utf16.RuneLen(r); l > 0 {
+			n += l
+		} else {
+			n++ // not a valid rune: one replacement character, as utf16.Encode makes
+		}
+	}
+	return n
+}
 
 // linksIn takes from links, in order, those whose text is in part, and
 // returns them and the rest (for the parts that follow).

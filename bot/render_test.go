@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/aimabot/aimabot/flows"
 )
@@ -98,5 +99,18 @@ func TestLinks(t *testing.T) {
 	ops := render([]flows.Reply{{Text: "see aima.gov.pt\n\n" + long, Links: []flows.Link{{Text: "aima.gov.pt", URL: "https://one"}, {Text: "aima.gov.pt", URL: "https://two"}}}})
 	if len(ops) != 2 || len(ops[0].Links) != 1 || ops[0].Links[0].URL != "https://one" || len(ops[1].Links) != 1 || ops[1].Links[0].URL != "https://two" {
 		t.Errorf("render of a long reply with two links: %d parts, links %+v / %+v; want one link in each part", len(ops), ops[0].Links, ops[len(ops)-1].Links)
+	}
+}
+
+// utf16Len counts as Telegram does, as encoding to UTF-16 would, with no
+// allocation.
+func TestUTF16Len(t *testing.T) {
+	for _, s := range []string{"", "abc", "olá", "👍🏽 ok", "\xff\xfe broken", "\xed\xa0\x80 surrogate", "日本語"} {
+		if got, want := utf16Len(s), len(utf16.Encode([]rune(s))); got != want {
+			t.Errorf("utf16Len(%q) = %d; want %d", s, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { utf16Len("a reply of some length, with an emoji 👍") }); n != 0 {
+		t.Errorf("utf16Len allocates %v times; want 0", n)
 	}
 }
