@@ -137,3 +137,26 @@ func BenchmarkUpdateToDeliveredReply(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(st.(store.Inspector).RoundTrips()-rt)/float64(b.N), "roundtrips/update")
 }
+
+// A decoded session is used only for exactly the bytes it was decoded
+// from: another replica's write, or an erasure, is decoded anew. The
+// number of chats kept is bounded.
+func TestDecodedSessions(t *testing.T) {
+	d := newDecodedSessions(2)
+	s := flows.Session{State: flows.StateDocuments, Lang: "pt"}
+	d.put(1, []byte(`{"state":"documents","lang":"pt"}`), s)
+	if got, ok := d.get(1, []byte(`{"state":"documents","lang":"pt"}`)); !ok || got.Lang != "pt" {
+		t.Errorf("get(the bytes written) = %+v, %v; want the session kept", got, ok)
+	}
+	if _, ok := d.get(1, []byte(`{"state":"documents","lang":"fr"}`)); ok {
+		t.Errorf("get(other bytes) found a session; want it decoded anew")
+	}
+	if _, ok := d.get(1, nil); ok {
+		t.Errorf("get(nil) found a session; want none (erased)")
+	}
+	d.put(2, []byte("b"), s)
+	d.put(3, []byte("c"), s)
+	if n := len(d.byID); n != 2 {
+		t.Errorf("%d chats kept; want at most 2", n)
+	}
+}

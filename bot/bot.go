@@ -171,7 +171,7 @@ func (b *Bot) wire() {
 			topics: map[int]int64{}, kick: make(chan struct{}, 1)}
 	}
 	b.commit = &committer{logger: b.logger, st: b.st, flow: b.flow, owner: cfg.Owner, lease: cfg.SendLease,
-		now: cfg.Now, down: b.down, events: b.metrics.countEvents, token: cfg.Token}
+		now: cfg.Now, down: b.down, events: b.metrics.countEvents, token: cfg.Token, decoded: newDecodedSessions(4096)}
 	b.send = &sender{logger: b.logger, st: b.st, owner: cfg.Owner, lease: cfg.SendLease, now: cfg.Now, down: b.down,
 		pace: pace, tg: b.tg, commit: b.commit, metrics: b.metrics, procCtx: b.procCtx, pack: newPacker(b.logger, cfg.PackageMaxBytes),
 		active: map[int64]bool{}, again: map[int64]bool{}, gone: map[int64]bool{}, claims: map[int64]bool{}, ctx: sendCtx, cancel: sendCancel}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,57 @@ type committer struct {
 	down   *outage
 	events func([]flows.Reply) // counts the events among committed replies
 	token  string              // keys the chat's hash in logs
+	// decoded are the sessions this replica stored last, decoded, so that
+	// the next update of a chat does not decode what it just encoded.
+	decoded *decodedSessions
+}
+
+// decodedSessions keeps, for the chats written last (at most max), the
+// session's bytes as stored and the session they decode to. A session is
+// used only when the stored bytes are exactly those (another replica's
+// write, or an erasure, changes them), and flows.Step never changes its
+// argument, so a kept session is shared safely.
+type decodedSessions struct {
+	mu   sync.Mutex
+	max  int
+	byID map[int64]decodedSession
+}
+
+type decodedSession struct {
+	raw []byte
+	s   flows.Session
+}
+
+func newDecodedSessions(max int) *decodedSessions {
+	return &decodedSessions{max: max, byID: make(map[int64]decodedSession)}
+}
+
+func (d *decodedSessions) get(chat int64, raw []byte) (flows.Session, bool) {
+	if d == nil || raw == nil {
+		return flows.Session{}, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.byID[chat]
+	if !ok || !bytes.Equal(e.raw, raw) {
+		return flows.Session{}, false
+	}
+	return e.s, true
+}
+
+func (d *decodedSessions) put(chat int64, raw []byte, s flows.Session) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.byID[chat]; !ok && len(d.byID) >= d.max {
+		for k := range d.byID { // make room: any one goes
+			delete(d.byID, k)
+			break
+		}
+	}
+	d.byID[chat] = decodedSession{raw: raw, s: s}
 }
 
 // committed is what commit did.
@@ -52,11 +104,15 @@ func (c *committer) commit(ctx context.Context, chat, updateID int64, in flows.I
 	var problem error // logged once: the function may run again after a lost race
 	var replies []flows.Reply
 	var next flows.Session
+	var written []byte // the session the last try would store
 	res, err := c.st.Apply(ctx, chat, updateID, c.owner, c.lease, func(cur []byte) (store.Change, error) {
-		ch, s, r, prob, err := c.converse(cur, in, p, now)
-		next, replies, problem = s, r, prob
+		ch, s, r, prob, err := c.converse(chat, cur, in, p, now)
+		next, replies, problem, written = s, r, prob, ch.Session
 		return ch, err
 	})
+	if err == nil && !res.Duplicate && problem == nil && written != nil && next.State != "" {
+		c.decoded.put(chat, written, next)
+	}
 	if err != nil {
 		c.down.failed(now, err)
 		return committed{Applied: res, at: now}, storeError{fmt.Errorf("bot: apply update: %w", err)}
@@ -78,13 +134,16 @@ func (c *committer) commit(ctx context.Context, chat, updateID int64, in flows.I
 // be read, or a failure inside the flow, keeps the session as it was and
 // answers with an apology, so one bad update never blocks the chat; that
 // failure is returned as problem, for the caller to log.
-func (c *committer) converse(cur []byte, in flows.Input, p *press, now time.Time) (ch store.Change, next flows.Session,
+func (c *committer) converse(chat int64, cur []byte, in flows.Input, p *press, now time.Time) (ch store.Change, next flows.Session,
 	replies []flows.Reply, problem, err error) {
 	if cur == nil && internal(in.Kind) {
 		return store.Change{}, next, nil, nil, nil // erased meanwhile: nothing to do
 	}
 	var ops []op
-	s, problem := flows.Unmarshal(cur)
+	s, ok := c.decoded.get(chat, cur)
+	if !ok {
+		s, problem = flows.Unmarshal(cur)
+	}
 	switch {
 	case problem != nil && internal(in.Kind):
 		return store.Change{Session: cur}, next, nil, problem, nil

@@ -236,7 +236,7 @@ func hasButton(m *models.Message, label, data string) bool {
 func (b *Bot) checkConverse(t *testing.T, what string, in flows.Input, p *press) {
 	t.Helper()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	c, _, replies, problem, err := b.commit.converse(nil, in, p, now)
+	c, _, replies, problem, err := b.commit.converse(0, nil, in, p, now)
 	if err != nil || problem != nil {
 		t.Fatalf("converse(%s) = %v, problem %v", what, err, problem)
 	}
