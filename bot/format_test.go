@@ -109,10 +109,10 @@ func TestHTMLOf(t *testing.T) {
 		bold  []string
 		want  string
 	}{
-		{"plain", "a < b & c > d", nil, nil, "a &lt; b &amp; c &gt; d"},
+		{"plain", `a < b & c > d "e"`, nil, nil, "a &lt; b &amp; c &gt; d &#34;e&#34;"},
 		{"bold", "Last day: 2 May. Again 2 May.", nil, []string{"2 May"}, "Last day: <b>2 May</b>. Again 2 May."},
 		{"link", "See AIMA now", []flows.Link{{Text: "AIMA", URL: `https://x.pt/?a=1&b="2"`}}, nil,
-			`See <a href="https://x.pt/?a=1&amp;b=&quot;2&quot;">AIMA</a> now`},
+			`See <a href="https://x.pt/?a=1&amp;b=&#34;2&#34;">AIMA</a> now`},
 		{"bold inside a link is left out", "See AIMA", []flows.Link{{Text: "AIMA", URL: "https://a.pt"}}, []string{"AIMA"},
 			`See <a href="https://a.pt">AIMA</a>`},
 		{"markup typed is text", "<b>x</b>", nil, []string{"<b>x</b>"}, "<b>&lt;b&gt;x&lt;/b&gt;</b>"},

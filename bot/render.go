@@ -3,6 +3,7 @@ package bot
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"slices"
 	"strings"
 	"time"
@@ -294,7 +295,8 @@ func previewOff(text string, links []flows.Link) *models.LinkPreviewOptions {
 }
 
 // htmlOf writes text for Telegram's HTML parse mode: every piece of it
-// escaped (it holds what applicants typed and the knowledge base's
+// escaped (html.EscapeString: Telegram reads the numeric entities it makes
+// of quotes) (it holds what applicants typed and the knowledge base's
 // answers), each link's text inside <a href>, and each bold piece (its
 // first place not inside another) inside <b>.
 func htmlOf(text string, links []flows.Link, bold []string) string {
@@ -337,20 +339,15 @@ func htmlOf(text string, links []flows.Link, bold []string) string {
 	var out strings.Builder
 	at := 0
 	for _, s := range spans {
-		out.WriteString(htmlEscape(text[at:s.start]))
+		out.WriteString(html.EscapeString(text[at:s.start]))
 		if s.url != "" {
-			out.WriteString(`<a href="` + strings.ReplaceAll(htmlEscape(s.url), `"`, "&quot;") + `">`)
-			out.WriteString(htmlEscape(text[s.start:s.end]) + "</a>")
+			out.WriteString(`<a href="` + html.EscapeString(s.url) + `">`)
+			out.WriteString(html.EscapeString(text[s.start:s.end]) + "</a>")
 		} else {
-			out.WriteString("<b>" + htmlEscape(text[s.start:s.end]) + "</b>")
+			out.WriteString("<b>" + html.EscapeString(text[s.start:s.end]) + "</b>")
 		}
 		at = s.end
 	}
-	out.WriteString(htmlEscape(text[at:]))
+	out.WriteString(html.EscapeString(text[at:]))
 	return out.String()
-}
-
-// htmlEscape escapes the three characters Telegram's HTML reserves.
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
