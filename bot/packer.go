@@ -85,14 +85,15 @@ func (p *packer) build(ctx context.Context, d flows.PackDoc, fetch func(context.
 	var bad *pack.PartError
 	switch {
 	case errors.As(err, &bad) && bad.Index >= 0 && bad.Index < len(d.Files):
-		p.logger.Info("bot: a file of a package is unreadable", "doc", d.Doc, "err", err)
+		// Not the error's text: pdfcpu's may quote the document's content.
+		p.logger.Info("bot: a file of a package is unreadable", "doc", d.Doc, "part", bad.Index)
 		res.Broken = append(res.Broken, d.Files[bad.Index].Ref)
 		return pack.Result{}, false, nil
 	case errors.Is(err, pack.ErrTooBig):
 		res.TooBig = append(res.TooBig, d.Doc)
 		return pack.Result{}, false, nil
 	case err != nil:
-		p.logger.Warn("bot: making a package's PDF failed", "doc", d.Doc, "err", err)
+		p.logger.Warn("bot: making a package's PDF failed", "doc", d.Doc, "error_type", fmt.Sprintf("%T", err))
 		res.TooBig = append(res.TooBig, d.Doc)
 		return pack.Result{}, false, nil
 	}
