@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,7 +191,7 @@ func TestEveryVariableHasAFlag(t *testing.T) {
 		if m[1] == "unlimited" {
 			continue // load tests against a fake Bot API only; not configuration
 		}
-		if !slices.Contains(mapValues(flagOf), m[1]) {
+		if !slices.Contains(slices.Collect(maps.Values(flagOf)), m[1]) {
 			t.Errorf("serve's flag -%s is not in the README's table", m[1])
 		}
 	}
@@ -217,14 +218,6 @@ func TestEveryVariableHasAFlag(t *testing.T) {
 			t.Errorf("%s --help = exit %d, %q, %q; want its flags and 0", cmd, code, out, errOut)
 		}
 	}
-}
-
-func mapValues(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 func TestPseudoCommit(t *testing.T) {

@@ -28,7 +28,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	token := fs.String("token", getenv("TELEGRAM_BOT_TOKEN"), "bot token from @BotFather (env TELEGRAM_BOT_TOKEN)")
 	apiURL := fs.String("api-url", envOr(getenv, "TELEGRAM_API_URL", "https://api.telegram.org"), "Bot API server (env TELEGRAM_API_URL)")
 	data := fs.String("data", envOr(getenv, "AIMABOT_DATA", "./aimabot-data"), "embedded store directory when REDIS_URL is unset (env AIMABOT_DATA)")
-	redisURL := fs.String("redis-url", getenv("REDIS_URL"), "Redis URL (env REDIS_URL)")
 	webhookURL := fs.String("webhook-url", getenv("WEBHOOK_URL"), "public HTTPS URL Telegram posts updates to; long polling when unset (env WEBHOOK_URL)")
 	secret := fs.String("webhook-secret", getenv("WEBHOOK_SECRET"), "secret Telegram sends with each webhook call (env WEBHOOK_SECRET)")
 	listen := fs.String("listen", envOr(getenv, "LISTEN_ADDR", defaultListen(getenv)), "HTTP listen address for /metrics, /healthz, /readyz and the webhook (env LISTEN_ADDR; default 127.0.0.1:8080 when polling, :8080 with a webhook)")
@@ -42,7 +41,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	nextTarget := fs.String("next-response", getenv("NEXT_RESPONSE_TARGET"), "the team's target for each next answer, in office hours (env NEXT_RESPONSE_TARGET; default 8h)")
 	autoClose := fs.String("auto-close", getenv("CASE_AUTO_CLOSE"), "close a case the applicant leaves this long unanswered after the team's last message; 0 never (env CASE_AUTO_CLOSE; default 72h)")
 	packageMax := fs.String("package-max-mb", getenv("PACKAGE_MAX_MB"), "the largest PDF of the documents handed back for AIMA's form, in MB (env PACKAGE_MAX_MB; default 5)")
-	env := withEnvFlags(fs, getenv, storeFlags())
+	env := withEnvFlags(fs, getenv, append(storeFlags(), envFlag{"redis-url", "REDIS_URL", "Redis URL; the embedded store when unset"}))
 	deleteWebhook := fs.Bool("delete-webhook", false, "in polling mode, remove a webhook left set for the bot before polling (env DELETE_WEBHOOK, 1 or 0)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -83,16 +82,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	withRedis := getenv
-	if *redisURL != "" {
-		withRedis = func(k string) string {
-			if k == "REDIS_URL" {
-				return *redisURL
-			}
-			return getenv(k)
-		}
-	}
-	st, flow, err := openParts(ctx, logger, withRedis, *data, cfg.Token, opts...)
+	st, flow, err := openParts(ctx, logger, getenv, *data, cfg.Token, opts...)
 	if err != nil {
 		return err
 	}
