@@ -427,7 +427,7 @@ func (t *turn) remindersStatus() {
 
 // nextReminder is when the next reminder (before the last day, or the
 // check-in) is due; zero when none.
-func (f *Flow) nextReminder(s Session, now time.Time) time.Time {
+func (f *Flow) nextReminder(s Session) time.Time {
 	if !s.CheckIn.IsZero() {
 		return s.CheckIn
 	}
@@ -435,8 +435,9 @@ func (f *Flow) nextReminder(s Session, now time.Time) time.Time {
 		return time.Time{}
 	}
 	at, days := f.reminderTimes(s, s.Remind.Since)
+	lastDay := s.Expiry.AddDays(-rules.NoticeDays)
 	for i, d := range days {
-		if !s.Remind.sent(d, rules.CheckEligibility(s.Expiry, rules.Today(now)).LastDay) {
+		if !s.Remind.sent(d, lastDay) {
 			return at[i]
 		}
 	}
@@ -585,7 +586,7 @@ func (f *Flow) keepAlive(s Session) time.Time {
 // packSize is a PDF's size in MB for the summary, "<0.1" for a small one.
 func packSize(lang string, size int64) string {
 	if size < 100<<10 {
-		return strings.Replace("<0.1", ".", map[bool]string{true: ".", false: ","}[lang == "en"], 1)
+		return "<" + megabytes(lang, 100<<10)
 	}
 	return megabytes(lang, size)
 }

@@ -251,7 +251,7 @@ func (f *Flow) Due(s Session) time.Time {
 	idle := s.Updated
 	until := f.keepUntil(s)
 	due := until
-	if at := f.nextReminder(s, idle); !at.IsZero() {
+	if at := f.nextReminder(s); !at.IsZero() {
 		due = minTime(due, at)
 	}
 	if at := f.keepAlive(s); !at.IsZero() {
