@@ -233,3 +233,39 @@ func TestPseudoCommit(t *testing.T) {
 		}
 	}
 }
+
+// The listener is on loopback when polling (only the host's tools need
+// it), on every interface with a webhook (Telegram must reach it).
+func TestDefaultListen(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "127.0.0.1:8080"},
+		{map[string]string{"WEBHOOK_URL": "https://bot.example.org/hook"}, ":8080"},
+	} {
+		if got := defaultListen(func(k string) string { return tt.env[k] }); got != tt.want {
+			t.Errorf("defaultListen(%v) = %q; want %q", tt.env, got, tt.want)
+		}
+	}
+}
+
+// The image's build context leaves out local stores and the token's .env,
+// and keeps .git, from which the build stamps the commit.
+func TestDockerignore(t *testing.T) {
+	raw, err := os.ReadFile("../../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	for _, want := range []string{"**/aimabot-data", ".env"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf(".dockerignore lacks %q", want)
+		}
+	}
+	for _, l := range lines {
+		if strings.TrimSpace(l) == ".git" {
+			t.Errorf(".dockerignore leaves out .git: the image's binary could not name its commit")
+		}
+	}
+}
